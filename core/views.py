@@ -1,0 +1,41 @@
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .health import check_broker, check_database
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    db_ok, db_detail = check_database()
+    broker_ok, broker_detail = check_broker()
+    healthy = db_ok and broker_ok
+    payload = {
+        "status": "ok" if healthy else "error",
+        "database": db_detail,
+        "broker": broker_detail,
+    }
+    return JsonResponse(payload, status=200 if healthy else 503)
+
+
+@login_required
+def home(request):
+    from .dashboards import dashboard_for
+
+    return render(request, "core/home.html", dashboard_for(request.user))
+
+
+@login_required
+def my_notifications(request):
+    notifications = request.user.notifications.order_by("-created_at")[:100]
+    return render(request, "core/notifications.html", {"notifications": notifications})
+
+
+def bare(request):
+    """Constant page that touches neither the database nor the session: the benchmark's reference."""
+    from django.http import HttpResponse
+
+    return HttpResponse("<!doctype html><title>ok</title><p>ok</p>", content_type="text/html")

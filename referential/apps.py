@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ReferentialConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "referential"
+    verbose_name = "Référentiels"

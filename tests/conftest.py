@@ -1,0 +1,85 @@
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from core.demo import DEMO_PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def password():
+    return DEMO_PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _reset_axes_and_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+def _worker_env():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cqpm.settings_worker_test"}
+    db = connection.settings_dict
+    env["TEST_WORKER_DB_NAME"] = str(db["NAME"])
+    env["TEST_WORKER_MEDIA_ROOT"] = str(settings.STORAGES["default"].get("OPTIONS", {}).get("location", ""))
+    return env
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real `celery worker` process on the configured Redis broker, sharing the test database.
+
+    Tests using it must be marked `@pytest.mark.worker` and use committed data (transactional_db).
+    """
+    if not settings.CELERY_BROKER_URL:
+        pytest.skip("Un vrai worker Celery a besoin de CELERY_BROKER_URL (Redis) : voir .ci/run.")
+    if connection.vendor == "sqlite" and ":memory:" in str(connection.settings_dict["NAME"]) or (
+        connection.vendor == "sqlite" and "mode=memory" in str(connection.settings_dict["NAME"])
+    ):
+        pytest.skip("Le worker doit partager la base de test : PostgreSQL requis.")
+    from cqpm.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    celery_bin = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+    proc = subprocess.Popen(
+        [celery_bin, "-A", "cqpm", "worker", "--loglevel=warning", "--concurrency=1", "--pool=prefork",
+         "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT,
+        env=_worker_env(),
+    )
+    previous_eager = app.conf.task_always_eager
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            replies = app.control.ping(timeout=1.0)
+            if replies:
+                break
+            if proc.poll() is not None:
+                pytest.fail("Le worker Celery s'est arrêté au démarrage.")
+        else:
+            pytest.fail("Le worker Celery n'a pas répondu en 60 s.")
+        yield proc
+    finally:
+        app.conf.task_always_eager = previous_eager
+        app.conf.task_default_queue = previous_queue
+        settings.CELERY_TASK_ALWAYS_EAGER = True
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
