@@ -47,7 +47,12 @@ def seed(ctx):
     for username, role, centre_codes, first, last in DEMO_ACCOUNTS:
         user, created = User.objects.get_or_create(
             username=username,
-            defaults={"role": role, "first_name": first, "last_name": last, "email": f"{username}@demo.cqpm.local"},
+            defaults={
+                "role": role,
+                "first_name": first,
+                "last_name": last,
+                "email": f"{username}@demo.cqpm.local",
+            },
         )
         if created:
             user.set_password(DEMO_PASSWORD)

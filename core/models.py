@@ -20,7 +20,9 @@ class CertificationCentre(models.Model):
     postcode = models.CharField(_("code postal"), max_length=10, blank=True)
     city = models.CharField(_("ville"), max_length=100, blank=True)
     certifier_signatory = models.CharField(
-        _("signataire habilité"), max_length=200, blank=True,
+        _("signataire habilité"),
+        max_length=200,
+        blank=True,
         help_text=_("Personne habilitée à signer les parchemins pour le certificateur."),
     )
 
@@ -88,7 +90,11 @@ class AuditEvent(models.Model):
         User, verbose_name=_("auteur"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     centre = models.ForeignKey(
-        CertificationCentre, verbose_name=_("centre"), null=True, blank=True, on_delete=models.SET_NULL,
+        CertificationCentre,
+        verbose_name=_("centre"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     action = models.CharField(_("action"), max_length=80, db_index=True)
@@ -126,7 +132,11 @@ class Notification(models.Model):
     """Outbox row for an email (and the in-app copy the recipient can read)."""
 
     recipient = models.ForeignKey(
-        User, verbose_name=_("destinataire"), null=True, blank=True, on_delete=models.SET_NULL,
+        User,
+        verbose_name=_("destinataire"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="notifications",
     )
     to_email = models.EmailField(_("adresse"))
@@ -156,3 +166,6 @@ class WorkerProbe(models.Model):
 
     token = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.token

@@ -1,6 +1,6 @@
 from celery import shared_task
-from django.core.mail import EmailMultiAlternatives
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from .models import Notification, NotificationStatus, WorkerProbe

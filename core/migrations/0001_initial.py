@@ -9,110 +9,260 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CertificationCentre',
+            name="CertificationCentre",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=20, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=200, verbose_name='nom')),
-                ('legal_name', models.CharField(blank=True, max_length=200, verbose_name='raison sociale')),
-                ('address', models.CharField(blank=True, max_length=255, verbose_name='adresse')),
-                ('postcode', models.CharField(blank=True, max_length=10, verbose_name='code postal')),
-                ('city', models.CharField(blank=True, max_length=100, verbose_name='ville')),
-                ('certifier_signatory', models.CharField(blank=True, help_text='Personne habilitée à signer les parchemins pour le certificateur.', max_length=200, verbose_name='signataire habilité')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=20, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=200, verbose_name="nom")),
+                ("legal_name", models.CharField(blank=True, max_length=200, verbose_name="raison sociale")),
+                ("address", models.CharField(blank=True, max_length=255, verbose_name="adresse")),
+                ("postcode", models.CharField(blank=True, max_length=10, verbose_name="code postal")),
+                ("city", models.CharField(blank=True, max_length=100, verbose_name="ville")),
+                (
+                    "certifier_signatory",
+                    models.CharField(
+                        blank=True,
+                        help_text="Personne habilitée à signer les parchemins pour le certificateur.",
+                        max_length=200,
+                        verbose_name="signataire habilité",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'centre de certification',
-                'verbose_name_plural': 'centres de certification',
-                'ordering': ['name'],
+                "verbose_name": "centre de certification",
+                "verbose_name_plural": "centres de certification",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='WorkerProbe',
+            name="WorkerProbe",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('role', models.CharField(choices=[('staff', 'Personnel du centre'), ('evaluator', 'Évaluateur'), ('tutor', "Tuteur d'entreprise"), ('jury', 'Membre de jury')], default='staff', max_length=20, verbose_name='rôle')),
-                ('phone', models.CharField(blank=True, max_length=30, verbose_name='téléphone')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
-                ('centres', models.ManyToManyField(blank=True, related_name='users', to='core.certificationcentre', verbose_name='centres')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="first name")),
+                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="last name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email address")),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined"),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("staff", "Personnel du centre"),
+                            ("evaluator", "Évaluateur"),
+                            ("tutor", "Tuteur d'entreprise"),
+                            ("jury", "Membre de jury"),
+                        ],
+                        default="staff",
+                        max_length=20,
+                        verbose_name="rôle",
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=30, verbose_name="téléphone")),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
+                (
+                    "centres",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="users",
+                        to="core.certificationcentre",
+                        verbose_name="centres",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'utilisateur',
-                'verbose_name_plural': 'utilisateurs',
-                'ordering': ['last_name', 'first_name', 'username'],
+                "verbose_name": "utilisateur",
+                "verbose_name_plural": "utilisateurs",
+                "ordering": ["last_name", "first_name", "username"],
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('to_email', models.EmailField(max_length=254, verbose_name='adresse')),
-                ('subject', models.CharField(max_length=255, verbose_name='objet')),
-                ('body_text', models.TextField(verbose_name='texte')),
-                ('body_html', models.TextField(blank=True, verbose_name='HTML')),
-                ('kind', models.CharField(db_index=True, max_length=50, verbose_name='type')),
-                ('status', models.CharField(choices=[('queued', "En file d'attente"), ('sent', 'Envoyé'), ('failed', 'Échec')], default='queued', max_length=10, verbose_name='statut')),
-                ('dedup_key', models.CharField(blank=True, max_length=200, null=True, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='créé le')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='envoyé le')),
-                ('error', models.TextField(blank=True, verbose_name='erreur')),
-                ('recipient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='notifications', to=settings.AUTH_USER_MODEL, verbose_name='destinataire')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("to_email", models.EmailField(max_length=254, verbose_name="adresse")),
+                ("subject", models.CharField(max_length=255, verbose_name="objet")),
+                ("body_text", models.TextField(verbose_name="texte")),
+                ("body_html", models.TextField(blank=True, verbose_name="HTML")),
+                ("kind", models.CharField(db_index=True, max_length=50, verbose_name="type")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "En file d'attente"), ("sent", "Envoyé"), ("failed", "Échec")],
+                        default="queued",
+                        max_length=10,
+                        verbose_name="statut",
+                    ),
+                ),
+                ("dedup_key", models.CharField(blank=True, max_length=200, null=True, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="créé le")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="envoyé le")),
+                ("error", models.TextField(blank=True, verbose_name="erreur")),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="destinataire",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notification',
-                'verbose_name_plural': 'notifications',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "notification",
+                "verbose_name_plural": "notifications",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='date')),
-                ('action', models.CharField(db_index=True, max_length=80, verbose_name='action')),
-                ('target_type', models.CharField(blank=True, max_length=80, verbose_name="type d'objet")),
-                ('target_id', models.CharField(blank=True, max_length=64, verbose_name='identifiant')),
-                ('message', models.TextField(blank=True, verbose_name='message')),
-                ('data', models.JSONField(blank=True, default=dict, verbose_name='données')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='adresse IP')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='auteur')),
-                ('centre', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.certificationcentre', verbose_name='centre')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="date")),
+                ("action", models.CharField(db_index=True, max_length=80, verbose_name="action")),
+                ("target_type", models.CharField(blank=True, max_length=80, verbose_name="type d'objet")),
+                ("target_id", models.CharField(blank=True, max_length=64, verbose_name="identifiant")),
+                ("message", models.TextField(blank=True, verbose_name="message")),
+                ("data", models.JSONField(blank=True, default=dict, verbose_name="données")),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="adresse IP"),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="auteur",
+                    ),
+                ),
+                (
+                    "centre",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.certificationcentre",
+                        verbose_name="centre",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'événement du journal',
-                'verbose_name_plural': "journal d'audit",
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['target_type', 'target_id'], name='core_audite_target__8673ce_idx')],
+                "verbose_name": "événement du journal",
+                "verbose_name_plural": "journal d'audit",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["target_type", "target_id"], name="core_audite_target__8673ce_idx")
+                ],
             },
         ),
     ]

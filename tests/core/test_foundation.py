@@ -1,3 +1,4 @@
+import io
 import uuid
 from pathlib import Path
 
@@ -31,8 +32,8 @@ def test_anonymous_home_redirects_to_login(client):
 
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent_and_every_demo_account_logs_in(client, password):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
     assert User.objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS]).count() == len(DEMO_ACCOUNTS)
     for username, role, *_ in DEMO_ACCOUNTS:
         client.logout()
