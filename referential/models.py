@@ -1,0 +1,244 @@
+"""The CQPM referential: a certification (one row per version), its blocks, competencies,
+conditions, criteria, expected results, associated knowledge and evaluation modalities.
+
+A published version is immutable (enforced in `referential.services`): editing it means creating a
+new draft version with `create_draft_from`. Candidates point at the version in force when they were
+registered, so a version is never deleted once used (PROTECT on the candidate side).
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CertificationStatus(models.TextChoices):
+    DRAFT = "draft", _("Brouillon")
+    PUBLISHED = "published", _("Publié")
+    ARCHIVED = "archived", _("Archivé")
+
+
+class CriterionCategory(models.TextChoices):
+    METHODS = "methods", _("Méthodes utilisées")
+    MEANS = "means", _("Moyens utilisés")
+    RELATIONS = "relations", _("Liens professionnels / relationnels")
+    ENVIRONMENT = "environment", _("Contraintes liées au milieu et environnement de travail")
+
+
+class ModalityCode(models.TextChoices):
+    WORKPLACE_OBSERVATION = "workplace_observation", _("Observation en situation de travail")
+    WORKPLACE_QUESTIONING = (
+        "workplace_questioning",
+        _("Questionnements avec apport d'éléments de preuve sur les activités réalisées en entreprise"),
+    )
+    PROJECT_PRESENTATION = (
+        "project_presentation",
+        _("Présentation des projets ou activités réalisés en milieu professionnel"),
+    )
+
+
+class CertificationQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=CertificationStatus.PUBLISHED)
+
+    def in_force(self, code):
+        """The published version of `code` (None when no version of that code is published)."""
+        return self.filter(code=code, status=CertificationStatus.PUBLISHED).order_by("-version").first()
+
+
+class Certification(models.Model):
+    code = models.CharField(_("code"), max_length=50)
+    title = models.CharField(_("intitulé"), max_length=255)
+    rncp_number = models.CharField(_("numéro RNCP"), max_length=20, blank=True)
+    rncp_level = models.CharField(_("niveau RNCP"), max_length=20, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=CertificationStatus.choices, default=CertificationStatus.DRAFT
+    )
+    mission = models.TextField(_("mission(s) et activités visées"), blank=True)
+    work_environment = models.TextField(_("environnement de travail"), blank=True)
+    interactions = models.TextField(_("interactions dans l'environnement de travail"), blank=True)
+    evaluation_modalities_text = models.TextField(_("modalités d'évaluation"), blank=True)
+    admission_rule = models.TextField(_("conditions d'admissibilité"), blank=True)
+    published_at = models.DateTimeField(_("publié le"), null=True, blank=True)
+    archived_at = models.DateTimeField(_("archivé le"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    derived_from = models.ForeignKey(
+        "self",
+        verbose_name=_("version d'origine"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="derived_versions",
+    )
+
+    objects = CertificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code", "-version"]
+        verbose_name = _("référentiel de certification")
+        verbose_name_plural = _("référentiels de certification")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "version"], name="referential_certification_code_version"
+            ),
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=models.Q(status="published"),
+                name="referential_certification_one_published_per_code",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} — {self.title} (v{self.version})"
+
+    @property
+    def is_draft(self):
+        return self.status == CertificationStatus.DRAFT
+
+    @property
+    def is_published(self):
+        return self.status == CertificationStatus.PUBLISHED
+
+    @property
+    def is_editable(self):
+        return self.status == CertificationStatus.DRAFT
+
+
+class Block(models.Model):
+    certification = models.ForeignKey(
+        Certification, verbose_name=_("référentiel"), on_delete=models.CASCADE, related_name="blocks"
+    )
+    number = models.PositiveSmallIntegerField(_("numéro"))
+    title = models.CharField(_("intitulé"), max_length=255)
+
+    class Meta:
+        ordering = ["certification", "number"]
+        verbose_name = _("bloc de compétences")
+        verbose_name_plural = _("blocs de compétences")
+        constraints = [
+            models.UniqueConstraint(fields=["certification", "number"], name="referential_block_number"),
+        ]
+
+    def __str__(self):
+        return f"Bloc {self.number} — {self.title}"
+
+
+class AssociatedKnowledge(models.Model):
+    block = models.ForeignKey(
+        Block, verbose_name=_("bloc"), on_delete=models.CASCADE, related_name="knowledge"
+    )
+    order = models.PositiveSmallIntegerField(_("ordre"))
+    text = models.TextField(_("texte"))
+
+    class Meta:
+        ordering = ["block", "order"]
+        verbose_name = _("connaissance associée")
+        verbose_name_plural = _("connaissances associées")
+        constraints = [
+            models.UniqueConstraint(fields=["block", "order"], name="referential_knowledge_order"),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class Competency(models.Model):
+    certification = models.ForeignKey(
+        Certification, verbose_name=_("référentiel"), on_delete=models.CASCADE, related_name="competencies"
+    )
+    block = models.ForeignKey(
+        Block, verbose_name=_("bloc"), on_delete=models.CASCADE, related_name="competencies"
+    )
+    number = models.PositiveSmallIntegerField(_("numéro"), help_text=_("Numéro de 1 à n dans tout le CQPM."))
+    title = models.TextField(_("intitulé (référentiel de compétences)"))
+    evaluation_title = models.TextField(_("intitulé (référentiel d'évaluation)"), blank=True)
+
+    class Meta:
+        ordering = ["certification", "number"]
+        verbose_name = _("compétence professionnelle")
+        verbose_name_plural = _("compétences professionnelles")
+        constraints = [
+            models.UniqueConstraint(fields=["certification", "number"], name="referential_competency_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.number}. {self.title}"
+
+
+class RealisationCondition(models.Model):
+    competency = models.ForeignKey(
+        Competency, verbose_name=_("compétence"), on_delete=models.CASCADE, related_name="conditions"
+    )
+    order = models.PositiveSmallIntegerField(_("ordre"))
+    text = models.TextField(_("texte"))
+
+    class Meta:
+        ordering = ["competency", "order"]
+        verbose_name = _("condition de réalisation")
+        verbose_name_plural = _("conditions de réalisation")
+        constraints = [
+            models.UniqueConstraint(fields=["competency", "order"], name="referential_condition_order"),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class Criterion(models.Model):
+    competency = models.ForeignKey(
+        Competency, verbose_name=_("compétence"), on_delete=models.CASCADE, related_name="criteria"
+    )
+    category = models.CharField(_("catégorie"), max_length=20, choices=CriterionCategory.choices)
+    order = models.PositiveSmallIntegerField(_("ordre"), help_text=_("Ordre dans la compétence."))
+    text = models.TextField(_("texte"))
+
+    class Meta:
+        ordering = ["competency", "order"]
+        verbose_name = _("critère mesurable et observable")
+        verbose_name_plural = _("critères mesurables et observables")
+        constraints = [
+            models.UniqueConstraint(fields=["competency", "order"], name="referential_criterion_order"),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class ExpectedResult(models.Model):
+    competency = models.ForeignKey(
+        Competency, verbose_name=_("compétence"), on_delete=models.CASCADE, related_name="expected_results"
+    )
+    order = models.PositiveSmallIntegerField(_("ordre"))
+    text = models.TextField(_("texte"))
+
+    class Meta:
+        ordering = ["competency", "order"]
+        verbose_name = _("résultat attendu")
+        verbose_name_plural = _("résultats attendus")
+        constraints = [
+            models.UniqueConstraint(fields=["competency", "order"], name="referential_result_order"),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class EvaluationModality(models.Model):
+    certification = models.ForeignKey(
+        Certification, verbose_name=_("référentiel"), on_delete=models.CASCADE, related_name="modalities"
+    )
+    code = models.CharField(_("code"), max_length=30, choices=ModalityCode.choices)
+    label = models.CharField(_("libellé"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    order = models.PositiveSmallIntegerField(_("ordre"))
+
+    class Meta:
+        ordering = ["certification", "order"]
+        verbose_name = _("modalité d'évaluation")
+        verbose_name_plural = _("modalités d'évaluation")
+        constraints = [
+            models.UniqueConstraint(fields=["certification", "code"], name="referential_modality_code"),
+            models.UniqueConstraint(fields=["certification", "order"], name="referential_modality_order"),
+        ]
+
+    def __str__(self):
+        return self.label
