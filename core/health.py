@@ -18,10 +18,10 @@ def check_broker(timeout=2.0):
     """Open (and close) a connection to the Celery broker. Eager mode has no broker: it is fine."""
     if not settings.CELERY_BROKER_URL:
         return True, "eager"
-    from cqpm.celery import app
+    from kombu import Connection
 
     try:
-        with app.connection_for_write() as conn:
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=timeout) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
     except Exception as exc:  # noqa: BLE001
         return False, exc.__class__.__name__
