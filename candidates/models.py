@@ -1,0 +1,367 @@
+"""Companies, tutors, candidates, their evaluation dossier and documents (issue 4).
+
+Every tenant-owned row reaches its centre: `Company.centre`, `Candidate.centre`, and through them
+`Tutor`, `Dossier`, `DossierCompetency`, `CandidateDocument` and `CandidateStatusChange`. Views never
+query these models directly: they go through `candidates.selectors`.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.models import CertificationCentre
+
+from .validators import validate_siret
+
+
+class Pathway(models.TextChoices):
+    EMPLOYEE = "employee", _("Salarié")
+    APPRENTICE = "apprentice", _("Alternant / contrat de professionnalisation")
+    JOB_SEEKER = "job_seeker", _("Demandeur d'emploi")
+    VAE = "vae", _("VAE (validation des acquis de l'expérience)")
+    OTHER = "other", _("Autre")
+
+
+# Pathways for which company and tutor are optional (issue 4: « demandeur d'emploi et VAE »).
+PATHWAYS_WITHOUT_COMPANY = frozenset({Pathway.JOB_SEEKER, Pathway.VAE})
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", _("Femme")
+    MALE = "M", _("Homme")
+
+
+class CandidateStatus(models.TextChoices):
+    REGISTERED = "registered", _("Inscrit")
+    DOSSIER_VALIDATED = "dossier_validated", _("Dossier validé")
+    IN_EVALUATION = "in_evaluation", _("En évaluation")
+    AWAITING_DELIBERATION = "awaiting_deliberation", _("En attente de délibération")
+    DELIBERATED = "deliberated", _("Délibéré")
+    WITHDRAWN = "withdrawn", _("Abandon / retrait")
+
+
+OPEN_STATUSES = frozenset(
+    {
+        CandidateStatus.REGISTERED,
+        CandidateStatus.DOSSIER_VALIDATED,
+        CandidateStatus.IN_EVALUATION,
+        CandidateStatus.AWAITING_DELIBERATION,
+    }
+)
+CLOSED_STATUSES = frozenset({CandidateStatus.DELIBERATED, CandidateStatus.WITHDRAWN})
+
+
+class LegalBasis(models.TextChoices):
+    """RGPD art. 6 basis recorded at registration."""
+
+    CONTRACT = "contract", _("Exécution de l'inscription à la certification (contrat)")
+    LEGAL_OBLIGATION = "legal_obligation", _("Obligation légale (déclaration des titulaires au SI CPF)")
+    LEGITIMATE_INTEREST = "legitimate_interest", _("Intérêt légitime du certificateur")
+    CONSENT = "consent", _("Consentement du candidat")
+
+
+class DocumentKind(models.TextChoices):
+    REPORT = "report", _("Rapport")
+    EVIDENCE = "evidence", _("Élément de preuve")
+    OTHER = "other", _("Autre")
+
+
+postcode_validator = RegexValidator(r"^[0-9AB]{5}$", _("Le code postal doit comporter 5 caractères."))
+
+
+class Company(models.Model):
+    centre = models.ForeignKey(
+        CertificationCentre, verbose_name=_("centre"), on_delete=models.PROTECT, related_name="companies"
+    )
+    name = models.CharField(_("raison sociale"), max_length=200)
+    siret = models.CharField(
+        _("SIRET"), max_length=14, validators=[validate_siret], help_text=_("14 chiffres, sans espace.")
+    )
+    address = models.CharField(_("adresse"), max_length=255, blank=True)
+    postcode = models.CharField(_("code postal"), max_length=5, blank=True, validators=[postcode_validator])
+    city = models.CharField(_("ville"), max_length=100, blank=True)
+    opco = models.CharField(_("OPCO"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("entreprise")
+        verbose_name_plural = _("entreprises")
+        constraints = [
+            models.UniqueConstraint(fields=["centre", "siret"], name="candidates_company_siret_per_centre"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Tutor(models.Model):
+    """A tutor or company contact. `user` is set when the tutor is invited (evaluations)."""
+
+    company = models.ForeignKey(
+        Company, verbose_name=_("entreprise"), on_delete=models.PROTECT, related_name="tutors"
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("compte utilisateur"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tutor_profile",
+    )
+    first_name = models.CharField(_("prénom"), max_length=100)
+    last_name = models.CharField(_("nom"), max_length=100)
+    function = models.CharField(_("fonction"), max_length=150, blank=True)
+    email = models.EmailField(_("adresse électronique"))
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        verbose_name = _("tuteur / contact entreprise")
+        verbose_name_plural = _("tuteurs / contacts entreprise")
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}"
+
+
+class Candidate(models.Model):
+    centre = models.ForeignKey(
+        CertificationCentre, verbose_name=_("centre"), on_delete=models.PROTECT, related_name="candidates"
+    )
+    certification = models.ForeignKey(
+        "referential.Certification",
+        verbose_name=_("CQPM (version)"),
+        on_delete=models.PROTECT,
+        related_name="candidates",
+        help_text=_("La version en vigueur à l'inscription."),
+    )
+    reference = models.CharField(_("référence"), max_length=30, unique=True, editable=False)
+    birth_name = models.CharField(_("nom de naissance"), max_length=150)
+    usage_name = models.CharField(_("nom d'usage"), max_length=150, blank=True)
+    first_names = models.CharField(_("prénoms"), max_length=200)
+    sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("date de naissance"))
+    birth_place = models.CharField(_("lieu de naissance"), max_length=150, blank=True)
+    birth_country = models.CharField(_("pays de naissance"), max_length=100, blank=True, default="France")
+    email = models.EmailField(_("adresse électronique"), blank=True)
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    address = models.CharField(_("adresse"), max_length=255, blank=True)
+    postcode = models.CharField(_("code postal"), max_length=5, blank=True, validators=[postcode_validator])
+    city = models.CharField(_("ville"), max_length=100, blank=True)
+    pathway = models.CharField(_("parcours"), max_length=20, choices=Pathway.choices)
+    company = models.ForeignKey(
+        Company,
+        verbose_name=_("entreprise"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="candidates",
+    )
+    tutor = models.ForeignKey(
+        Tutor,
+        verbose_name=_("tuteur"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="candidates",
+    )
+    registered_on = models.DateField(_("date d'inscription"))
+    status = models.CharField(
+        _("statut"), max_length=30, choices=CandidateStatus.choices, default=CandidateStatus.REGISTERED
+    )
+    status_changed_at = models.DateTimeField(_("statut modifié le"))
+    legal_basis = models.CharField(
+        _("base légale du traitement"), max_length=30, choices=LegalBasis.choices, default=LegalBasis.CONTRACT
+    )
+    consent_given_at = models.DateTimeField(_("consentement recueilli le"), null=True, blank=True)
+    anonymised_at = models.DateTimeField(_("anonymisé le"), null=True, blank=True)
+    previous_attempt = models.ForeignKey(
+        "self",
+        verbose_name=_("tentative précédente"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="later_attempts",
+    )
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("créé par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-registered_on", "-id"]
+        verbose_name = _("candidat")
+        verbose_name_plural = _("candidats")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=CandidateStatus.values),
+                name="candidates_candidate_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(pathway__in=Pathway.values), name="candidates_candidate_pathway_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["centre", "status"]),
+            models.Index(fields=["centre", "birth_name", "birth_date"]),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_vae(self):
+        return self.pathway == Pathway.VAE
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_anonymised(self):
+        return self.anonymised_at is not None
+
+    @property
+    def full_name(self):
+        """Display name (usage name first when there is one). Never put it in URLs, logs or audit."""
+        if self.is_anonymised:
+            return str(_("Candidat anonymisé"))
+        name = self.usage_name or self.birth_name
+        return f"{name.upper()} {self.first_names}".strip()
+
+
+class CandidateStatusChange(models.Model):
+    """Append-only history of a candidate's lifecycle (who, when, why)."""
+
+    candidate = models.ForeignKey(
+        Candidate, verbose_name=_("candidat"), on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(
+        _("ancien statut"), max_length=30, choices=CandidateStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("nouveau statut"), max_length=30, choices=CandidateStatus.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Vide pour une opération automatique (commande, tâche)."),
+    )
+    at = models.DateTimeField(_("le"), auto_now_add=True)
+    reason = models.TextField(_("motif"), blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("changement de statut")
+        verbose_name_plural = _("changements de statut")
+
+    def __str__(self):
+        return f"{self.from_status or '-'} → {self.to_status}"
+
+
+class Dossier(models.Model):
+    """How each competency will be evaluated. Frozen once validated (services refuse edits)."""
+
+    candidate = models.OneToOneField(
+        Candidate, verbose_name=_("candidat"), on_delete=models.CASCADE, related_name="dossier"
+    )
+    report_due_date = models.DateField(_("date limite de remise du rapport"), null=True, blank=True)
+    company_opinion_applies = models.BooleanField(
+        _("avis de l'entreprise"),
+        default=False,
+        help_text=_("L'avis du tuteur / de l'entreprise est recueilli (jamais en VAE)."),
+    )
+    validated_at = models.DateTimeField(_("validé le"), null=True, blank=True)
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("validé par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("dossier d'évaluation")
+        verbose_name_plural = _("dossiers d'évaluation")
+
+    def __str__(self):
+        return f"Dossier {self.candidate_id}"
+
+    @property
+    def is_frozen(self):
+        return self.validated_at is not None
+
+
+class DossierCompetency(models.Model):
+    """One competency of the candidate's CQPM version, with the chosen modalities (ModalityCode values)."""
+
+    dossier = models.ForeignKey(
+        Dossier, verbose_name=_("dossier"), on_delete=models.CASCADE, related_name="items"
+    )
+    competency = models.ForeignKey(
+        "referential.Competency", verbose_name=_("compétence"), on_delete=models.PROTECT, related_name="+"
+    )
+    modalities = models.JSONField(
+        _("modalités d'évaluation"), default=list, blank=True, help_text=_("Liste de codes ModalityCode.")
+    )
+    already_acquired = models.BooleanField(_("déjà acquise (capitalisée)"), default=False)
+    acquired_until = models.DateField(_("acquise jusqu'au"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["dossier", "competency__number"]
+        verbose_name = _("compétence du dossier")
+        verbose_name_plural = _("compétences du dossier")
+        constraints = [
+            models.UniqueConstraint(fields=["dossier", "competency"], name="candidates_dossier_competency"),
+        ]
+
+    def __str__(self):
+        return f"{self.dossier_id} / {self.competency_id}"
+
+
+def document_upload_to(instance, filename):
+    """A random, non-guessable storage path that says nothing about the candidate."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    token = secrets.token_hex(16)
+    return f"candidates/documents/{token[:2]}/{token}.{extension}"
+
+
+class CandidateDocument(models.Model):
+    candidate = models.ForeignKey(
+        Candidate, verbose_name=_("candidat"), on_delete=models.CASCADE, related_name="documents"
+    )
+    kind = models.CharField(_("type de document"), max_length=20, choices=DocumentKind.choices)
+    file = models.FileField(_("fichier"), upload_to=document_upload_to, max_length=255)
+    original_name = models.CharField(_("nom d'origine"), max_length=255)
+    content_type = models.CharField(_("type de contenu"), max_length=100)
+    size = models.PositiveBigIntegerField(_("taille (octets)"))
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("déposé par"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("déposé le"), auto_now_add=True)
+    is_late = models.BooleanField(_("rapport remis en retard"), default=False)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        verbose_name = _("document du candidat")
+        verbose_name_plural = _("documents du candidat")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.pk}"
