@@ -1,0 +1,33 @@
+"""Evaluations (issue 5): commissions, sessions, convocations, scoring sheets, commission proposals,
+company opinions and tutor invitations. Names follow docs/design.md (the contract between apps)."""
+
+from .choices import College, Conclusion, Judgement, Opinion, SheetStatus
+from .commissions import (
+    Commission,
+    CommissionMember,
+    ConflictOfInterest,
+    Convocation,
+    ConvocationEvaluator,
+    EvaluationSession,
+)
+from .opinions import CompanyOpinion, TutorInvitation
+from .scoring import CommissionProposal, CriterionJudgement, ScoringSheet
+
+__all__ = [
+    "College",
+    "Commission",
+    "CommissionMember",
+    "CommissionProposal",
+    "CompanyOpinion",
+    "Conclusion",
+    "ConflictOfInterest",
+    "Convocation",
+    "ConvocationEvaluator",
+    "CriterionJudgement",
+    "EvaluationSession",
+    "Judgement",
+    "Opinion",
+    "ScoringSheet",
+    "SheetStatus",
+    "TutorInvitation",
+]
