@@ -1,0 +1,32 @@
+from .decisions import (
+    CandidateOutcome,
+    CapitalisedBlock,
+    CapitalisedCompetency,
+    CompetencyDecision,
+    Decision,
+    OutcomeAmendment,
+    Result,
+)
+from .documents import DocumentKind, DocumentStatus, GeneratedDocument
+from .juries import College, Jury, JuryMember
+from .sessions import Attendance, DeliberationSession, SessionCandidate, SessionStatus
+
+__all__ = [
+    "Attendance",
+    "CandidateOutcome",
+    "CapitalisedBlock",
+    "CapitalisedCompetency",
+    "College",
+    "CompetencyDecision",
+    "Decision",
+    "DeliberationSession",
+    "DocumentKind",
+    "DocumentStatus",
+    "GeneratedDocument",
+    "Jury",
+    "JuryMember",
+    "OutcomeAmendment",
+    "Result",
+    "SessionCandidate",
+    "SessionStatus",
+]
