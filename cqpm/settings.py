@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "candidates",
     "evaluations",
     "deliberations",
+    "reporting",
 ]
 
 MIDDLEWARE = [

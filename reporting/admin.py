@@ -1,0 +1,29 @@
+from django.contrib import admin
+
+from .models import AccrochageBatch, AccrochageRecord
+
+
+class AccrochageRecordInline(admin.TabularInline):
+    model = AccrochageRecord
+    extra = 0
+    can_delete = False
+    fields = ("candidate", "issued_on", "reported_at", "is_late")
+    readonly_fields = fields
+    raw_id_fields = ("candidate",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccrochageBatch)
+class AccrochageBatchAdmin(admin.ModelAdmin):
+    list_display = ("id", "centre", "session", "period_start", "period_end", "record_count", "created_at")
+    list_filter = ("centre",)
+    readonly_fields = [f.name for f in AccrochageBatch._meta.fields]
+    inlines = [AccrochageRecordInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ReportingConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "reporting"
+    verbose_name = "Déclarations légales"
+
+    def ready(self):
+        from . import permissions  # noqa: F401 - registers the rules permissions
