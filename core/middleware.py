@@ -37,3 +37,41 @@ class PermissionDeniedAuditMiddleware:
                 method=request.method,
             )
         return None
+
+
+class OTPVerificationRequiredMiddleware:
+    """A user who enrolled a second factor is not trusted until he has entered a valid code.
+
+    Every request of such a session, except the verification page itself, logout and static files, is
+    redirected to the verification step. Must come after `django_otp.middleware.OTPMiddleware`.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from .auth import session_requires_otp
+
+        # The session flag is read first: anonymous requests and users without a device cost nothing.
+        if (
+            session_requires_otp(request)
+            and request.user.is_authenticated
+            and not request.user.is_verified()
+            and not self._exempt(request.path)
+        ):
+            from django.shortcuts import redirect
+            from django.urls import reverse
+            from django.utils.http import urlencode
+
+            url = reverse("core:otp_verify")
+            if request.method == "GET":
+                url = f"{url}?{urlencode({'next': request.get_full_path()})}"
+            return redirect(url)
+        return self.get_response(request)
+
+    @staticmethod
+    def _exempt(path):
+        from django.urls import reverse
+
+        exempt = (reverse("core:otp_verify"), reverse("logout"), reverse("healthz"), settings.STATIC_URL)
+        return path.startswith(exempt)

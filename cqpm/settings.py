@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # After OTPMiddleware: a user with a confirmed TOTP device must enter his code before anything else.
+    "core.middleware.OTPVerificationRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -143,6 +145,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+
+# django-otp: optional TOTP second factor for staff and jury (core/auth.py).
+OTP_TOTP_ISSUER = "Certification CQPM"
+OTP_TOTP_THROTTLE_FACTOR = 1
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "fr-fr"

@@ -1,0 +1,157 @@
+"""Account security pages: enrolment and verification of the second factor (TOTP)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import auth
+from .auth_forms import OTPCodeForm
+from .services import audit
+from .signals import home_centre
+
+
+def _ip(request):
+    return request.META.get("REMOTE_ADDR")
+
+
+def _safe_next(request, default="home"):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(default)
+
+
+def _throttled_message(device):
+    allowed, _details = device.verify_is_allowed()
+    if allowed:
+        return ""
+    return _("Trop de codes erronés : patientez quelques instants avant de réessayer.")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("code")
+def otp_setup(request):
+    """Enrol an authenticator app: QR code of the otpauth:// URI, then confirm with one code."""
+    user = request.user
+    if not auth.may_enrol(user):
+        raise PermissionDenied
+    device = auth.confirmed_device(user)
+    if device is not None:
+        return render(
+            request,
+            "registration/otp_status.html",
+            {"device": device, "form": OTPCodeForm(), "verified": user.is_verified()},
+        )
+    pending = auth.pending_device(user)
+    form = OTPCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        throttled = _throttled_message(pending)
+        if throttled:
+            form.add_error("code", throttled)
+        elif auth.verify_code(user, pending, form.cleaned_data["code"]):
+            with transaction.atomic():
+                pending.confirmed = True
+                pending.save(update_fields=["confirmed"])
+                audit(
+                    actor=user,
+                    action="otp_enrolled",
+                    target=pending,
+                    centre=home_centre(user),
+                    ip_address=_ip(request),
+                )
+            auth.complete_verification(request, pending)
+            messages.success(
+                request,
+                _("La double authentification est activée : un code vous sera demandé à chaque connexion."),
+            )
+            return redirect("core:otp_setup")
+        else:
+            form.add_error(
+                "code", _("Ce code n'est pas valide. Vérifiez l'heure de votre téléphone et réessayez.")
+            )
+    uri = pending.config_url
+    return render(
+        request,
+        "registration/otp_setup.html",
+        {"form": form, "qr_svg": auth.qr_code_svg(uri), "otpauth_uri": uri, "secret": _b32_secret(pending)},
+    )
+
+
+def _b32_secret(device):
+    from base64 import b32encode
+
+    return b32encode(device.bin_key).decode("ascii")
+
+
+@never_cache
+@login_required
+@require_POST
+@sensitive_post_parameters("code")
+def otp_disable(request):
+    """Remove the second factor: only from a verified session and with a current code."""
+    user = request.user
+    if not auth.may_enrol(user):
+        raise PermissionDenied
+    device = auth.confirmed_device(user)
+    if device is None:
+        return redirect("core:otp_setup")
+    form = OTPCodeForm(request.POST)
+    if not user.is_verified():
+        raise PermissionDenied
+    if (
+        form.is_valid()
+        and not _throttled_message(device)
+        and auth.verify_code(user, device, form.cleaned_data["code"])
+    ):
+        with transaction.atomic():
+            audit(
+                actor=user,
+                action="otp_disabled",
+                target=device,
+                centre=home_centre(user),
+                ip_address=_ip(request),
+            )
+            type(device).objects.filter(user=user).delete()
+        request.session[auth.OTP_REQUIRED_SESSION_KEY] = False
+        messages.success(request, _("La double authentification est désactivée pour votre compte."))
+        return redirect("core:otp_setup")
+    audit(actor=user, action="otp_failed", centre=home_centre(user), ip_address=_ip(request))
+    messages.error(request, _("Code invalide : la double authentification reste active."))
+    return redirect("core:otp_setup")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("code")
+def otp_verify(request):
+    """Second step of the login for users who enrolled a device."""
+    user = request.user
+    device = auth.confirmed_device(user) if auth.session_requires_otp(request) else None
+    if device is None or user.is_verified():
+        return redirect(_safe_next(request))
+    form = OTPCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        throttled = _throttled_message(device)
+        if throttled:
+            form.add_error("code", throttled)
+        elif auth.verify_code(user, device, form.cleaned_data["code"]):
+            auth.complete_verification(request, device)
+            audit(actor=user, action="otp_verified", centre=home_centre(user), ip_address=_ip(request))
+            return redirect(_safe_next(request))
+        else:
+            audit(actor=user, action="otp_failed", centre=home_centre(user), ip_address=_ip(request))
+            form.add_error("code", _("Ce code n'est pas valide."))
+    return render(request, "registration/otp_verify.html", {"form": form, "next": _safe_next(request)})
