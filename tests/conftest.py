@@ -44,8 +44,10 @@ def celery_worker_process(transactional_db):
     """
     if not settings.CELERY_BROKER_URL:
         pytest.skip("Un vrai worker Celery a besoin de CELERY_BROKER_URL (Redis) : voir .ci/run.")
-    if connection.vendor == "sqlite" and ":memory:" in str(connection.settings_dict["NAME"]) or (
-        connection.vendor == "sqlite" and "mode=memory" in str(connection.settings_dict["NAME"])
+    if (
+        connection.vendor == "sqlite"
+        and ":memory:" in str(connection.settings_dict["NAME"])
+        or (connection.vendor == "sqlite" and "mode=memory" in str(connection.settings_dict["NAME"]))
     ):
         pytest.skip("Le worker doit partager la base de test : PostgreSQL requis.")
     from cqpm.celery import app
@@ -53,8 +55,20 @@ def celery_worker_process(transactional_db):
     queue = f"test-{uuid.uuid4().hex[:8]}"
     celery_bin = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
     proc = subprocess.Popen(
-        [celery_bin, "-A", "cqpm", "worker", "--loglevel=warning", "--concurrency=1", "--pool=prefork",
-         "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        [
+            celery_bin,
+            "-A",
+            "cqpm",
+            "worker",
+            "--loglevel=warning",
+            "--concurrency=1",
+            "--pool=prefork",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
         cwd=ROOT,
         env=_worker_env(),
     )
