@@ -163,6 +163,20 @@ class Competency(models.Model):
     def __str__(self):
         return f"{self.number}. {self.title}"
 
+    def criteria_by_category(self):
+        """[(category, [criteria…]), …] in the referential's category order, empty categories left out.
+
+        Works on the prefetched `criteria` (see selectors.with_full_content): no extra query.
+        """
+        groups = {category: [] for category in CriterionCategory}
+        for criterion in self.criteria.all():
+            groups[CriterionCategory(criterion.category)].append(criterion)
+        return [(category, items) for category, items in groups.items() if items]
+
+    @property
+    def has_distinct_evaluation_title(self):
+        return bool(self.evaluation_title) and self.evaluation_title != self.title
+
 
 class RealisationCondition(models.Model):
     competency = models.ForeignKey(
