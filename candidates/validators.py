@@ -28,8 +28,8 @@ def siret_is_valid(value):
     siret = normalise_siret(value)
     if len(siret) != 14 or not siret.isdigit():
         return False
-    if siret.startswith(LA_POSTE_SIREN) and siret != LA_POSTE_SIREN + "00001":
-        return sum(int(c) for c in siret) % 5 == 0
+    if siret.startswith(LA_POSTE_SIREN) and sum(int(c) for c in siret) % 5 == 0:
+        return True
     return luhn_is_valid(siret)
 
 

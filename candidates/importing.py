@@ -1,0 +1,315 @@
+"""Bulk import of candidates from CSV / XLSX: reading the table and turning a row into the keyword
+arguments of `services.register_candidate`. The import itself (all-or-nothing, same validation as
+the registration form) is `services.import_candidates`.
+
+Columns (first row; case, accents and spaces do not matter):
+nom_naissance*, nom_usage, prenoms*, sexe* (F/M), date_naissance* (JJ/MM/AAAA or AAAA-MM-JJ),
+lieu_naissance, pays_naissance, email, telephone, adresse, code_postal, ville,
+parcours* (salarie, alternant, demandeur_emploi, vae, autre), siret_entreprise, email_tuteur,
+cqpm* (code; the version in force is used), date_inscription, base_legale, consentement (oui/non).
+"""
+
+import csv
+import datetime
+import io
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from core.files import validate_upload
+from referential.models import Certification
+
+from .models import Company, LegalBasis, Pathway, Sex, Tutor
+from .validators import normalise_siret
+
+MAX_ROWS = 2000
+
+COLUMNS = [
+    "nom_naissance",
+    "nom_usage",
+    "prenoms",
+    "sexe",
+    "date_naissance",
+    "lieu_naissance",
+    "pays_naissance",
+    "email",
+    "telephone",
+    "adresse",
+    "code_postal",
+    "ville",
+    "parcours",
+    "siret_entreprise",
+    "email_tuteur",
+    "cqpm",
+    "date_inscription",
+    "base_legale",
+    "consentement",
+]
+REQUIRED_COLUMNS = ["nom_naissance", "prenoms", "sexe", "date_naissance", "parcours", "cqpm"]
+HEADER_ALIASES = {
+    "nom": "nom_naissance",
+    "nom_de_naissance": "nom_naissance",
+    "prenom": "prenoms",
+    "date_de_naissance": "date_naissance",
+    "lieu_de_naissance": "lieu_naissance",
+    "pays_de_naissance": "pays_naissance",
+    "courriel": "email",
+    "adresse_electronique": "email",
+    "cp": "code_postal",
+    "siret": "siret_entreprise",
+    "tuteur_email": "email_tuteur",
+    "courriel_tuteur": "email_tuteur",
+    "code_cqpm": "cqpm",
+}
+
+
+def _fold(value):
+    text = unicodedata.normalize("NFKD", str(value or "")).encode("ascii", "ignore").decode("ascii")
+    return " ".join(text.replace("'", " ").casefold().split())
+
+
+PATHWAY_ALIASES = {
+    **{_fold(code): code for code in Pathway.values},
+    **{_fold(label): code for code, label in Pathway.choices},
+    "salarie": Pathway.EMPLOYEE,
+    "alternant": Pathway.APPRENTICE,
+    "apprenti": Pathway.APPRENTICE,
+    "alternance": Pathway.APPRENTICE,
+    "contrat de professionnalisation": Pathway.APPRENTICE,
+    "demandeur d emploi": Pathway.JOB_SEEKER,
+    "demandeur_emploi": Pathway.JOB_SEEKER,
+    "demandeur emploi": Pathway.JOB_SEEKER,
+    "vae": Pathway.VAE,
+    "autre": Pathway.OTHER,
+}
+SEX_ALIASES = {"f": Sex.FEMALE, "femme": Sex.FEMALE, "m": Sex.MALE, "h": Sex.MALE, "homme": Sex.MALE}
+LEGAL_BASIS_ALIASES = {
+    **{_fold(code): code for code in LegalBasis.values},
+    **{_fold(label): code for code, label in LegalBasis.choices},
+    "contrat": LegalBasis.CONTRACT,
+    "obligation legale": LegalBasis.LEGAL_OBLIGATION,
+    "interet legitime": LegalBasis.LEGITIMATE_INTEREST,
+    "consentement": LegalBasis.CONSENT,
+}
+YES = {"oui", "o", "yes", "y", "1", "vrai", "true", "x"}
+NO = {"", "non", "n", "no", "0", "faux", "false"}
+
+
+class ImportFileError(Exception):
+    """The file itself cannot be read (type, encoding, headers, size)."""
+
+
+@dataclass
+class RowResult:
+    line: int
+    values: dict
+    errors: list = field(default_factory=list)
+    reference: str = ""
+
+    @property
+    def display_name(self):
+        return f"{self.values.get('nom_naissance', '')} {self.values.get('prenoms', '')}".strip()
+
+
+@dataclass
+class ImportReport:
+    rows: list
+    committed: bool = False
+
+    @property
+    def error_rows(self):
+        return [row for row in self.rows if row.errors]
+
+    @property
+    def is_valid(self):
+        return bool(self.rows) and not self.error_rows
+
+
+def normalise_header(value):
+    key = _fold(value).replace(" ", "_").replace("-", "_")
+    return HEADER_ALIASES.get(key, key)
+
+
+def _cell_to_text(value):
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_csv(content):
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFileError(_("Le fichier CSV n'est ni en UTF-8 ni en Windows-1252."))
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ";"
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    return [list(row) for row in reader]
+
+
+def _read_xlsx(content):
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is a user error
+        raise ImportFileError(_("Le classeur XLSX est illisible.")) from exc
+    sheet = workbook.worksheets[0]
+    rows = [[_cell_to_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+    workbook.close()
+    return rows
+
+
+def read_table(uploaded_file):
+    """Rows of the file as dicts {column: text}, with their line numbers. Raises ImportFileError."""
+    try:
+        info = validate_upload(uploaded_file, allowed=("csv", "xlsx"))
+    except ValidationError as exc:
+        raise ImportFileError(" ".join(exc.messages)) from exc
+    uploaded_file.seek(0)
+    content = uploaded_file.read()
+    table = _read_xlsx(content) if info.kind == "xlsx" else _read_csv(content)
+    table = [row for row in table if any(str(cell).strip() for cell in row)]
+    if not table:
+        raise ImportFileError(_("Le fichier ne contient aucune ligne."))
+    headers = [normalise_header(cell) for cell in table[0]]
+    missing = [column for column in REQUIRED_COLUMNS if column not in headers]
+    if missing:
+        raise ImportFileError(
+            _("Colonnes obligatoires absentes : %(columns)s.") % {"columns": ", ".join(missing)}
+        )
+    if len(table) - 1 > MAX_ROWS:
+        raise ImportFileError(_("Au plus %(max)s candidats par import.") % {"max": MAX_ROWS})
+    rows = []
+    for index, cells in enumerate(table[1:], start=2):
+        values = {
+            header: _cell_to_text(cell)
+            for header, cell in zip(headers, cells, strict=False)
+            if header in COLUMNS
+        }
+        rows.append({"line": index, "values": values})
+    if not rows:
+        raise ImportFileError(_("Le fichier ne contient que la ligne d'en-tête."))
+    return rows
+
+
+def parse_date(text):
+    text = (text or "").strip()
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def row_to_kwargs(values, *, centre, cache):
+    """Keyword arguments for register_candidate, or raise ValueError with the list of problems."""
+    errors = []
+    kwargs = {}
+
+    def required(column, label):
+        value = (values.get(column) or "").strip()
+        if not value:
+            errors.append(_("%(label)s manquant.") % {"label": label})
+        return value
+
+    kwargs["birth_name"] = required("nom_naissance", _("Nom de naissance"))
+    kwargs["first_names"] = required("prenoms", _("Prénoms"))
+    for column, name in (
+        ("nom_usage", "usage_name"),
+        ("lieu_naissance", "birth_place"),
+        ("email", "email"),
+        ("telephone", "phone"),
+        ("adresse", "address"),
+        ("code_postal", "postcode"),
+        ("ville", "city"),
+    ):
+        kwargs[name] = (values.get(column) or "").strip()
+    kwargs["birth_country"] = (values.get("pays_naissance") or "").strip() or "France"
+
+    sex_text = required("sexe", _("Sexe"))
+    if sex_text:
+        kwargs["sex"] = SEX_ALIASES.get(_fold(sex_text))
+        if kwargs["sex"] is None:
+            errors.append(_("Sexe inconnu (F ou M attendu)."))
+
+    birth_text = required("date_naissance", _("Date de naissance"))
+    if birth_text:
+        kwargs["birth_date"] = parse_date(birth_text)
+        if kwargs["birth_date"] is None:
+            errors.append(_("Date de naissance illisible (JJ/MM/AAAA attendu)."))
+
+    registered_text = (values.get("date_inscription") or "").strip()
+    if registered_text:
+        kwargs["registered_on"] = parse_date(registered_text)
+        if kwargs["registered_on"] is None:
+            errors.append(_("Date d'inscription illisible (JJ/MM/AAAA attendu)."))
+
+    pathway_text = required("parcours", _("Parcours"))
+    if pathway_text:
+        kwargs["pathway"] = PATHWAY_ALIASES.get(_fold(pathway_text))
+        if kwargs["pathway"] is None:
+            errors.append(_("Parcours inconnu (salarié, alternant, demandeur d'emploi, VAE ou autre)."))
+
+    code = required("cqpm", _("Code CQPM"))
+    if code:
+        if code not in cache["certifications"]:
+            cache["certifications"][code] = Certification.objects.in_force(code)
+        kwargs["certification"] = cache["certifications"][code]
+        if kwargs["certification"] is None:
+            errors.append(_("Aucune version en vigueur du CQPM « %(code)s ».") % {"code": code})
+
+    siret = normalise_siret(values.get("siret_entreprise"))
+    company = None
+    if siret:
+        key = (centre.pk, siret)
+        if key not in cache["companies"]:
+            cache["companies"][key] = Company.objects.filter(centre=centre, siret=siret).first()
+        company = cache["companies"][key]
+        if company is None:
+            errors.append(_("Aucune entreprise de ce centre n'a le SIRET %(siret)s.") % {"siret": siret})
+    kwargs["company"] = company
+
+    tutor_email = (values.get("email_tuteur") or "").strip()
+    tutor = None
+    if tutor_email:
+        if company is None:
+            if not siret:
+                errors.append(_("Un tuteur est indiqué sans SIRET d'entreprise."))
+        else:
+            tutor = Tutor.objects.filter(company=company, email__iexact=tutor_email).first()
+            if tutor is None:
+                errors.append(_("Aucun tuteur de cette entreprise n'a cette adresse électronique."))
+    kwargs["tutor"] = tutor
+
+    basis_text = (values.get("base_legale") or "").strip()
+    kwargs["legal_basis"] = LEGAL_BASIS_ALIASES.get(_fold(basis_text)) if basis_text else LegalBasis.CONTRACT
+    if kwargs["legal_basis"] is None:
+        errors.append(_("Base légale inconnue."))
+    consent_text = _fold(values.get("consentement"))
+    if consent_text in YES:
+        kwargs["consent_given"] = True
+    elif consent_text in NO:
+        kwargs["consent_given"] = False
+    else:
+        errors.append(_("Consentement : « oui » ou « non » attendu."))
+
+    if errors:
+        raise ValueError(errors)
+    return kwargs
