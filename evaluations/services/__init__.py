@@ -1,0 +1,47 @@
+"""State changes of the evaluations app. Views, commands, tasks and other apps call these only.
+
+Each function validates (raising `core.exceptions.BusinessRuleError` with a French message), changes,
+audits (ids only) and queues its side effects (emails, tasks) after commit.
+"""
+
+from .commissions import (
+    add_member,
+    assign_evaluator,
+    convene_candidate,
+    create_commission,
+    create_session,
+    declare_conflict,
+    remove_conflict,
+    remove_member,
+    resend_convocation,
+    set_president,
+    unassign_evaluator,
+    update_session,
+)
+from .opinions import accept_invitation, check_invitation, invite_tutor, save_opinions, sign_opinions
+from .scoring import StaleSheetError, record_proposal, refresh_proposal, reopen_sheet, save_sheet
+
+__all__ = [
+    "StaleSheetError",
+    "accept_invitation",
+    "add_member",
+    "assign_evaluator",
+    "check_invitation",
+    "convene_candidate",
+    "create_commission",
+    "create_session",
+    "declare_conflict",
+    "invite_tutor",
+    "record_proposal",
+    "refresh_proposal",
+    "remove_conflict",
+    "remove_member",
+    "reopen_sheet",
+    "resend_convocation",
+    "save_opinions",
+    "save_sheet",
+    "set_president",
+    "sign_opinions",
+    "unassign_evaluator",
+    "update_session",
+]
