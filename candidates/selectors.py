@@ -27,7 +27,9 @@ def _no_candidates():
 
 def evaluator_candidates(user):
     """Hook for `evaluations`: candidates convened before a commission the evaluator sits on."""
-    return _no_candidates()
+    from evaluations.selectors import candidates_for_evaluator
+
+    return candidates_for_evaluator(user)
 
 
 def jury_candidates(user):

@@ -411,3 +411,15 @@ def test_session_update_resends_convocations(world, django_capture_on_commit_cal
             by=world.staff,
         )
     assert Notification.objects.filter(kind="evaluations.convocation").count() == count + 1
+
+
+def test_candidates_visible_to_delegates_evaluators_to_the_commission_scope(world):
+    from candidates.selectors import candidates_visible_to
+
+    other = build_world(code="B")
+    assert list(candidates_visible_to(world.member)) == [world.candidate]
+    assert list(candidates_visible_to(other.member)) == [other.candidate]
+    services.declare_conflict(user=world.member, candidate=world.candidate, reason="Parent", by=world.staff)
+    assert not candidates_visible_to(world.member).exists()
+    # the president still sees the candidate of his commission
+    assert list(candidates_visible_to(world.president)) == [world.candidate]
