@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import auth_views, views
+from . import auth_views, statistics_views, views
 
 app_name = "core"
 
