@@ -504,12 +504,18 @@ def _capitalised_bulk(session, entries):
     }
     comp_rows = list(
         CapitalisedCompetency.objects.filter(
-            candidate_id__in=all_ids, valid_until__gte=session.date, competency__certification__code=code
+            candidate_id__in=all_ids,
+            valid_until__gte=session.date,
+            acquired_on__lt=session.date,  # only earlier deliberations, never this one
+            competency__certification__code=code,
         ).select_related("competency")
     )
     block_rows = list(
         CapitalisedBlock.objects.filter(
-            candidate_id__in=all_ids, valid_until__gte=session.date, block__certification__code=code
+            candidate_id__in=all_ids,
+            valid_until__gte=session.date,
+            acquired_on__lt=session.date,
+            block__certification__code=code,
         ).select_related("block")
     )
     result = {}

@@ -37,6 +37,7 @@ NUMBER_PREFIX = {
     DocumentKind.PACK: "ZIP",
     DocumentKind.GTP: "GTP",
 }
+STALE_AFTER_MINUTES = 15
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
 
 
@@ -136,6 +137,30 @@ class GeneratedDocument(models.Model):
         return self.status in (DocumentStatus.QUEUED, DocumentStatus.RENDERING)
 
     @property
+    def is_stale(self):
+        """Rendering for too long: its worker was lost and the message too (the page offers a retry)."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        return (
+            self.status == DocumentStatus.RENDERING
+            and self.started_at is not None
+            and timezone.now() - self.started_at > timedelta(minutes=STALE_AFTER_MINUTES)
+        )
+
+    @property
+    def can_retry(self):
+        return self.status == DocumentStatus.FAILED or self.is_stale
+
+    @property
+    def extension(self):
+        return "zip" if self.kind in (DocumentKind.PACK, DocumentKind.GTP) else "pdf"
+
+    @property
+    def content_type(self):
+        return "application/zip" if self.extension == "zip" else "application/pdf"
+
+    @property
     def filename(self):
-        extension = "zip" if self.kind in (DocumentKind.PACK, DocumentKind.GTP) else "pdf"
-        return f"{self.number}.{extension}"
+        return f"{self.number}.{self.extension}"

@@ -1,0 +1,176 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.apps import apps
+from django.utils.translation import gettext_lazy as _
+
+from core.models import CertificationCentre, Role, User
+
+from .models import College, DeliberationSession, Jury, JuryMember
+
+
+class _CrispyMixin:
+    submit_label = _("Enregistrer")
+
+    def _setup_helper(self):
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", self.submit_label))
+
+
+class JuryForm(_CrispyMixin, forms.Form):
+    centre = forms.ModelChoiceField(label=_("Centre"), queryset=CertificationCentre.objects.none())
+    name = forms.CharField(label=_("Nom du jury"), max_length=200)
+    submit_label = _("Créer le jury")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["centre"].queryset = CertificationCentre.objects.filter(pk__in=user.centre_ids())
+        self._setup_helper()
+
+
+class JuryMemberForm(_CrispyMixin, forms.Form):
+    full_name = forms.CharField(label=_("Nom et prénom"), max_length=200)
+    email = forms.EmailField(label=_("Adresse électronique"), required=False)
+    college = forms.ChoiceField(label=_("Collège"), choices=College.choices)
+    union = forms.CharField(
+        label=_("Organisation syndicale"),
+        required=False,
+        help_text=_("Collège salariés : un membre par syndicat."),
+    )
+    is_president = forms.BooleanField(label=_("Président du jury (collège employeurs)"), required=False)
+    user = forms.ModelChoiceField(
+        label=_("Compte « membre de jury »"), queryset=User.objects.none(), required=False
+    )
+    submit_label = _("Ajouter le membre")
+
+    def __init__(self, *args, jury, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = User.objects.filter(
+            role=Role.JURY, is_active=True, centres=jury.centre
+        )
+        self._setup_helper()
+
+
+class SessionForm(_CrispyMixin, forms.ModelForm):
+    class Meta:
+        model = DeliberationSession
+        fields = ["centre", "certification", "jury", "date", "place"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    submit_label = _("Planifier la session")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        Certification = apps.get_model("referential", "Certification")
+        centre_ids = user.centre_ids()
+        self.fields["centre"].queryset = CertificationCentre.objects.filter(pk__in=centre_ids)
+        self.fields["certification"].queryset = Certification.objects.published()
+        self.fields["jury"].queryset = Jury.objects.filter(centre_id__in=centre_ids)
+        self._setup_helper()
+
+
+class ConvocationForm(_CrispyMixin, forms.Form):
+    unions_asked_on = forms.DateField(
+        label=_("Organisations syndicales sollicitées le"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    members_notified_on = forms.DateField(
+        label=_("Membres salariés convoqués le"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Enregistrer cette date envoie la convocation par courriel aux membres salariés."),
+    )
+    submit_label = _("Enregistrer les convocations")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._setup_helper()
+
+
+class AttendanceForm(_CrispyMixin, forms.Form):
+    present = forms.ModelMultipleChoiceField(
+        label=_("Membres présents"),
+        queryset=JuryMember.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    submit_label = _("Enregistrer les présences")
+
+    def __init__(self, *args, session, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["present"].queryset = session.jury.members.all()
+        self.fields["present"].label_from_instance = lambda m: (
+            f"{m.full_name} — {m.get_college_display()}{' (' + m.union + ')' if m.union else ''}"
+            f"{' — ' + str(_('président')) if m.is_president else ''}"
+        )
+        self._setup_helper()
+
+
+class AddCandidatesForm(_CrispyMixin, forms.Form):
+    candidates = forms.ModelMultipleChoiceField(
+        label=_("Candidats à présenter au jury"), queryset=None, widget=forms.CheckboxSelectMultiple
+    )
+    submit_label = _("Ajouter à la session")
+
+    def __init__(self, *args, queryset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["candidates"].queryset = queryset
+        self.fields["candidates"].label_from_instance = lambda c: f"{c.reference} — {c.full_name}"
+        self._setup_helper()
+
+
+class DecisionForm(forms.Form):
+    """One radio group and one motivation per competency, initialised from the computed proposal."""
+
+    motivation_required_message = _("Motivation obligatoire lorsque le jury s'écarte de la proposition.")
+
+    def __init__(self, *args, row, amend=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.row = row
+        self.amend = amend
+        self.rows = []
+        for comp in row.competencies:
+            proposal = row.proposals[comp.pk]
+            decision = row.decisions.get(comp.pk)
+            initial = decision.decided if decision else proposal.proposed
+            decided = forms.ChoiceField(
+                label=_("Décision — compétence %(n)s") % {"n": comp.number},
+                choices=[("acquired", _("Acquise")), ("not_acquired", _("Non acquise"))],
+                widget=forms.RadioSelect,
+                initial=initial,
+                disabled=proposal.capitalised,
+                required=not proposal.capitalised,
+            )
+            motivation = forms.CharField(
+                label=_("Motivation — compétence %(n)s") % {"n": comp.number},
+                widget=forms.Textarea(attrs={"rows": 2}),
+                required=False,
+                initial=decision.motivation if decision else "",
+            )
+            self.fields[f"decided_{comp.pk}"] = decided
+            self.fields[f"motivation_{comp.pk}"] = motivation
+            self.rows.append(
+                {
+                    "competency": comp,
+                    "proposal": proposal,
+                    "decided": self[f"decided_{comp.pk}"],
+                    "motivation": self[f"motivation_{comp.pk}"],
+                }
+            )
+        if amend:
+            self.fields["amend_motivation"] = forms.CharField(
+                label=_("Motif de la modification après clôture"), widget=forms.Textarea(attrs={"rows": 3})
+            )
+
+    def choices(self):
+        result = {}
+        for comp in self.row.competencies:
+            proposal = self.row.proposals[comp.pk]
+            if proposal.capitalised:
+                continue
+            result[comp.pk] = (
+                self.cleaned_data.get(f"decided_{comp.pk}"),
+                self.cleaned_data.get(f"motivation_{comp.pk}", ""),
+            )
+        return result

@@ -1,0 +1,621 @@
+"""State changes of the deliberations: the only place where juries, sessions, decisions and
+generated documents change. Plain functions, keyword-only arguments, one transaction each; a broken
+rule raises BusinessRuleError with a French message; every change is audited (ids only)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from django.apps import apps
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.exceptions import BusinessRuleError
+from core.services import audit, queue_email, safe_delay
+
+from . import awards, selectors
+from .models import (
+    Attendance,
+    CandidateOutcome,
+    CapitalisedBlock,
+    CapitalisedCompetency,
+    College,
+    CompetencyDecision,
+    DeliberationSession,
+    DocumentKind,
+    DocumentStatus,
+    GeneratedDocument,
+    Jury,
+    JuryMember,
+    OutcomeAmendment,
+    Result,
+    SessionCandidate,
+    SessionStatus,
+)
+from .models.documents import CANDIDATE_KINDS, new_document_number
+
+logger = logging.getLogger(__name__)
+
+QUEUE_UNAVAILABLE = (
+    "La file d'attente des tâches est indisponible ; le document n'a pas pu être lancé. Réessayez."
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Juries
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_jury(*, actor, centre, name):
+    name = (name or "").strip()
+    if not name:
+        raise BusinessRuleError(_("Donnez un nom au jury."))
+    if Jury.objects.filter(centre=centre, name=name).exists():
+        raise BusinessRuleError(_("Un jury porte déjà ce nom dans ce centre."))
+    jury = Jury.objects.create(centre=centre, name=name)
+    audit(actor=actor, action="deliberations.jury_created", target=jury, centre=centre)
+    return jury
+
+
+@transaction.atomic
+def add_jury_member(*, actor, jury, full_name, college, union="", is_president=False, user=None, email=""):
+    """Employees' side: one member per representative union; the president comes from the employers."""
+    full_name, union = (full_name or "").strip(), (union or "").strip()
+    if not full_name:
+        raise BusinessRuleError(_("Indiquez le nom du membre."))
+    if college not in College.values:
+        raise BusinessRuleError(_("Choisissez le collège du membre."))
+    if college == College.EMPLOYEES:
+        if not union:
+            raise BusinessRuleError(
+                _("Un membre du collège salariés représente une organisation syndicale : indiquez-la.")
+            )
+        if jury.members.filter(college=College.EMPLOYEES, union__iexact=union).exists():
+            raise BusinessRuleError(
+                _("Cette organisation syndicale a déjà son membre dans ce jury (un membre par syndicat).")
+            )
+    else:
+        union = ""
+    if is_president:
+        if college != College.EMPLOYERS:
+            raise BusinessRuleError(_("Le président du jury est issu du collège employeurs."))
+        if jury.members.filter(is_president=True).exists():
+            raise BusinessRuleError(_("Ce jury a déjà un président."))
+    if user is not None:
+        if not user.is_jury_member:
+            raise BusinessRuleError(_("Le compte lié doit avoir le rôle « membre de jury »."))
+        if jury.members.filter(user=user).exists():
+            raise BusinessRuleError(_("Ce compte siège déjà dans ce jury."))
+        user.centres.add(jury.centre)
+    member = JuryMember.objects.create(
+        jury=jury,
+        full_name=full_name,
+        college=college,
+        union=union,
+        is_president=is_president,
+        user=user,
+        email=email or (user.email if user else ""),
+    )
+    audit(
+        actor=actor,
+        action="deliberations.jury_member_added",
+        target=jury,
+        member_id=member.pk,
+        college=college,
+    )
+    return member
+
+
+@transaction.atomic
+def remove_jury_member(*, actor, member):
+    if member.attendances.exists():
+        raise BusinessRuleError(
+            _("Ce membre figure sur une feuille de présence : il ne peut plus être retiré.")
+        )
+    jury = member.jury
+    member_id = member.pk
+    member.delete()
+    audit(actor=actor, action="deliberations.jury_member_removed", target=jury, member_id=member_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sessions, convocations, candidates, attendance
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_session(*, actor, centre, certification, jury, date, place):
+    if jury.centre_id != centre.pk:
+        raise BusinessRuleError(_("Le jury choisi n'appartient pas à ce centre."))
+    if not (place or "").strip():
+        raise BusinessRuleError(_("Indiquez le lieu de la délibération."))
+    session = DeliberationSession.objects.create(
+        centre=centre, certification=certification, jury=jury, date=date, place=place.strip()
+    )
+    audit(actor=actor, action="deliberations.session_created", target=session)
+    return session
+
+
+def _ensure_not_closed(session):
+    if session.status == SessionStatus.CLOSED:
+        raise BusinessRuleError(
+            _("La session est close : elle ne peut plus être modifiée (passez par une modification motivée).")
+        )
+
+
+@transaction.atomic
+def record_convocations(*, actor, session, unions_asked_on=None, members_notified_on=None, notify=True):
+    """Record when unions were asked and employee members notified; email the employee members.
+
+    Returns the warnings (late convocations) so the view can show them; being late is allowed but
+    reported (domain.md: unions ≥ 15 days before, employee members ≥ 8 days before).
+    """
+    _ensure_not_closed(session)
+    fields = []
+    if unions_asked_on is not None:
+        session.unions_asked_on = unions_asked_on
+        fields.append("unions_asked_on")
+    if members_notified_on is not None:
+        session.members_notified_on = members_notified_on
+        fields.append("members_notified_on")
+    if fields:
+        session.save(update_fields=fields)
+    if notify and members_notified_on is not None:
+        for member in session.jury.members.filter(college=College.EMPLOYEES).exclude(email=""):
+            queue_email(
+                to_email=member.email,
+                recipient=member.user,
+                subject=_("Convocation au jury paritaire de délibération du %(d)s")
+                % {"d": session.date.strftime("%d/%m/%Y")},
+                template="deliberations_convocation",
+                context={
+                    "session": session,
+                    "member": member,
+                    "certification": session.certification,
+                    "centre_name": session.centre.name,
+                    "recipient_name": member.full_name,
+                },
+                kind="deliberations.convocation",
+                dedup_key=f"deliberations.convocation:{session.pk}:{member.pk}:{session.date.isoformat()}",
+            )
+    warnings = selectors.convocation_warnings(session)
+    audit(actor=actor, action="deliberations.convocations_recorded", target=session, late=bool(warnings))
+    return warnings
+
+
+@transaction.atomic
+def add_candidates(*, actor, session, candidates):
+    _ensure_not_closed(session)
+    added = []
+    for candidate in candidates:
+        if candidate.centre_id != session.centre_id:
+            raise BusinessRuleError(
+                _("Le candidat %(ref)s n'appartient pas au centre de la session.")
+                % {"ref": candidate.reference}
+            )
+        if candidate.certification_id != session.certification_id:
+            raise BusinessRuleError(
+                _("Le candidat %(ref)s n'est pas inscrit sur ce CQPM (même version).")
+                % {"ref": candidate.reference}
+            )
+        if not candidate.is_open:
+            raise BusinessRuleError(
+                _("Le dossier du candidat %(ref)s est clos.") % {"ref": candidate.reference}
+            )
+        other = SessionCandidate.objects.filter(candidate=candidate).exclude(
+            session__status=SessionStatus.CLOSED
+        )
+        if other.exclude(session=session).exists():
+            raise BusinessRuleError(
+                _("Le candidat %(ref)s est déjà présenté à une autre session de délibération.")
+                % {"ref": candidate.reference}
+            )
+        entry, created = SessionCandidate.objects.get_or_create(session=session, candidate=candidate)
+        if created:
+            added.append(entry)
+    audit(
+        actor=actor,
+        action="deliberations.candidates_added",
+        target=session,
+        candidate_ids=[e.candidate_id for e in added],
+    )
+    return added
+
+
+@transaction.atomic
+def remove_candidate(*, actor, session, candidate):
+    _ensure_not_closed(session)
+    if CandidateOutcome.objects.filter(session=session, candidate=candidate).exists():
+        raise BusinessRuleError(_("Le jury a déjà décidé pour ce candidat : il ne peut plus être retiré."))
+    SessionCandidate.objects.filter(session=session, candidate=candidate).delete()
+    audit(actor=actor, action="deliberations.candidate_removed", target=session, candidate_id=candidate.pk)
+
+
+@transaction.atomic
+def record_attendance(*, actor, session, present_member_ids):
+    """The attendance (émargement) of the jury members: every member is recorded present or absent."""
+    _ensure_not_closed(session)
+    present_member_ids = {int(i) for i in present_member_ids}
+    members = list(session.jury.members.all())
+    unknown = present_member_ids - {m.pk for m in members}
+    if unknown:
+        raise BusinessRuleError(_("Un membre indiqué présent ne siège pas dans ce jury."))
+    for member in members:
+        Attendance.objects.update_or_create(
+            session=session, member=member, defaults={"present": member.pk in present_member_ids}
+        )
+    problems = selectors.attendance_problems(session)
+    audit(
+        actor=actor,
+        action="deliberations.attendance_recorded",
+        target=session,
+        present=len(present_member_ids),
+        members=len(members),
+    )
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions
+# ---------------------------------------------------------------------------------------------
+
+
+def _decide_all(row, choices):
+    """Apply the award rules to the jury's choices {competency id: (decided or None, motivation)}."""
+    try:
+        decisions = {
+            cid: awards.decide(proposal, *choices.get(cid, (None, "")))
+            for cid, proposal in row.proposals.items()
+        }
+        outcome = awards.award(row.facts, decisions, awards.Policy.from_settings())
+    except awards.AwardRuleError as exc:
+        raise BusinessRuleError(str(exc)) from exc
+    return decisions, outcome
+
+
+def _store_outcome(*, actor, session, row, decisions, outcome, now):
+    candidate = row.candidate
+    for cid, decision in decisions.items():
+        CompetencyDecision.objects.update_or_create(
+            session=session,
+            candidate=candidate,
+            competency_id=cid,
+            defaults={
+                "proposed": decision.proposed,
+                "needs_review": row.proposals[cid].needs_review,
+                "decided": decision.decided,
+                "motivation": decision.motivation,
+                "explanation": decision.explanation,
+                "decided_by": actor,
+                "decided_at": now,
+            },
+        )
+    explanation = {
+        **outcome.explanation,
+        "capitalise": {
+            "competencies": {str(k): v.isoformat() for k, v in outcome.new_capitalised_competencies.items()},
+            "blocks": {str(k): v.isoformat() for k, v in outcome.new_capitalised_blocks.items()},
+        },
+    }
+    record, _created = CandidateOutcome.objects.update_or_create(
+        session=session,
+        candidate=candidate,
+        defaults={
+            "result": outcome.result,
+            "explanation": explanation,
+            "decided_by": actor,
+            "decided_at": now,
+        },
+    )
+    record.blocks_acquired.set(sorted(outcome.acquired_block_ids))
+    return record
+
+
+@transaction.atomic
+def record_decisions(*, actor, session, candidate, choices):
+    """Record the jury's decision on every competency of one candidate, starting from the proposals.
+
+    Only complete candidates (no blocking anomaly) can be decided. From then on the candidate's
+    scores, proposals and opinions are locked (see deliberations.signals).
+    """
+    session = DeliberationSession.objects.select_for_update().get(pk=session.pk)
+    _ensure_not_closed(session)
+    row = selectors.board_row(session, candidate.pk)
+    if row is None:
+        raise BusinessRuleError(_("Ce candidat n'est pas présenté à cette session."))
+    if not row.is_complete:
+        raise BusinessRuleError(
+            _("Le dossier du candidat est incomplet : %(p)s")
+            % {"p": " ".join(a.message for a in row.blocking)}
+        )
+    decisions, outcome = _decide_all(row, choices)
+    now = timezone.now()
+    record = _store_outcome(
+        actor=actor, session=session, row=row, decisions=decisions, outcome=outcome, now=now
+    )
+    updates = {"decisions_recorded_at": now}
+    if session.status == SessionStatus.PLANNED:
+        updates["status"] = SessionStatus.OPEN
+    DeliberationSession.objects.filter(pk=session.pk).update(**updates)
+    audit(
+        actor=actor,
+        action="deliberations.decisions_recorded",
+        target=session,
+        candidate_id=candidate.pk,
+        result=outcome.result,
+        overridden=outcome.explanation["overridden"],
+    )
+    return record
+
+
+def _capitalise(session, outcome):
+    """Record what this deliberation validated (competencies 24 months, blocs 5 years; settings)."""
+    CapitalisedCompetency.objects.filter(session=session, candidate_id=outcome.candidate_id).delete()
+    CapitalisedBlock.objects.filter(session=session, candidate_id=outcome.candidate_id).delete()
+    plan = outcome.explanation.get("capitalise", {})
+    for cid, until in plan.get("competencies", {}).items():
+        CapitalisedCompetency.objects.update_or_create(
+            candidate_id=outcome.candidate_id,
+            competency_id=int(cid),
+            defaults={
+                "session": session,
+                "acquired_on": session.date,
+                "valid_until": date.fromisoformat(until),
+            },
+        )
+    for bid, until in plan.get("blocks", {}).items():
+        CapitalisedBlock.objects.update_or_create(
+            candidate_id=outcome.candidate_id,
+            block_id=int(bid),
+            defaults={
+                "session": session,
+                "acquired_on": session.date,
+                "valid_until": date.fromisoformat(until),
+            },
+        )
+
+
+def _mark_deliberated(candidate, actor):
+    Candidate = apps.get_model("candidates", "Candidate")
+    CandidateStatusChange = apps.get_model("candidates", "CandidateStatusChange")
+    if candidate.status == "deliberated":
+        return
+    CandidateStatusChange.objects.create(
+        candidate=candidate,
+        from_status=candidate.status,
+        to_status="deliberated",
+        by=actor if getattr(actor, "is_authenticated", False) else None,
+        reason=str(_("Délibération du jury paritaire")),
+    )
+    Candidate.objects.filter(pk=candidate.pk).update(status="deliberated", status_changed_at=timezone.now())
+
+
+@transaction.atomic
+def close_session(*, actor, session):
+    """Close the deliberation: attendance must respect parity and quorum, every candidate decided.
+
+    Records the capitalisation, marks the candidates deliberated and queues the PV, the attendance
+    sheet and the candidates' documents.
+    """
+    session = DeliberationSession.objects.select_for_update().get(pk=session.pk)
+    _ensure_not_closed(session)
+    problems = selectors.attendance_problems(session)
+    if problems:
+        raise BusinessRuleError(_("La session ne peut pas être close : %(p)s") % {"p": " ".join(problems)})
+    entries = list(session.entries.select_related("candidate"))
+    if not entries:
+        raise BusinessRuleError(
+            _("La session ne peut pas être close : aucun candidat n'a été présenté au jury.")
+        )
+    outcomes = {o.candidate_id: o for o in session.outcomes.all()}
+    undecided = [e.candidate.reference for e in entries if e.candidate_id not in outcomes]
+    if undecided:
+        raise BusinessRuleError(
+            _(
+                "La session ne peut pas être close : pas de décision pour %(refs)s. Décidez ou retirez ces candidats."
+            )
+            % {"refs": ", ".join(undecided)}
+        )
+    for entry in entries:
+        _capitalise(session, outcomes[entry.candidate_id])
+        _mark_deliberated(entry.candidate, actor)
+    session.status = SessionStatus.CLOSED
+    session.closed_at = timezone.now()
+    session.closed_by = actor if getattr(actor, "is_authenticated", False) else None
+    session.pv_version = 1
+    session.save(update_fields=["status", "closed_at", "closed_by", "pv_version"])
+    audit(actor=actor, action="deliberations.session_closed", target=session, candidates=len(entries))
+    request_session_documents(actor=actor, session=session)
+    return session
+
+
+@transaction.atomic
+def amend_outcome(*, actor, session, candidate, choices, motivation):
+    """Amend a closed deliberation (staff only, written motivation): the previous state is kept, a new
+    PV version is produced, the candidate's documents are produced again."""
+    if not getattr(actor, "is_centre_staff", False):
+        raise BusinessRuleError(_("Seul le personnel du centre peut modifier une délibération close."))
+    motivation = (motivation or "").strip()
+    if not motivation:
+        raise BusinessRuleError(_("Une modification après clôture doit être motivée par écrit."))
+    session = DeliberationSession.objects.select_for_update().get(pk=session.pk)
+    if session.status != SessionStatus.CLOSED:
+        raise BusinessRuleError(_("La session n'est pas close : modifiez directement les décisions."))
+    outcome = CandidateOutcome.objects.filter(session=session, candidate=candidate).first()
+    row = selectors.board_row(session, candidate.pk)
+    if outcome is None or row is None:
+        raise BusinessRuleError(_("Ce candidat n'a pas été délibéré dans cette session."))
+    previous_decisions = [
+        {"competency_id": d.competency_id, "decided": d.decided, "motivation": d.motivation}
+        for d in CompetencyDecision.objects.filter(session=session, candidate=candidate)
+    ]
+    previous_result, previous_explanation = outcome.result, outcome.explanation
+    decisions, computed = _decide_all(row, choices)
+    session.pv_version += 1
+    session.save(update_fields=["pv_version"])
+    now = timezone.now()
+    outcome = _store_outcome(
+        actor=actor, session=session, row=row, decisions=decisions, outcome=computed, now=now
+    )
+    outcome.amended_at = now
+    outcome.save(update_fields=["amended_at"])
+    OutcomeAmendment.objects.create(
+        outcome=outcome,
+        motivation=motivation,
+        previous_result=previous_result,
+        previous_explanation=previous_explanation,
+        previous_decisions=previous_decisions,
+        pv_version=session.pv_version,
+        by=actor,
+    )
+    _capitalise(session, outcome)
+    # Documents that no longer apply to the new result are withdrawn (the verification page says so).
+    still_valid = set(_candidate_kinds(outcome))
+    GeneratedDocument.objects.filter(session=session, candidate=candidate, is_current=True).exclude(
+        kind__in=still_valid
+    ).update(is_current=False)
+    audit(
+        actor=actor,
+        action="deliberations.outcome_amended",
+        target=session,
+        candidate_id=candidate.pk,
+        previous_result=previous_result,
+        result=outcome.result,
+        pv_version=session.pv_version,
+    )
+    request_document(actor=actor, session=session, kind=DocumentKind.PV)
+    for kind in still_valid:
+        request_document(actor=actor, session=session, kind=kind, candidate=candidate)
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# Generated documents
+# ---------------------------------------------------------------------------------------------
+
+
+def _candidate_kinds(outcome):
+    kinds = [DocumentKind.LETTER]
+    if outcome.result == Result.CERTIFIED:
+        kinds.append(DocumentKind.CERTIFICATE)
+    elif outcome.result == Result.PARTIAL and outcome.blocks_acquired.exists():
+        kinds.append(DocumentKind.BLOCK_ATTESTATION)
+    return kinds
+
+
+def enqueue(document_id):
+    """Queue the rendering task; if the broker is down, the record says so (the page offers a retry)."""
+    from .tasks import render_document
+
+    if safe_delay(render_document, str(document_id)) is None:
+        GeneratedDocument.objects.filter(pk=document_id, status=DocumentStatus.QUEUED).update(
+            status=DocumentStatus.FAILED, error=QUEUE_UNAVAILABLE
+        )
+
+
+@transaction.atomic
+def request_document(*, actor, session, kind, candidate=None, queue=True):
+    """Create the record of a document to produce and queue its task once committed.
+
+    Idempotent: while a rendering of the same document is pending, the same record is returned.
+    """
+    if kind not in DocumentKind.values:
+        raise BusinessRuleError(_("Type de document inconnu."))
+    if (kind in CANDIDATE_KINDS) != (candidate is not None):
+        raise BusinessRuleError(
+            _("Ce document concerne un candidat : précisez lequel.")
+            if kind in CANDIDATE_KINDS
+            else _("Ce document concerne toute la session.")
+        )
+    if kind not in (DocumentKind.ATTENDANCE,) and session.status != SessionStatus.CLOSED:
+        raise BusinessRuleError(_("Ce document est produit après la clôture de la délibération."))
+    if candidate is not None:
+        outcome = CandidateOutcome.objects.filter(session=session, candidate=candidate).first()
+        if outcome is None:
+            raise BusinessRuleError(_("Ce candidat n'a pas été délibéré dans cette session."))
+        if kind not in _candidate_kinds(outcome):
+            raise BusinessRuleError(_("Ce document ne correspond pas au résultat du candidat."))
+    # Serialise requests for the same session so that two clicks never create two records.
+    DeliberationSession.objects.select_for_update().filter(pk=session.pk).first()
+    same = GeneratedDocument.objects.filter(session=session, kind=kind, candidate=candidate)
+    pending = same.filter(status__in=[DocumentStatus.QUEUED, DocumentStatus.RENDERING]).first()
+    if pending is not None:
+        return pending
+    version = (same.aggregate(v=Max("version"))["v"] or 0) + 1
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                document = GeneratedDocument.objects.create(
+                    session=session,
+                    candidate=candidate,
+                    kind=kind,
+                    version=version,
+                    number=new_document_number(kind, session.centre.code, session.date.year),
+                    requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+                )
+            break
+        except IntegrityError:  # number collision (1 in 32^10): draw again
+            continue
+    else:  # pragma: no cover
+        raise BusinessRuleError(_("Impossible d'attribuer un numéro unique au document ; réessayez."))
+    audit(
+        actor=actor,
+        action="deliberations.document_requested",
+        target=session,
+        document_id=str(document.pk),
+        kind=kind,
+        candidate_id=candidate.pk if candidate else None,
+    )
+    if queue:
+        transaction.on_commit(lambda: enqueue(document.pk))
+    return document
+
+
+@transaction.atomic
+def request_session_documents(*, actor, session, queue=True):
+    """The PV, the attendance sheet and every candidate's documents of a closed session."""
+    documents = [
+        request_document(actor=actor, session=session, kind=DocumentKind.PV, queue=queue),
+        request_document(actor=actor, session=session, kind=DocumentKind.ATTENDANCE, queue=queue),
+    ]
+    for outcome in session.outcomes.select_related("candidate").prefetch_related("blocks_acquired"):
+        for kind in _candidate_kinds(outcome):
+            documents.append(
+                request_document(
+                    actor=actor, session=session, kind=kind, candidate=outcome.candidate, queue=queue
+                )
+            )
+    return documents
+
+
+@transaction.atomic
+def retry_document(*, actor, document):
+    document = GeneratedDocument.objects.select_for_update().get(pk=document.pk)
+    if not document.can_retry:
+        raise BusinessRuleError(_("Seule une production en échec peut être relancée."))
+    document.status = DocumentStatus.QUEUED
+    document.error = ""
+    document.save(update_fields=["status", "error"])
+    audit(
+        actor=actor,
+        action="deliberations.document_retried",
+        target=document.session,
+        document_id=str(document.pk),
+    )
+    transaction.on_commit(lambda: enqueue(document.pk))
+    return document
+
+
+def record_download(*, actor, document, ip_address=None):
+    audit(
+        actor=actor,
+        action="deliberations.document_downloaded",
+        target=document.session,
+        document_id=str(document.pk),
+        kind=document.kind,
+        ip_address=ip_address,
+    )

@@ -1,0 +1,65 @@
+"""Once the jury has recorded its decisions on a candidate, the evaluation data it relied on is frozen.
+
+The evaluations services may check `deliberations.selectors.is_candidate_locked(candidate_id)` to
+show a friendly message first; these receivers are the structural guarantee: saving or deleting a
+scoring sheet, a criterion judgement, a commission proposal or a company opinion of a decided
+candidate raises BusinessRuleError, whoever tries (view, admin, shell, task).
+"""
+
+from django.apps import apps
+from django.db.models.signals import pre_delete, pre_save
+
+from core.exceptions import BusinessRuleError
+
+LOCKED_MESSAGE = (
+    "Le jury a délibéré sur ce candidat : ses évaluations, propositions et avis sont verrouillés."
+)
+
+# (app label, model name, path from the instance to the candidate id)
+LOCKED_MODELS = [
+    ("evaluations", "ScoringSheet", "candidate_id"),
+    ("evaluations", "CommissionProposal", "candidate_id"),
+    ("evaluations", "CompanyOpinion", "candidate_id"),
+    ("evaluations", "CriterionJudgement", "sheet.candidate_id"),
+]
+
+
+def _candidate_id(instance, path):
+    value = instance
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def _guard(path):
+    def receiver(sender, instance, raw=False, **kwargs):
+        if raw:  # loading fixtures
+            return
+        from .selectors import is_candidate_locked
+
+        candidate_id = _candidate_id(instance, path)
+        if candidate_id is not None and is_candidate_locked(candidate_id):
+            raise BusinessRuleError(LOCKED_MESSAGE, code="candidate_locked")
+
+    return receiver
+
+
+_receivers = []
+
+
+def connect():
+    for app_label, model_name, path in LOCKED_MODELS:
+        try:
+            model = apps.get_model(app_label, model_name)
+        except LookupError:
+            continue
+        receiver = _guard(path)
+        _receivers.append(receiver)  # keep a strong reference
+        pre_save.connect(
+            receiver, sender=model, weak=False, dispatch_uid=f"deliberations-lock-save-{model_name}"
+        )
+        pre_delete.connect(
+            receiver, sender=model, weak=False, dispatch_uid=f"deliberations-lock-delete-{model_name}"
+        )

@@ -1,0 +1,52 @@
+"""Celery tasks of the deliberations: produce one generated document (PV, letters, parchemins…).
+
+The task takes the record's id, is idempotent (a `done` record is left as is) and safe to run again
+after a crash: `acks_late` + `reject_on_worker_lost` put the message back when the worker dies, and
+`documents.produce` never exposes a half-written file (see its docstring).
+"""
+
+import logging
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from . import documents
+
+logger = logging.getLogger(__name__)
+
+# Failures worth a retry: the database or the storage briefly unavailable, dependencies pending.
+TRANSIENT_ERRORS = (DatabaseError, OSError, documents.DocumentsNotReady)
+MAX_RETRIES = 5
+
+
+def backoff(retries):
+    """2 s, 4 s, 8 s, 16 s, 32 s: bounded (at most 60 s)."""
+    return min(2 ** (retries + 1), 60)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def render_document(self, document_id):
+    try:
+        document = documents.produce(document_id)
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= self.max_retries:
+            logger.warning("Document %s failed after %s retries", document_id, self.request.retries)
+            documents.mark_failed(document_id, _public_message(exc))
+            return str(document_id)
+        documents.mark_waiting(document_id, _public_message(exc))
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    except Exception as exc:  # noqa: BLE001 - a permanent failure is recorded, the page offers a retry
+        logger.exception("Document %s could not be produced", document_id)
+        documents.mark_failed(document_id, _public_message(exc))
+        return str(document_id)
+    return str(document.pk)
+
+
+def _public_message(exc):
+    if isinstance(exc, documents.DocumentsNotReady | documents.DocumentError):
+        return str(exc)
+    if isinstance(exc, DatabaseError):
+        return "Base de données momentanément indisponible."
+    if isinstance(exc, OSError):
+        return "Stockage des fichiers momentanément indisponible."
+    return "Erreur lors de la production du document ; réessayez ou contactez l'assistance."

@@ -1,0 +1,458 @@
+"""Pages of the juries and deliberations. Thin: objects come from the role-scoped selectors (out of
+scope → 404), permissions from deliberations.permissions (not allowed → 403), changes from services
+(a broken rule → message and re-render, never a 500)."""
+
+from django.apps import apps
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.exceptions import BusinessRuleError
+from core.models import Role
+from core.permissions import role_required
+
+from . import documents as docs
+from . import permissions, selectors, services
+from .forms import (
+    AddCandidatesForm,
+    AttendanceForm,
+    ConvocationForm,
+    DecisionForm,
+    JuryForm,
+    JuryMemberForm,
+    SessionForm,
+)
+from .models import DocumentKind, DocumentStatus, GeneratedDocument, JuryMember, SessionStatus
+from .models.documents import VERIFIABLE_KINDS
+
+STAFF, JURY = Role.STAFF, Role.JURY
+
+
+def _require(predicate, user, obj):
+    if not predicate(user, obj):
+        raise PermissionDenied
+
+
+def _client_ip(request):
+    return request.META.get("REMOTE_ADDR")
+
+
+# ---------------------------------------------------------------------------------------------
+# Juries (staff)
+# ---------------------------------------------------------------------------------------------
+
+
+@role_required(STAFF)
+@require_http_methods(["GET", "POST"])
+def jury_list(request):
+    juries = selectors.juries_visible_to(request.user).prefetch_related("members")
+    form = JuryForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            jury = services.create_jury(
+                actor=request.user, centre=form.cleaned_data["centre"], name=form.cleaned_data["name"]
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Jury créé : ajoutez ses membres."))
+            return redirect("deliberations:jury_detail", pk=jury.pk)
+    rows = [(jury, selectors.composition_problems(list(jury.members.all()))) for jury in juries]
+    return render(request, "deliberations/jury_list.html", {"rows": rows, "form": form})
+
+
+@role_required(STAFF)
+@require_http_methods(["GET", "POST"])
+def jury_detail(request, pk):
+    jury = get_object_or_404(selectors.juries_visible_to(request.user), pk=pk)
+    _require(permissions.can_manage_jury, request.user, jury)
+    form = JuryMemberForm(request.POST or None, jury=jury)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_jury_member(actor=request.user, jury=jury, **form.cleaned_data)
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Membre ajouté."))
+            return redirect("deliberations:jury_detail", pk=jury.pk)
+    members = list(jury.members.select_related("user"))
+    return render(
+        request,
+        "deliberations/jury_detail.html",
+        {"jury": jury, "members": members, "problems": selectors.composition_problems(members), "form": form},
+    )
+
+
+@role_required(STAFF)
+@require_POST
+def jury_member_remove(request, pk, member_pk):
+    jury = get_object_or_404(selectors.juries_visible_to(request.user), pk=pk)
+    _require(permissions.can_manage_jury, request.user, jury)
+    member = get_object_or_404(JuryMember, jury=jury, pk=member_pk)
+    try:
+        services.remove_jury_member(actor=request.user, member=member)
+    except BusinessRuleError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Membre retiré du jury."))
+    return redirect("deliberations:jury_detail", pk=jury.pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sessions
+# ---------------------------------------------------------------------------------------------
+
+
+@role_required(STAFF, JURY)
+@require_GET
+def session_list(request):
+    sessions = selectors.session_list(request.user)
+    return render(
+        request,
+        "deliberations/session_list.html",
+        {"sessions": sessions, "can_create": request.user.is_centre_staff},
+    )
+
+
+@role_required(STAFF)
+@require_http_methods(["GET", "POST"])
+def session_create(request):
+    form = SessionForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.create_session(actor=request.user, **form.cleaned_data)
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Session de délibération planifiée."))
+            return redirect("deliberations:session_detail", pk=session.pk)
+    return render(request, "deliberations/session_form.html", {"form": form})
+
+
+def _eligible_candidates(session):
+    Candidate = apps.get_model("candidates", "Candidate")
+    busy = Q(deliberation_entries__session__status__in=[SessionStatus.PLANNED, SessionStatus.OPEN])
+    return (
+        Candidate.objects.filter(
+            centre_id=session.centre_id,
+            certification_id=session.certification_id,
+            status__in=["in_evaluation", "awaiting_deliberation"],
+        )
+        .exclude(busy)
+        .order_by("reference")
+    )
+
+
+@role_required(STAFF, JURY)
+@require_GET
+def session_detail(request, pk):
+    session = selectors.session_for(request.user, pk)
+    _require(permissions.can_view_session, request.user, session)
+    can_manage = permissions.can_manage_session(request.user, session)
+    members, attendances = selectors.session_members(session)
+    rows = selectors.board(session)
+    context = {
+        "session": session,
+        "rows": rows,
+        "members": members,
+        "attendance_problems": selectors.attendance_problems(session, attendances),
+        "composition_problems": selectors.composition_problems(members),
+        "convocation_warnings": selectors.convocation_warnings(session),
+        "can_manage": can_manage,
+        "can_decide": permissions.can_decide(request.user, session),
+        "can_close": permissions.can_close_session(request.user, session),
+        "can_amend": permissions.can_amend(request.user, session),
+        "decided_count": sum(1 for r in rows if r.outcome),
+    }
+    if can_manage and not session.is_closed:
+        context["convocation_form"] = ConvocationForm(
+            initial={
+                "unions_asked_on": session.unions_asked_on,
+                "members_notified_on": session.members_notified_on,
+            }
+        )
+        context["attendance_form"] = AttendanceForm(
+            session=session, initial={"present": [m.pk for m in members if m.present]}
+        )
+        context["add_form"] = AddCandidatesForm(queryset=_eligible_candidates(session))
+    return render(request, "deliberations/session_detail.html", context)
+
+
+def _managed_session(request, pk):
+    session = selectors.session_for(request.user, pk)
+    _require(permissions.can_manage_session, request.user, session)
+    return session
+
+
+@role_required(STAFF)
+@require_POST
+def session_convocations(request, pk):
+    session = _managed_session(request, pk)
+    form = ConvocationForm(request.POST)
+    if form.is_valid():
+        try:
+            warnings = services.record_convocations(actor=request.user, session=session, **form.cleaned_data)
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Convocations enregistrées."))
+            for warning in warnings:
+                messages.warning(request, warning)
+    else:
+        messages.error(request, _("Dates invalides."))
+    return redirect("deliberations:session_detail", pk=session.pk)
+
+
+@role_required(STAFF)
+@require_POST
+def session_attendance(request, pk):
+    session = _managed_session(request, pk)
+    form = AttendanceForm(request.POST, session=session)
+    if form.is_valid():
+        try:
+            problems = services.record_attendance(
+                actor=request.user,
+                session=session,
+                present_member_ids=[m.pk for m in form.cleaned_data["present"]],
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Présences enregistrées."))
+            for problem in problems:
+                messages.warning(request, problem)
+    else:
+        messages.error(request, _("Sélection invalide."))
+    return redirect("deliberations:session_detail", pk=session.pk)
+
+
+@role_required(STAFF)
+@require_POST
+def session_add_candidates(request, pk):
+    session = _managed_session(request, pk)
+    form = AddCandidatesForm(request.POST, queryset=_eligible_candidates(session))
+    if form.is_valid():
+        try:
+            added = services.add_candidates(
+                actor=request.user, session=session, candidates=form.cleaned_data["candidates"]
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("%(n)s candidat(s) ajouté(s).") % {"n": len(added)})
+    else:
+        messages.error(request, _("Choisissez au moins un candidat."))
+    return redirect("deliberations:session_detail", pk=session.pk)
+
+
+@role_required(STAFF)
+@require_POST
+def session_remove_candidate(request, pk, candidate_pk):
+    session = _managed_session(request, pk)
+    entry = get_object_or_404(session.entries.select_related("candidate"), candidate_id=candidate_pk)
+    try:
+        services.remove_candidate(actor=request.user, session=session, candidate=entry.candidate)
+    except BusinessRuleError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Candidat retiré de la session."))
+    return redirect("deliberations:session_detail", pk=session.pk)
+
+
+@role_required(STAFF, JURY)
+@require_POST
+def session_close(request, pk):
+    session = selectors.session_for(request.user, pk)
+    _require(permissions.can_close_session, request.user, session)
+    try:
+        services.close_session(actor=request.user, session=session)
+    except BusinessRuleError as exc:
+        messages.error(request, exc.message)
+        return redirect("deliberations:session_detail", pk=session.pk)
+    messages.success(request, _("Délibération close : le procès-verbal et les documents sont en production."))
+    return redirect("deliberations:session_documents", pk=session.pk)
+
+
+@role_required(STAFF, JURY)
+@require_http_methods(["GET", "POST"])
+def candidate_decide(request, pk, candidate_pk):
+    session = selectors.session_for(request.user, pk)
+    _require(permissions.can_decide, request.user, session)
+    amend = session.is_closed
+    if amend:
+        _require(permissions.can_amend, request.user, session)
+    row = selectors.board_row(session, candidate_pk)
+    if row is None:
+        raise Http404
+    form = DecisionForm(request.POST or None, row=row, amend=amend)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if amend:
+                services.amend_outcome(
+                    actor=request.user,
+                    session=session,
+                    candidate=row.candidate,
+                    choices=form.choices(),
+                    motivation=form.cleaned_data["amend_motivation"],
+                )
+                messages.success(
+                    request, _("Délibération modifiée : une nouvelle version du PV est en production.")
+                )
+                return redirect("deliberations:session_documents", pk=session.pk)
+            services.record_decisions(
+                actor=request.user, session=session, candidate=row.candidate, choices=form.choices()
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Décisions enregistrées pour le candidat %(ref)s.") % {"ref": row.candidate.reference},
+            )
+            return redirect("deliberations:session_detail", pk=session.pk)
+    return render(
+        request,
+        "deliberations/candidate_decide.html",
+        {"session": session, "row": row, "form": form, "amend": amend},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents
+# ---------------------------------------------------------------------------------------------
+
+SESSION_DOCUMENT_KINDS = [DocumentKind.PV, DocumentKind.ATTENDANCE, DocumentKind.PACK, DocumentKind.GTP]
+
+
+@role_required(STAFF, JURY)
+@require_GET
+def session_documents(request, pk):
+    session = selectors.session_for(request.user, pk)
+    _require(permissions.can_view_session, request.user, session)
+    documents = list(
+        GeneratedDocument.objects.filter(session=session)
+        .select_related("candidate")
+        .order_by("kind", "candidate__reference", "-version")
+    )
+    return render(
+        request,
+        "deliberations/documents.html",
+        {
+            "session": session,
+            "documents": documents,
+            "session_kinds": [(k, DocumentKind(k).label) for k in SESSION_DOCUMENT_KINDS],
+            "can_manage": permissions.can_manage_session(request.user, session),
+        },
+    )
+
+
+def _document_for(request, document_pk):
+    """A document whose session the user may see (checked on every request: a UUID is no permission)."""
+    document = get_object_or_404(selectors.documents_visible_to(request.user), pk=document_pk)
+    _require(permissions.can_view_session, request.user, document.session)
+    return document
+
+
+@role_required(STAFF)
+@require_POST
+def document_request(request, pk):
+    session = _managed_session(request, pk)
+    kind = request.POST.get("kind", "")
+    try:
+        if kind == "all":
+            services.request_session_documents(actor=request.user, session=session)
+        else:
+            if kind not in SESSION_DOCUMENT_KINDS:
+                raise BusinessRuleError(_("Type de document inconnu."))
+            services.request_document(actor=request.user, session=session, kind=kind)
+    except BusinessRuleError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Production lancée."))
+    return redirect("deliberations:session_documents", pk=session.pk)
+
+
+@role_required(STAFF)
+@require_POST
+def document_retry(request, document_pk):
+    document = _document_for(request, document_pk)
+    _require(permissions.can_manage_session, request.user, document.session)
+    try:
+        services.retry_document(actor=request.user, document=document)
+    except BusinessRuleError as exc:
+        messages.error(request, exc.message)
+    if request.htmx:
+        document.refresh_from_db()
+        return render(request, "deliberations/_document_row.html", {"document": document, "can_manage": True})
+    return redirect("deliberations:session_documents", pk=document.session_id)
+
+
+@role_required(STAFF, JURY)
+@require_GET
+def document_status(request, document_pk):
+    """htmx fragment: one document's row; it keeps polling every 2 s while the job is pending."""
+    document = _document_for(request, document_pk)
+    return render(
+        request,
+        "deliberations/_document_row.html",
+        {"document": document, "can_manage": permissions.can_manage_session(request.user, document.session)},
+    )
+
+
+@role_required(STAFF, JURY)
+@require_GET
+def document_download(request, document_pk):
+    document = _document_for(request, document_pk)
+    if document.status != DocumentStatus.DONE or not document.file:
+        raise Http404
+    services.record_download(actor=request.user, document=document, ip_address=_client_ip(request))
+    handle = default_storage.open(document.file.name, "rb")
+    response = FileResponse(
+        handle, as_attachment=True, filename=document.filename, content_type=document.content_type
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Public verification (no login)
+# ---------------------------------------------------------------------------------------------
+
+
+def _verification_context(number):
+    number = (number or "").strip().upper()
+    if not number:
+        return {"number": "", "searched": False}
+    document = (
+        GeneratedDocument.objects.filter(number=number, kind__in=VERIFIABLE_KINDS, status=DocumentStatus.DONE)
+        .select_related("session__certification", "candidate")
+        .first()
+    )
+    context = {"number": number, "searched": True, "document": document}
+    if document is not None and document.candidate is not None:
+        candidate = document.candidate
+        context["holder"] = docs.mask_name(
+            candidate.first_names, candidate.usage_name or candidate.birth_name
+        )
+    return context
+
+
+@require_GET
+def verify(request):
+    number = request.GET.get("numero", "")
+    if number:
+        return redirect("deliberations:verify_number", number=number.strip().upper()[:50])
+    return render(request, "deliberations/verify.html", _verification_context(""))
+
+
+@require_GET
+def verify_number(request, number):
+    response = render(request, "deliberations/verify.html", _verification_context(number))
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
