@@ -330,6 +330,11 @@ class DossierCompetency(models.Model):
     def __str__(self):
         return f"{self.dossier_id} / {self.competency_id}"
 
+    def modality_labels(self):
+        from referential.models import ModalityCode
+
+        return [ModalityCode(code).label for code in self.modalities if code in ModalityCode.values]
+
 
 def document_upload_to(instance, filename):
     """A random, non-guessable storage path that says nothing about the candidate."""

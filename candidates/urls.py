@@ -1,3 +1,34 @@
+from django.urls import path
+
+from . import views
+
 app_name = "candidates"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.CandidateListView.as_view(), name="list"),
+    path("export/", views.CandidateExportView.as_view(), name="export"),
+    path("nouveau/", views.CandidateCreateView.as_view(), name="create"),
+    path("import/", views.ImportView.as_view(), name="import"),
+    path("<int:pk>/", views.CandidateDetailView.as_view(), name="detail"),
+    path("<int:pk>/modifier/", views.CandidateUpdateView.as_view(), name="update"),
+    path("<int:pk>/statut/", views.CandidateTransitionView.as_view(), name="transition"),
+    path("<int:pk>/dossier/", views.DossierEditView.as_view(), name="dossier_edit"),
+    path("<int:pk>/dossier/valider/", views.DossierValidateView.as_view(), name="dossier_validate"),
+    path("<int:pk>/documents/ajouter/", views.DocumentUploadView.as_view(), name="document_upload"),
+    path(
+        "<int:pk>/documents/<int:document_pk>/",
+        views.DocumentDownloadView.as_view(),
+        name="document_download",
+    ),
+    path(
+        "<int:pk>/donnees-personnelles/",
+        views.PersonalDataExportView.as_view(),
+        name="personal_data_export",
+    ),
+    path("entreprises/", views.CompanyListView.as_view(), name="company_list"),
+    path("entreprises/nouvelle/", views.CompanyCreateView.as_view(), name="company_create"),
+    path("entreprises/<int:pk>/", views.CompanyDetailView.as_view(), name="company_detail"),
+    path("entreprises/<int:pk>/modifier/", views.CompanyUpdateView.as_view(), name="company_update"),
+    path("entreprises/<int:pk>/tuteurs/ajouter/", views.TutorCreateView.as_view(), name="tutor_create"),
+    path("tuteurs/<int:pk>/modifier/", views.TutorUpdateView.as_view(), name="tutor_update"),
+]

@@ -1,0 +1,571 @@
+"""Staff pages of the candidates app. Thin: objects come from `selectors` (outside scope → 404), rules
+from `permissions` (→ 403), every change goes through `services` (BusinessRuleError → message)."""
+
+import secrets
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from core.exceptions import BusinessRuleError
+from core.exports import export_response
+from core.models import CertificationCentre, Role
+from core.permissions import RoleRequiredMixin
+from core.services import audit
+
+from . import selectors, services
+from .filters import CandidateFilter
+from .forms import (
+    CandidateForm,
+    CandidateUpdateForm,
+    CompanyForm,
+    DocumentUploadForm,
+    DossierForm,
+    ImportUploadForm,
+    TransitionForm,
+    TutorForm,
+)
+from .importing import ImportFileError, read_table
+from .models import CandidateDocument, CandidateStatusChange, Company, Tutor
+from .permissions import can_download_document, can_export_personal_data, can_manage_candidate
+
+STAFF = (Role.STAFF,)
+PAGE_SIZE = 50
+IMPORT_SESSION_KEY = "candidates_import"
+
+
+def _get(queryset, **lookup):
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _candidate(request, pk, *, detail=False):
+    queryset = (
+        selectors.candidate_detail_queryset(request.user)
+        if detail
+        else selectors.candidates_visible_to(request.user).select_related("centre", "certification")
+    )
+    candidate = _get(queryset, pk=pk)
+    if not can_manage_candidate(request.user, candidate):
+        raise PermissionDenied
+    return candidate
+
+
+def _client_ip(request):
+    return request.META.get("REMOTE_ADDR")
+
+
+# --- candidates -----------------------------------------------------------------------------
+
+
+class CandidateListView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def get(self, request):
+        candidate_filter = CandidateFilter(
+            request.GET or None, queryset=selectors.candidate_list_queryset(request.user), request=request
+        )
+        queryset = candidate_filter.qs if candidate_filter.is_bound else candidate_filter.queryset
+        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        return render(
+            request,
+            "candidates/list.html",
+            {
+                "filter": candidate_filter,
+                "page": page,
+                "candidates": page.object_list,
+                "querystring": query.urlencode(),
+                "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
+            },
+        )
+
+
+class CandidateExportView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+    HEADERS = [
+        gettext_lazy("Référence"),
+        gettext_lazy("Nom de naissance"),
+        gettext_lazy("Nom d'usage"),
+        gettext_lazy("Prénoms"),
+        gettext_lazy("Sexe"),
+        gettext_lazy("Date de naissance"),
+        gettext_lazy("Adresse électronique"),
+        gettext_lazy("Téléphone"),
+        gettext_lazy("Parcours"),
+        gettext_lazy("Entreprise"),
+        gettext_lazy("SIRET"),
+        gettext_lazy("Tuteur"),
+        gettext_lazy("CQPM"),
+        gettext_lazy("Version"),
+        gettext_lazy("Statut"),
+        gettext_lazy("Date d'inscription"),
+        gettext_lazy("Centre"),
+    ]
+
+    def get(self, request):
+        fmt = request.GET.get("format", "csv")
+        if fmt not in ("csv", "xlsx"):
+            raise Http404
+        candidate_filter = CandidateFilter(
+            request.GET or None, queryset=selectors.candidate_list_queryset(request.user), request=request
+        )
+        queryset = candidate_filter.qs if candidate_filter.is_bound else candidate_filter.queryset
+        rows = [
+            [
+                c.reference,
+                c.birth_name,
+                c.usage_name,
+                c.first_names,
+                c.sex,
+                c.birth_date,
+                c.email,
+                c.phone,
+                c.get_pathway_display(),
+                c.company.name if c.company else "",
+                c.company.siret if c.company else "",
+                str(c.tutor) if c.tutor else "",
+                c.certification.code,
+                c.certification.version,
+                c.get_status_display(),
+                c.registered_on,
+                c.centre.code,
+            ]
+            for c in queryset
+        ]
+        audit(
+            actor=request.user,
+            action="candidates.exported",
+            ip_address=_client_ip(request),
+            count=len(rows),
+            format=fmt,
+        )
+        return export_response(filename="candidats", headers=self.HEADERS, rows=rows, fmt=fmt)
+
+
+class CandidateCreateView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+    template_name = "candidates/candidate_form.html"
+
+    def get(self, request):
+        form = CandidateForm(user=request.user)
+        return render(request, self.template_name, {"form": form, "creating": True})
+
+    def post(self, request):
+        form = CandidateForm(request.POST, user=request.user)
+        duplicates = []
+        if form.is_valid():
+            try:
+                candidate = services.register_candidate(by=request.user, **form.service_kwargs())
+            except services.DuplicateCandidateError as exc:
+                duplicates = [d for d in exc.duplicates if can_manage_candidate(request.user, d)]
+                form.ask_duplicate_confirmation()
+                messages.warning(request, exc.message)
+            except BusinessRuleError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request, _("Candidat inscrit sous la référence %(ref)s.") % {"ref": candidate.reference}
+                )
+                return redirect("candidates:detail", pk=candidate.pk)
+        return render(request, self.template_name, {"form": form, "creating": True, "duplicates": duplicates})
+
+
+class CandidateDetailView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def get(self, request, pk):
+        candidate = _candidate(request, pk, detail=True)
+        dossier = getattr(candidate, "dossier", None)
+        items = list(dossier.items.select_related("competency__block")) if dossier else []
+        context = {
+            "candidate": candidate,
+            "dossier": dossier,
+            "items": items,
+            "documents": candidate.documents.select_related("uploaded_by"),
+            "history": CandidateStatusChange.objects.filter(candidate=candidate).select_related("by"),
+            "transition_form": TransitionForm(candidate=candidate),
+            "can_export": can_export_personal_data(request.user, candidate),
+        }
+        return render(request, "candidates/detail.html", context)
+
+
+class CandidateUpdateView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+    template_name = "candidates/candidate_form.html"
+
+    def _candidate(self, request, pk):
+        candidate = _candidate(request, pk)
+        if candidate.is_anonymised:
+            messages.error(request, _("Ce candidat a été anonymisé : il ne peut plus être modifié."))
+            return None
+        return candidate
+
+    def get(self, request, pk):
+        candidate = self._candidate(request, pk)
+        if candidate is None:
+            return redirect("candidates:detail", pk=pk)
+        form = CandidateUpdateForm(instance=candidate, user=request.user)
+        return render(request, self.template_name, {"form": form, "candidate": candidate})
+
+    def post(self, request, pk):
+        candidate = self._candidate(request, pk)
+        if candidate is None:
+            return redirect("candidates:detail", pk=pk)
+        form = CandidateUpdateForm(request.POST, instance=candidate, user=request.user)
+        if form.is_valid():
+            try:
+                services.update_candidate(candidate=candidate, by=request.user, **form.changes())
+            except BusinessRuleError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Fiche du candidat enregistrée."))
+                return redirect("candidates:detail", pk=pk)
+        return render(request, self.template_name, {"form": form, "candidate": candidate})
+
+
+class CandidateTransitionView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def post(self, request, pk):
+        candidate = _candidate(request, pk)
+        to_status = request.POST.get("to_status", "")
+        try:
+            services.transition(
+                candidate=candidate,
+                to_status=to_status,
+                by=request.user,
+                reason=request.POST.get("reason", ""),
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, _("Statut du candidat : %(status)s.") % {"status": candidate.get_status_display()}
+            )
+        return redirect("candidates:detail", pk=pk)
+
+
+class DossierEditView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+    template_name = "candidates/dossier_form.html"
+
+    def _form(self, request, candidate, data=None):
+        dossier = candidate.dossier
+        allowed = services.allowed_modality_codes(candidate.certification)
+        return DossierForm(data, dossier=dossier, allowed_codes=allowed)
+
+    def get(self, request, pk):
+        candidate = _candidate(request, pk)
+        if candidate.dossier.is_frozen:
+            messages.info(request, _("Le dossier est validé : il ne peut plus être modifié."))
+            return redirect("candidates:detail", pk=pk)
+        return render(
+            request, self.template_name, {"candidate": candidate, "form": self._form(request, candidate)}
+        )
+
+    def post(self, request, pk):
+        candidate = _candidate(request, pk)
+        form = self._form(request, candidate, request.POST)
+        if form.is_valid():
+            try:
+                services.update_dossier(dossier=candidate.dossier, by=request.user, **form.service_kwargs())
+            except BusinessRuleError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Dossier d'évaluation enregistré."))
+                return redirect("candidates:detail", pk=pk)
+        return render(request, self.template_name, {"candidate": candidate, "form": form})
+
+
+class DossierValidateView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def post(self, request, pk):
+        candidate = _candidate(request, pk)
+        try:
+            services.validate_dossier(dossier=candidate.dossier, by=request.user)
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Dossier validé : il est désormais figé."))
+        return redirect("candidates:detail", pk=pk)
+
+
+class DocumentUploadView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+    template_name = "candidates/document_form.html"
+
+    def _render(self, request, candidate, form):
+        context = {"candidate": candidate, "form": form, "max_size": settings.MAX_UPLOAD_SIZE}
+        return render(request, self.template_name, context)
+
+    def get(self, request, pk):
+        return self._render(request, _candidate(request, pk), DocumentUploadForm())
+
+    def post(self, request, pk):
+        candidate = _candidate(request, pk)
+        form = DocumentUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                document = services.upload_document(
+                    candidate=candidate,
+                    kind=form.cleaned_data["kind"],
+                    uploaded_file=form.cleaned_data["file"],
+                    by=request.user,
+                )
+            except BusinessRuleError as exc:
+                form.add_error("file", exc.message)
+            else:
+                text = _("Document déposé (SHA-256 %(sha)s).") % {"sha": document.sha256}
+                if document.is_late:
+                    text += " " + _("Attention : le rapport est remis après la date limite.")
+                    messages.warning(request, text)
+                else:
+                    messages.success(request, text)
+                return redirect("candidates:detail", pk=pk)
+        return self._render(request, candidate, form)
+
+
+class DocumentDownloadView(RoleRequiredMixin, View):
+    """Files are only ever served here: scope via the selector, permission checked, access journaled."""
+
+    allowed_roles = (Role.STAFF, Role.EVALUATOR, Role.JURY)
+
+    def get(self, request, pk, document_pk):
+        candidate = _get(selectors.candidates_visible_to(request.user), pk=pk)
+        document = _get(CandidateDocument.objects.filter(candidate=candidate), pk=document_pk)
+        if not can_download_document(request.user, candidate):
+            raise PermissionDenied
+        services.record_document_download(document=document, by=request.user, ip_address=_client_ip(request))
+        try:
+            handle = document.file.open("rb")
+        except (FileNotFoundError, OSError) as exc:
+            raise Http404 from exc
+        return FileResponse(
+            handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
+        )
+
+
+class PersonalDataExportView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def post(self, request, pk):
+        candidate = _candidate(request, pk)
+        if not can_export_personal_data(request.user, candidate):
+            raise PermissionDenied
+        try:
+            archive = services.export_personal_data(candidate=candidate, by=request.user)
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+            return redirect("candidates:detail", pk=pk)
+        response = HttpResponse(archive, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="donnees-{candidate.reference}.zip"'
+        return response
+
+
+class ImportView(RoleRequiredMixin, View):
+    """Upload → preview with per-row errors → confirm (all or nothing). The checked rows wait in the
+    session (never in a URL or a hidden field) until confirmed."""
+
+    allowed_roles = STAFF
+    template_name = "candidates/import.html"
+
+    def get(self, request):
+        return render(request, self.template_name, {"form": ImportUploadForm(user=request.user)})
+
+    def post(self, request):
+        if "confirm" in request.POST:
+            return self.confirm(request)
+        form = ImportUploadForm(request.POST, request.FILES, user=request.user)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form})
+        centre = form.cleaned_data["centre"]
+        try:
+            rows = read_table(form.cleaned_data["file"])
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+            return render(request, self.template_name, {"form": form})
+        report = services.import_candidates(centre=centre, rows=rows, by=request.user, dry_run=True)
+        token = ""
+        if report.is_valid:
+            token = secrets.token_urlsafe(16)
+            request.session[IMPORT_SESSION_KEY] = {"token": token, "centre": centre.pk, "rows": rows}
+        else:
+            request.session.pop(IMPORT_SESSION_KEY, None)
+        return render(
+            request,
+            self.template_name,
+            {"form": ImportUploadForm(user=request.user), "report": report, "token": token, "centre": centre},
+        )
+
+    def confirm(self, request):
+        pending = request.session.get(IMPORT_SESSION_KEY)
+        if not pending or not secrets.compare_digest(pending["token"], request.POST.get("token", "")):
+            messages.error(
+                request, _("Cet import a expiré ou a déjà été effectué : chargez à nouveau le fichier.")
+            )
+            return redirect("candidates:import")
+        centre = _get(
+            CertificationCentre.objects.filter(pk__in=request.user.centre_ids()), pk=pending["centre"]
+        )
+        report = services.import_candidates(centre=centre, rows=pending["rows"], by=request.user)
+        request.session.pop(IMPORT_SESSION_KEY, None)
+        if not report.committed:
+            messages.error(request, _("Le fichier n'est plus valide : aucun candidat n'a été importé."))
+            return render(
+                request,
+                self.template_name,
+                {"form": ImportUploadForm(user=request.user), "report": report, "centre": centre},
+            )
+        messages.success(request, _("%(count)s candidat(s) importé(s).") % {"count": len(report.rows)})
+        return redirect("candidates:list")
+
+
+# --- companies and tutors -------------------------------------------------------------------
+
+
+class CompanyListView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def get(self, request):
+        queryset = selectors.company_list_queryset(request.user)
+        search = request.GET.get("q", "").strip()
+        if search:
+            queryset = queryset.filter(name__icontains=search) | queryset.filter(siret__startswith=search)
+        page = Paginator(queryset.order_by("name", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(
+            request,
+            "candidates/company_list.html",
+            {
+                "page": page,
+                "companies": page.object_list,
+                "q": search,
+                "querystring": urlencode({"q": search}) if search else "",
+            },
+        )
+
+
+class CompanyCreateView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+    template_name = "candidates/company_form.html"
+
+    def get(self, request):
+        return render(request, self.template_name, {"form": CompanyForm(user=request.user)})
+
+    def post(self, request):
+        form = CompanyForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                company = services.create_company(
+                    centre=form.cleaned_data["centre"], by=request.user, **form.changes()
+                )
+            except BusinessRuleError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Entreprise enregistrée."))
+                return redirect("candidates:company_detail", pk=company.pk)
+        return render(request, self.template_name, {"form": form})
+
+
+def _company(request, pk):
+    return _get(selectors.companies_visible_to(request.user).select_related("centre"), pk=pk)
+
+
+class CompanyDetailView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def get(self, request, pk):
+        company = _company(request, pk)
+        candidates = selectors.candidates_visible_to(request.user).filter(company=company)
+        return render(
+            request,
+            "candidates/company_detail.html",
+            {
+                "company": company,
+                "tutors": company.tutors.select_related("user"),
+                "candidates": candidates.select_related("certification", "tutor")[:100],
+                "candidate_count": candidates.count(),
+            },
+        )
+
+
+class CompanyUpdateView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+    template_name = "candidates/company_form.html"
+
+    def get(self, request, pk):
+        company = _company(request, pk)
+        form = CompanyForm(instance=company, user=request.user)
+        return render(request, self.template_name, {"form": form, "company": company})
+
+    def post(self, request, pk):
+        company = _company(request, pk)
+        form = CompanyForm(request.POST, instance=Company.objects.get(pk=company.pk), user=request.user)
+        if form.is_valid():
+            try:
+                services.update_company(company=company, by=request.user, **form.changes())
+            except BusinessRuleError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Entreprise enregistrée."))
+                return redirect("candidates:company_detail", pk=company.pk)
+        return render(request, self.template_name, {"form": form, "company": company})
+
+
+class TutorCreateView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+    template_name = "candidates/tutor_form.html"
+
+    def get(self, request, pk):
+        company = _company(request, pk)
+        return render(request, self.template_name, {"form": TutorForm(), "company": company})
+
+    def post(self, request, pk):
+        company = _company(request, pk)
+        form = TutorForm(request.POST)
+        if form.is_valid():
+            try:
+                services.create_tutor(company=company, by=request.user, **form.changes())
+            except BusinessRuleError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Tuteur enregistré."))
+                return redirect("candidates:company_detail", pk=company.pk)
+        return render(request, self.template_name, {"form": form, "company": company})
+
+
+class TutorUpdateView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+    template_name = "candidates/tutor_form.html"
+
+    def _tutor(self, request, pk):
+        return _get(selectors.tutors_visible_to(request.user).select_related("company__centre"), pk=pk)
+
+    def get(self, request, pk):
+        tutor = self._tutor(request, pk)
+        form = TutorForm(instance=tutor)
+        return render(request, self.template_name, {"form": form, "company": tutor.company, "tutor": tutor})
+
+    def post(self, request, pk):
+        tutor = self._tutor(request, pk)
+        form = TutorForm(request.POST, instance=Tutor.objects.get(pk=tutor.pk))
+        if form.is_valid():
+            try:
+                services.update_tutor(tutor=tutor, by=request.user, **form.changes())
+            except BusinessRuleError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Tuteur enregistré."))
+                return redirect("candidates:company_detail", pk=tutor.company_id)
+        return render(request, self.template_name, {"form": form, "company": tutor.company, "tutor": tutor})
