@@ -37,5 +37,6 @@ urlpatterns = [
     path("candidats/", include("candidates.urls")),
     path("evaluations/", include("evaluations.urls")),
     path("deliberations/", include("deliberations.urls")),
+    path("declarations/", include("reporting.urls")),
     path("admin/", admin.site.urls),
 ]

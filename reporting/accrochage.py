@@ -85,6 +85,11 @@ class HolderRecord:
     def days_left(self, today=None):
         return (self.due_date - (today or timezone.localdate())).days
 
+    @property
+    def days_overdue(self):
+        """Days past the deadline of a holder not yet reported (0 when still in time or reported)."""
+        return 0 if self.is_reported else max(0, -self.days_left())
+
 
 @dataclass(frozen=True)
 class RecordError:

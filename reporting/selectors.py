@@ -5,6 +5,7 @@ session that is closed; the issue date is the date of that deliberation. Every q
 starts from `candidates.selectors.candidates_visible_to(user)` (staff: their centres only).
 """
 
+from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
@@ -118,4 +119,5 @@ def reporting_overview(user, today=None):
         "reported_late": late,
         "reported_count": sum(1 for r in records if r.is_reported),
         "today": today,
+        "deadline_days": settings.CQPM["ACCROCHAGE_DEADLINE_DAYS"],
     }

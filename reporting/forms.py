@@ -1,0 +1,53 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from core.models import CertificationCentre
+
+
+class AccrochageExportForm(forms.Form):
+    centre = forms.ModelChoiceField(label=_("Centre"), queryset=CertificationCentre.objects.none())
+    session = forms.ModelChoiceField(
+        label=_("Session de délibération"),
+        queryset=None,
+        required=False,
+        empty_label=_("— ou choisissez une période ci-dessous —"),
+        help_text=_("Tous les titulaires de cette session close."),
+    )
+    date_from = forms.DateField(
+        label=_("Délivrés à partir du"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("Délivrés jusqu'au (inclus)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    unreported_only = forms.BooleanField(
+        label=_("Seulement les titulaires jamais déclarés"), required=False, initial=True
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        from deliberations.models import SessionStatus
+        from deliberations.selectors import sessions_visible_to
+
+        super().__init__(*args, **kwargs)
+        centres = CertificationCentre.objects.filter(pk__in=user.centre_ids())
+        self.fields["centre"].queryset = centres
+        if len(user.centre_ids()) == 1:
+            self.fields["centre"].initial = next(iter(user.centre_ids()))
+        self.fields["session"].queryset = (
+            sessions_visible_to(user).filter(status=SessionStatus.CLOSED).order_by("-date", "-id")
+        )
+        self.helper = FormHelper()
+        self.helper.form_action = "reporting:accrochage_export"
+        self.helper.attrs = {
+            "data-confirm": _("Produire le fichier et enregistrer ces titulaires comme déclarés ?")
+        }
+        self.helper.add_input(Submit("submit", _("Vérifier et produire le fichier XML")))
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("session") and not (data.get("date_from") and data.get("date_to")):
+            raise forms.ValidationError(
+                _("Choisissez une session de délibération, ou une période (début et fin).")
+            )
+        return data
