@@ -28,10 +28,13 @@ class PermissionDeniedAuditMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, PermissionDenied):
             from .services import audit
+            from .signals import home_centre
 
+            user = getattr(request, "user", None)
             audit(
-                actor=getattr(request, "user", None),
+                actor=user,
                 action="permission_denied",
+                centre=home_centre(user),
                 message=request.path[:200],
                 ip_address=request.META.get("REMOTE_ADDR"),
                 method=request.method,

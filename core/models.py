@@ -82,6 +82,20 @@ class AppendOnlyError(Exception):
     pass
 
 
+class AuditEventQuerySet(models.QuerySet):
+    """Bulk changes are refused too (deleting a user or centre still nulls the FK: Django's collector
+    goes through the plain base manager)."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("Le journal d'audit ne peut pas être modifié.")
+
+    def delete(self):
+        raise AppendOnlyError("Le journal d'audit ne peut pas être supprimé.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("Le journal d'audit ne peut pas être modifié.")
+
+
 class AuditEvent(models.Model):
     """Append-only journal of security-relevant and business events (never updated or deleted)."""
 
@@ -103,6 +117,8 @@ class AuditEvent(models.Model):
     message = models.TextField(_("message"), blank=True)
     data = models.JSONField(_("données"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

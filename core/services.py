@@ -4,6 +4,7 @@ import logging
 
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils.functional import cached_property
 
 from .models import AuditEvent, Notification
 
@@ -18,17 +19,54 @@ def audit(*, actor=None, action, target=None, centre=None, message="", ip_addres
     if target is not None:
         target_type = f"{target._meta.app_label}.{target._meta.model_name}"
         target_id = str(target.pk)
-        if centre is None:
-            centre = getattr(target, "centre", None)
+    centre_id = centre.pk if centre is not None else (centre_id_of(target) if target is not None else None)
     return AuditEvent.objects.create(
         actor=actor,
         action=action,
         target_type=target_type,
         target_id=target_id,
-        centre=centre,
+        centre_id=centre_id,
         message=message,
         data=data,
         ip_address=ip_address,
+    )
+
+
+# Foreign keys followed (in this order) to find the centre an object belongs to, when it has no
+# `centre` of its own: a document → its candidate → centre, a sheet → its candidate, a PV → its session…
+_CENTRE_PATHS = ("candidate", "session", "commission", "jury", "dossier", "company", "sheet", "tutor")
+
+
+def centre_id_of(obj, depth=3):
+    """The id of the certification centre `obj` belongs to, or None (then only superusers see its events)."""
+    if obj is None or depth < 0:
+        return None
+    field_names = {field.name for field in obj._meta.concrete_fields}
+    if "centre" in field_names:
+        return getattr(obj, "centre_id", None)
+    declared = getattr(type(obj), "centre", None)
+    if isinstance(declared, property | cached_property):  # a model that says where its centre is
+        centre = getattr(obj, "centre", None)
+        return getattr(centre, "pk", None)
+    for name in _CENTRE_PATHS:
+        if name in field_names and getattr(obj, f"{name}_id", None) is not None:
+            found = centre_id_of(getattr(obj, name), depth - 1)
+            if found is not None:
+                return found
+    return None
+
+
+def audit_download(request, obj, **data):
+    """Record that the requesting user downloaded the file of `obj` (a document, a PV, an export…).
+
+    Call it in the download view after the permission check, just before returning the file.
+    """
+    return audit(
+        actor=request.user,
+        action="document.downloaded",
+        target=obj,
+        ip_address=request.META.get("REMOTE_ADDR"),
+        **data,
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import auth_views, statistics_views, views
+from . import audit_views, auth_views, statistics_views, views
 
 app_name = "core"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("compte/double-authentification/", auth_views.otp_setup, name="otp_setup"),
     path("compte/double-authentification/desactiver/", auth_views.otp_disable, name="otp_disable"),
     path("compte/verification/", auth_views.otp_verify, name="otp_verify"),
+    path("journal/", audit_views.audit_log, name="audit_log"),
 ]

@@ -1,0 +1,119 @@
+"""Reading the audit journal: who may see which events, the filters and the export of the list page."""
+
+import json
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import AuditEvent, Role, User
+
+# French labels of the platform's own events; events of the apps show their code (e.g. "candidate.updated").
+ACTION_LABELS = {
+    "login": _("Connexion"),
+    "logout": _("Déconnexion"),
+    "login_failed": _("Échec de connexion"),
+    "login_locked_out": _("Compte bloqué après des échecs de connexion"),
+    "permission_denied": _("Accès refusé"),
+    "otp_enrolled": _("Double authentification activée"),
+    "otp_disabled": _("Double authentification désactivée"),
+    "otp_verified": _("Code de double authentification accepté"),
+    "otp_failed": _("Code de double authentification refusé"),
+    "document.downloaded": _("Document téléchargé"),
+    "audit.exported": _("Journal d'audit exporté"),
+}
+
+
+def action_label(action):
+    return ACTION_LABELS.get(action, action)
+
+
+def audit_events_visible_to(user):
+    """THE queryset of the journal page and its exports.
+
+    Superusers read everything, including events bound to no centre (failed logins, platform events);
+    centre staff read the events of their centres only; other roles read nothing.
+    """
+    events = AuditEvent.objects.select_related("actor", "centre")
+    if not (user.is_authenticated and user.is_active):
+        return events.none()
+    if user.is_superuser:
+        return events
+    if user.role != Role.STAFF:
+        return events.none()
+    return events.filter(centre_id__in=user.centre_ids())
+
+
+def actors_visible_to(user):
+    users = User.objects.order_by("last_name", "first_name", "username")
+    if user.is_superuser:
+        return users
+    return users.filter(centres__in=user.centre_ids()).distinct()
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    action = django_filters.ChoiceFilter(label=_("Action"), empty_label=_("Toutes"))
+    actor = django_filters.ModelChoiceFilter(
+        label=_("Auteur"), queryset=User.objects.none(), empty_label=_("Tous")
+    )
+    target_type = django_filters.ChoiceFilter(label=_("Type d'objet"), empty_label=_("Tous"))
+    since = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__gte",
+        label=_("Du"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    until = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__lte",
+        label=_("Au"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    target_id = django_filters.CharFilter(label=_("Identifiant de l'objet"), max_length=64)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "actor", "target_type", "target_id", "since", "until"]
+
+    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
+        super().__init__(data, queryset, request=request, **kwargs)
+        user = request.user
+        visible = audit_events_visible_to(user)
+        actions = visible.order_by().values_list("action", flat=True).distinct()
+        self.filters["action"].extra["choices"] = sorted(
+            ((code, action_label(code)) for code in actions), key=lambda choice: str(choice[1])
+        )
+        target_types = (
+            visible.exclude(target_type="").order_by().values_list("target_type", flat=True).distinct()
+        )
+        self.filters["target_type"].extra["choices"] = [(t, t) for t in sorted(target_types)]
+        self.filters["actor"].queryset = actors_visible_to(user)
+
+
+def event_row(event):
+    return [
+        event.created_at,
+        event.action,
+        str(action_label(event.action)),
+        event.actor.username if event.actor else "",
+        event.centre.code if event.centre else "",
+        event.target_type,
+        event.target_id,
+        event.message,
+        event.ip_address or "",
+        json.dumps(event.data, ensure_ascii=False, sort_keys=True) if event.data else "",
+    ]
+
+
+EXPORT_HEADERS = [
+    _("Date"),
+    _("Code de l'action"),
+    _("Action"),
+    _("Auteur (identifiant)"),
+    _("Centre"),
+    _("Type d'objet"),
+    _("Identifiant de l'objet"),
+    _("Message"),
+    _("Adresse IP"),
+    _("Données"),
+]
