@@ -18,7 +18,7 @@ NAVIGATION = [
     (_("Délibérations"), "deliberations:session_list", {STAFF, JURY}),
     (_("Référentiels"), "referential:list", {STAFF, EVALUATOR, JURY}),
     (_("Statistiques"), "core:statistics", {STAFF}),
-    (_("DÃ©clarations CPF"), "reporting:accrochage", {STAFF}),
+    (_("Déclarations CPF"), "reporting:accrochage", {STAFF}),
     (_("Journal d'audit"), "core:audit_log", {STAFF}),
 ]
 
