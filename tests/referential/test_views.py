@@ -151,7 +151,7 @@ def test_list_query_count_does_not_grow(client, users, rows, django_assert_max_n
     for index in range(rows):
         CertificationFactory(with_content=index % 10 == 0)
     client = login(client, users, "staff-a")
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(5):
         response = client.get(reverse("referential:list"))
     assert response.context["certifications"].count() == rows
 
@@ -215,7 +215,7 @@ def test_detail_query_count_is_constant(client, users, django_assert_max_num_que
     )
     client = login(client, users, "staff-a")
     for certification in (small, big):
-        with django_assert_max_num_queries(14):
+        with django_assert_max_num_queries(12):
             response = client.get(reverse("referential:detail", kwargs={"pk": certification.pk}))
         assert response.status_code == 200
 
