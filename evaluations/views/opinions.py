@@ -1,0 +1,139 @@
+"""Tutor pages: the invitation link, the "opinions to give" list and the company opinion form."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from core.exceptions import BusinessRuleError
+from core.models import Role
+from core.permissions import role_required
+
+from .. import selectors, services
+from ..forms import TutorPasswordForm, parse_opinion_post
+from ..models import Opinion
+from ..services.opinions import invitation_needs_password
+from .common import fail, get_or_404
+
+tutor_only = role_required(Role.TUTOR)
+
+
+@tutor_only
+def opinions_todo(request):
+    return render(
+        request, "evaluations/opinions_todo.html", {"rows": selectors.opinions_todo_rows(request.user)}
+    )
+
+
+@tutor_only
+def opinion(request, candidate_pk):
+    candidate = get_or_404(
+        selectors.tutor_candidates(request.user).select_related("certification", "company", "tutor"),
+        pk=candidate_pk,
+    )
+    if not request.user.has_perm("evaluations.give_opinion", candidate):
+        raise PermissionDenied
+    if candidate.is_vae:
+        messages.error(
+            request,
+            _(
+                "L'avis de l'entreprise ne s'applique pas aux candidats en VAE (validation des acquis de l'expérience)."
+            ),
+        )
+        return render(request, "evaluations/opinion.html", {"candidate": candidate, "vae": True}, status=400)
+    opinions = selectors.opinions_of(candidate)
+    posted = None
+    status = 200
+    if request.method == "POST":
+        posted = parse_opinion_post(request.POST, opinions)
+        sign = request.POST.get("action") == "sign"
+        try:
+            services.save_opinions(candidate=candidate, by=request.user, values=posted)
+            if sign:
+                services.sign_opinions(candidate=candidate, by=request.user)
+        except BusinessRuleError as exc:
+            fail(request, exc)
+            status = 400
+            opinions = selectors.opinions_of(candidate)
+        else:
+            messages.success(
+                request,
+                _("Avis signé et transmis au centre. Merci !") if sign else _("Avis enregistré (non signé)."),
+            )
+            return (
+                redirect("evaluations:opinion", candidate.pk)
+                if not sign
+                else redirect("evaluations:opinions_todo")
+            )
+    rows = []
+    for item in opinions:
+        value, comment = posted.get(item.competency_id, ("", "")) if posted else (item.opinion, item.comment)
+        rows.append({"opinion": item, "value": value, "comment": comment})
+    return render(
+        request,
+        "evaluations/opinion.html",
+        {
+            "candidate": candidate,
+            "rows": rows,
+            "choices": Opinion.choices,
+            "signed": bool(opinions) and all(o.is_signed for o in opinions),
+            "due_date": min((o.due_date for o in opinions if o.due_date), default=None),
+        },
+        status=status,
+    )
+
+
+def _no_referrer(response):
+    # The link's token must not leak to other sites through the Referer header.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+def invitation(request, token):
+    """The tutor's single-use link: choose a password (first time) or log in directly."""
+    try:
+        invitation_obj = services.check_invitation(token)
+    except BusinessRuleError as exc:
+        status = 404 if exc.code == "invalid_link" else 410
+        return _no_referrer(
+            render(request, "evaluations/invitation_invalid.html", {"message": exc.message}, status=status)
+        )
+    needs_password = invitation_needs_password(invitation_obj)
+    form = TutorPasswordForm(request.POST or None) if needs_password else None
+    status = 200
+    if request.method == "POST":
+        if form is None or form.is_valid():
+            try:
+                user = services.accept_invitation(
+                    token=token, password=form.cleaned_data["password1"] if form is not None else None
+                )
+            except BusinessRuleError as exc:
+                if exc.code == "password" and form is not None:
+                    form.add_error("password1", exc.message)
+                else:
+                    return _no_referrer(
+                        render(
+                            request,
+                            "evaluations/invitation_invalid.html",
+                            {"message": exc.message},
+                            status=410,
+                        )
+                    )
+            else:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, _("Bienvenue : voici les avis que le centre attend de vous."))
+                if invitation_obj.candidate_id:
+                    return redirect("evaluations:opinion", invitation_obj.candidate_id)
+                return redirect("evaluations:opinions_todo")
+        status = 400
+    return _no_referrer(
+        render(
+            request,
+            "evaluations/invitation.html",
+            {"invitation": invitation_obj, "tutor": invitation_obj.tutor, "form": form},
+            status=status,
+        )
+    )

@@ -1,0 +1,308 @@
+"""Evaluator pages: the "to score" list, the scoring grid (autosaved draft, submit, optimistic
+locking), the commission's consolidation and proposal, and the printable grid (also for staff)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from candidates.selectors import candidates_visible_to
+from core.exceptions import BusinessRuleError
+from core.files import safe_filename
+from core.models import Role
+from core.pdf import render_pdf
+from core.permissions import role_required
+from referential.models import Competency
+
+from .. import selectors, services
+from ..forms import ProposalForm, parse_scoring_post
+from ..grading import conclusion_contradicts, submission_errors
+from ..models import Conclusion, Judgement, ScoringSheet, SheetStatus
+from .common import fail, get_or_404
+
+evaluator_only = role_required(Role.EVALUATOR)
+
+
+@evaluator_only
+def to_score(request):
+    show_all = request.GET.get("tout") == "1"
+    return render(
+        request,
+        "evaluations/to_score.html",
+        {
+            "rows": selectors.to_score_rows(request.user, show_all=show_all),
+            "show_all": show_all,
+            "to_arbitrate": selectors.proposals_to_arbitrate(request.user),
+        },
+    )
+
+
+def _own_sheet(request, candidate_pk, competency_pk):
+    try:
+        sheet = selectors.sheet_for_scoring(request.user, candidate_pk, competency_pk)
+    except ScoringSheet.DoesNotExist as exc:
+        raise Http404 from exc
+    if not request.user.has_perm("evaluations.score_sheet", sheet):
+        raise PermissionDenied
+    return sheet
+
+
+def _score_context(request, sheet, *, posted=None, conflict=None):
+    criteria = list(sheet.competency.criteria.all())
+    saved = {j.criterion_id: j for j in sheet.judgements.all()}
+    items = {}
+    for criterion in criteria:
+        stored = saved.get(criterion.pk)
+        saved_value = stored.judgement if stored else ""
+        saved_comment = stored.comment if stored else ""
+        value, comment = posted["judgements"][criterion.pk] if posted else (saved_value, saved_comment)
+        items[criterion.pk] = {
+            "criterion": criterion,
+            "value": value,
+            "comment": comment,
+            "saved_value": saved_value,
+            "saved_value_label": Judgement(saved_value).label if saved_value else "—",
+            "saved_comment": saved_comment,
+            "differs": conflict is not None and (value, comment) != (saved_value, saved_comment),
+        }
+    conclusion = posted["conclusion"] if posted else sheet.conclusion
+    justification = posted["justification"] if posted else sheet.justification
+    values = [item["value"] for item in items.values()]
+    co_sheets = selectors.co_member_sheets(sheet) if sheet.is_submitted else []
+    for sheet_other in co_sheets:
+        other_values = {j.criterion_id: j for j in sheet_other.judgements.all()}
+        for criterion_id, item in items.items():
+            item.setdefault("others", []).append((sheet_other.evaluator, other_values.get(criterion_id)))
+    groups = [
+        (category, label, [items[criterion.pk] for criterion, _judgement in group])
+        for category, label, group in selectors.grouped_criteria(sheet.competency)
+    ]
+    siblings = (
+        selectors.sheets_for_evaluator(request.user)
+        .filter(candidate_id=sheet.candidate_id)
+        .select_related("competency")
+        .order_by("competency__number")
+    )
+    return {
+        "sheet": sheet,
+        "candidate": sheet.candidate,
+        "competency": sheet.competency,
+        "session": sheet.convocation.session if sheet.convocation else None,
+        "groups": groups,
+        "conclusion": conclusion,
+        "justification": justification,
+        "version": conflict.current if conflict is not None else sheet.version,
+        "contradiction": conclusion_contradicts(conclusion, values),
+        "conflict": conflict,
+        "conclusion_differs": conflict is not None
+        and (conclusion, justification) != (sheet.conclusion, sheet.justification),
+        "co_sheets": co_sheets,
+        "siblings": siblings,
+        "locked": sheet.is_submitted,
+        "missing": sum(1 for value in values if not value),
+        "judgement_choices": Judgement.choices,
+        "conclusion_choices": Conclusion.choices,
+    }
+
+
+@evaluator_only
+def score(request, candidate_pk, competency_pk):
+    sheet = _own_sheet(request, candidate_pk, competency_pk)
+    if request.method != "POST":
+        return render(request, "evaluations/score.html", _score_context(request, sheet))
+    data = parse_scoring_post(request.POST, sheet.competency.criteria.all())
+    submit = request.POST.get("action") == "submit"
+    arguments = {
+        "by": request.user,
+        "expected_version": data["version"],
+        "judgements": data["judgements"],
+        "conclusion": data["conclusion"],
+        "justification": data["justification"],
+    }
+    try:
+        services.save_sheet(sheet=sheet, submit=submit, **arguments)
+    except services.StaleSheetError as exc:
+        sheet = _own_sheet(request, candidate_pk, competency_pk)
+        context = _score_context(request, sheet, posted=data, conflict=exc)
+        return render(request, "evaluations/score.html", context, status=409)
+    except BusinessRuleError as exc:
+        if submit and exc.code == "incomplete":
+            # Not submittable yet: keep the work as a draft and say what is missing.
+            try:
+                services.save_sheet(sheet=sheet, submit=False, **arguments)
+            except BusinessRuleError as draft_exc:
+                fail(request, draft_exc)
+        fail(request, exc)
+        sheet = _own_sheet(request, candidate_pk, competency_pk)
+        return render(
+            request, "evaluations/score.html", _score_context(request, sheet, posted=data), status=400
+        )
+    if submit:
+        messages.success(request, _("Fiche soumise : elle est désormais verrouillée."))
+    else:
+        messages.success(request, _("Brouillon enregistré."))
+    return redirect("evaluations:score", candidate_pk, competency_pk)
+
+
+@evaluator_only
+def autosave(request, candidate_pk, competency_pk):
+    """htmx: save the draft on every change; answers the status line and the new version (OOB)."""
+    sheet = _own_sheet(request, candidate_pk, competency_pk)
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "POST"})
+    data = parse_scoring_post(request.POST, sheet.competency.criteria.all())
+    context = {"sheet": sheet, "candidate_pk": candidate_pk, "competency_pk": competency_pk}
+    values = [value for value, _comment in data["judgements"].values()]
+    try:
+        saved = services.save_sheet(
+            sheet=sheet,
+            by=request.user,
+            expected_version=data["version"],
+            judgements=data["judgements"],
+            conclusion=data["conclusion"],
+            justification=data["justification"],
+        )
+    except services.StaleSheetError as exc:
+        context.update(state="conflict", message=exc.message, version=exc.current)
+        status = 409
+    except BusinessRuleError as exc:
+        context.update(state="locked" if exc.code == "locked" else "error", message=exc.message, version=None)
+        status = 409 if exc.code == "locked" else 400
+    else:
+        context.update(state="saved", version=saved.version, saved_at=timezone.now())
+        status = 200
+    context["contradiction"] = conclusion_contradicts(data["conclusion"], values)
+    context["missing"] = sum(1 for value in values if not value)
+    context["blocking"] = submission_errors(
+        conclusion=data["conclusion"], justification=data["justification"], judgements=values
+    )
+    return render(request, "evaluations/_save_status.html", context, status=status)
+
+
+def _evaluator_candidate_and_competency(request, candidate_pk, competency_pk):
+    candidate = get_or_404(
+        selectors.candidates_for_evaluator(request.user).select_related("certification", "dossier"),
+        pk=candidate_pk,
+    )
+    competency = get_or_404(selectors.scored_competencies(candidate), pk=competency_pk)
+    return candidate, competency
+
+
+@evaluator_only
+def proposal(request, candidate_pk, competency_pk):
+    """The commission's consolidation for one competency. Independent judgement: an assigned member
+    sees his co-members' conclusions only once his own sheet is submitted."""
+    candidate, competency = _evaluator_candidate_and_competency(request, candidate_pk, competency_pk)
+    own = ScoringSheet.objects.filter(
+        candidate=candidate, competency=competency, evaluator=request.user
+    ).first()
+    is_president = request.user.has_perm("evaluations.record_proposal", candidate)
+    if own is not None and own.status != SheetStatus.SUBMITTED:
+        return render(
+            request,
+            "evaluations/proposal_locked.html",
+            {"candidate": candidate, "competency": competency},
+            status=403,
+        )
+    if own is None and not is_president:
+        raise PermissionDenied
+    consolidation, sheets, current = selectors.consolidation_for(candidate, competency)
+    form = ProposalForm(request.POST or None)
+    if request.method == "POST":
+        if not is_president:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.record_proposal(
+                    candidate=candidate,
+                    competency=competency,
+                    conclusion=form.cleaned_data["conclusion"],
+                    reason=form.cleaned_data["reason"],
+                    by=request.user,
+                )
+            except BusinessRuleError as exc:
+                fail(request, exc)
+            else:
+                messages.success(request, _("Proposition de la commission enregistrée."))
+                return redirect("evaluations:proposal", candidate.pk, competency.pk)
+    judgements = {sheet.pk: {j.criterion_id: j for j in sheet.judgements.all()} for sheet in sheets}
+    rows = []
+    for _category, label, items in selectors.grouped_criteria(
+        Competency.objects.prefetch_related("criteria").get(pk=competency.pk)
+    ):
+        rows.append(
+            (
+                label,
+                [
+                    {
+                        "criterion": criterion,
+                        "cells": [judgements[sheet.pk].get(criterion.pk) for sheet in sheets],
+                        "divergent": criterion.pk in consolidation.divergent_criteria,
+                    }
+                    for criterion, _judgement in items
+                ],
+            )
+        )
+    return render(
+        request,
+        "evaluations/proposal.html",
+        {
+            "candidate": candidate,
+            "competency": competency,
+            "consolidation": consolidation,
+            "sheets": sheets,
+            "rows": rows,
+            "proposal": current,
+            "form": form,
+            "is_president": is_president,
+            "can_record": is_president and consolidation.complete,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@role_required(Role.STAFF, Role.EVALUATOR)
+def grid_pdf(request, candidate_pk, competency_pk):
+    """The printable evaluation grid of one competency: blank (to take into the room) or filled."""
+    user = request.user
+    scope = selectors.candidates_for_evaluator(user) if user.is_evaluator else candidates_visible_to(user)
+    candidate = get_or_404(scope.select_related("certification", "centre", "company"), pk=candidate_pk)
+    competency = get_or_404(
+        Competency.objects.filter(certification_id=candidate.certification_id)
+        .select_related("block")
+        .prefetch_related("criteria", "expected_results", "conditions"),
+        pk=competency_pk,
+    )
+    filled = request.GET.get("rempli") == "1"
+    sheets = []
+    if filled:
+        queryset = ScoringSheet.objects.filter(candidate=candidate, competency=competency)
+        if user.is_evaluator:
+            queryset = queryset.filter(evaluator=user)
+        else:
+            queryset = queryset.filter(status=SheetStatus.SUBMITTED)
+        for sheet in queryset.select_related("evaluator").prefetch_related("judgements"):
+            judgements = {j.criterion_id: j for j in sheet.judgements.all()}
+            sheets.append({"sheet": sheet, "groups": selectors.grouped_criteria(competency, judgements)})
+    pdf = render_pdf(
+        "evaluations/pdf/grid.html",
+        {
+            "candidate": candidate,
+            "competency": competency,
+            "groups": selectors.grouped_criteria(competency),
+            "sheets": sheets,
+            "filled": filled,
+            "convocation": candidate.convocations.select_related("session__commission")
+            .order_by("-session__date")
+            .first(),
+            "printed_at": timezone.now(),
+        },
+    )
+    name = safe_filename(
+        f"grille-{candidate.reference}-C{competency.number}{'-remplie' if filled else ''}.pdf"
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response

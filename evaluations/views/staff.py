@@ -1,0 +1,521 @@
+"""Staff pages: commissions and members, conflicts of interest, sessions and their board, convening,
+assignments, the candidate's evaluation overview, sheets (reopen), history, tutor invitation."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from candidates.selectors import candidates_visible_to
+from core.exceptions import BusinessRuleError
+from core.models import CertificationCentre, Role, User
+from core.permissions import role_required
+
+from .. import history, selectors, services
+from ..forms import (
+    AssignForm,
+    CommissionForm,
+    ConflictForm,
+    ConveneForm,
+    InviteTutorForm,
+    MemberForm,
+    ReasonForm,
+    ResendForm,
+    SessionForm,
+)
+from ..models import (
+    CommissionMember,
+    CommissionProposal,
+    ConflictOfInterest,
+    ScoringSheet,
+    TutorInvitation,
+)
+from .common import fail, get_or_404
+
+staff_only = role_required(Role.STAFF)
+
+
+def _check(request, obj):
+    if not request.user.has_perm("evaluations.manage", obj):
+        raise PermissionDenied
+
+
+# --- commissions ----------------------------------------------------------------------------
+
+
+@staff_only
+def commission_list(request):
+    return render(
+        request, "evaluations/commission_list.html", {"commissions": selectors.commission_list(request.user)}
+    )
+
+
+@staff_only
+def commission_create(request):
+    centres = CertificationCentre.objects.filter(pk__in=request.user.centre_ids())
+    form = CommissionForm(request.POST or None, centres=centres)
+    if request.method == "POST" and form.is_valid():
+        try:
+            commission = services.create_commission(
+                centre=form.cleaned_data["centre"], name=form.cleaned_data["name"], by=request.user
+            )
+        except BusinessRuleError as exc:
+            fail(request, exc)
+        else:
+            messages.success(request, _("Commission créée : ajoutez ses membres et désignez son président."))
+            return redirect("evaluations:commission_detail", commission.pk)
+    return render(request, "evaluations/commission_form.html", {"form": form})
+
+
+@staff_only
+def commission_detail(request, pk):
+    commission = get_or_404(selectors.commissions_visible_to(request.user), pk=pk)
+    commission = selectors.commission_detail(request.user, commission.pk)
+    _check(request, commission)
+    member_form = MemberForm(evaluators=selectors.eligible_evaluators(commission))
+    conflict_form = ConflictForm(centre_ids=[commission.centre_id])
+    member_ids = [m.user_id for m in commission.members.all()]
+    conflicts = (
+        ConflictOfInterest.objects.filter(user_id__in=member_ids)
+        .select_related("user", "candidate", "company")
+        .order_by("-declared_at")
+    )
+    return render(
+        request,
+        "evaluations/commission_detail.html",
+        {
+            "commission": commission,
+            "member_form": member_form,
+            "conflict_form": conflict_form,
+            "conflicts": conflicts,
+            "sessions": commission.sessions.order_by("-date")[:20],
+        },
+    )
+
+
+@staff_only
+@require_POST
+def member_add(request, pk):
+    commission = get_or_404(selectors.commissions_visible_to(request.user), pk=pk)
+    _check(request, commission)
+    form = MemberForm(request.POST, evaluators=selectors.eligible_evaluators(commission))
+    if form.is_valid():
+        try:
+            services.add_member(commission=commission, by=request.user, **form.cleaned_data)
+        except BusinessRuleError as exc:
+            fail(request, exc)
+        else:
+            messages.success(request, _("Membre ajouté à la commission."))
+    else:
+        messages.error(request, _("Choisissez un évaluateur et indiquez sa qualification."))
+    return redirect("evaluations:commission_detail", commission.pk)
+
+
+def _member(request, pk):
+    member = get_or_404(
+        CommissionMember.objects.select_related("commission", "user").filter(
+            commission__in=selectors.commissions_visible_to(request.user)
+        ),
+        pk=pk,
+    )
+    _check(request, member.commission)
+    return member
+
+
+@staff_only
+@require_POST
+def member_president(request, pk):
+    member = _member(request, pk)
+    services.set_president(member=member, by=request.user)
+    messages.success(request, _("Président(e) de la commission désigné(e)."))
+    return redirect("evaluations:commission_detail", member.commission_id)
+
+
+@staff_only
+@require_POST
+def member_remove(request, pk):
+    member = _member(request, pk)
+    try:
+        services.remove_member(member=member, by=request.user)
+    except BusinessRuleError as exc:
+        fail(request, exc)
+    else:
+        messages.success(request, _("Membre retiré de la commission."))
+    return redirect("evaluations:commission_detail", member.commission_id)
+
+
+@staff_only
+@require_POST
+def conflict_declare(request):
+    form = ConflictForm(request.POST, centre_ids=list(request.user.centre_ids()))
+    back = request.POST.get("next_commission")
+    target = (
+        ("evaluations:commission_detail", back)
+        if back and back.isdigit()
+        else ("evaluations:commission_list",)
+    )
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(*target)
+    data = form.cleaned_data
+    try:
+        conflict = services.declare_conflict(
+            user=data["user"],
+            candidate=data.get("candidate"),
+            company=data.get("company") if not data.get("candidate") else None,
+            reason=data["reason"],
+            by=request.user,
+        )
+    except BusinessRuleError as exc:
+        fail(request, exc)
+    else:
+        message = _("Conflit d'intérêts enregistré.")
+        if conflict.withdrawn_count:
+            message += " " + _("Le membre a été retiré de %(count)d convocation(s) concernée(s).") % {
+                "count": conflict.withdrawn_count
+            }
+        messages.success(request, message)
+    return redirect(*target)
+
+
+@staff_only
+@require_POST
+def conflict_remove(request, pk):
+    conflict = get_or_404(
+        ConflictOfInterest.objects.select_related("candidate", "company")
+        .filter(user__centres__in=request.user.centre_ids())
+        .distinct(),
+        pk=pk,
+    )
+    try:
+        services.remove_conflict(conflict=conflict, by=request.user)
+    except BusinessRuleError as exc:
+        fail(request, exc)
+    else:
+        messages.success(request, _("Déclaration de conflit supprimée."))
+    back = request.POST.get("next_commission")
+    if back and back.isdigit():
+        return redirect("evaluations:commission_detail", back)
+    return redirect("evaluations:commission_list")
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+@staff_only
+def session_list(request):
+    sessions = selectors.session_list(request.user)
+    past = request.GET.get("periode") == "passees"
+    today = timezone.localdate()
+    sessions = (
+        sessions.filter(date__lt=today).order_by("-date")
+        if past
+        else sessions.filter(date__gte=today).order_by("date")
+    )
+    page = Paginator(sessions, 50).get_page(request.GET.get("page"))
+    return render(
+        request, "evaluations/session_list.html", {"page": page, "sessions": page.object_list, "past": past}
+    )
+
+
+def _session_form_kwargs(request):
+    return {"commissions": selectors.commissions_visible_to(request.user).order_by("name")}
+
+
+@staff_only
+def session_create(request):
+    form = SessionForm(request.POST or None, **_session_form_kwargs(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            session = services.create_session(centre=data["commission"].centre, by=request.user, **data)
+        except BusinessRuleError as exc:
+            fail(request, exc)
+        else:
+            messages.success(request, _("Session planifiée : convoquez maintenant les candidats."))
+            return redirect("evaluations:session_detail", session.pk)
+    return render(request, "evaluations/session_form.html", {"form": form})
+
+
+def _session(request, pk):
+    session = get_or_404(
+        selectors.sessions_visible_to(request.user).select_related("commission", "centre"), pk=pk
+    )
+    _check(request, session)
+    return session
+
+
+@staff_only
+def session_update(request, pk):
+    session = _session(request, pk)
+    initial = {
+        "commission": session.commission,
+        "date": session.date,
+        "place": session.place,
+        "is_remote": session.is_remote,
+        "remote_details": session.remote_details,
+    }
+    form = SessionForm(request.POST or None, initial=initial, **_session_form_kwargs(request))
+    form.fields["commission"].disabled = True
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_session(
+                session=session,
+                by=request.user,
+                date=data["date"],
+                place=data["place"],
+                is_remote=data["is_remote"],
+                remote_details=data["remote_details"],
+            )
+        except BusinessRuleError as exc:
+            fail(request, exc)
+        else:
+            messages.success(
+                request, _("Session modifiée ; les candidats convoqués reçoivent une convocation à jour.")
+            )
+            return redirect("evaluations:session_detail", session.pk)
+    return render(request, "evaluations/session_form.html", {"form": form, "session": session})
+
+
+@staff_only
+def session_detail(request, pk):
+    session = _session(request, pk)
+    board = selectors.session_board(session)
+    for row in board["rows"]:
+        assigned = {user.pk for user in row["evaluators"]}
+        row["assignable"] = [
+            {"member": m, "conflicts": row["member_conflicts"].get(m.user_id, [])}
+            for m in board["members"]
+            if m.user_id not in assigned
+        ]
+    return render(request, "evaluations/session_detail.html", {"session": session, **board})
+
+
+@staff_only
+def convene(request, pk):
+    session = _session(request, pk)
+    members = list(session.commission.members.select_related("user"))
+    candidates = selectors.convenable_candidates(session)
+    form = ConveneForm(request.POST or None, candidates=candidates, members=members)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.convene_candidate(
+                session=session,
+                candidate=data["candidate"],
+                time_slot=data["time_slot"],
+                evaluators=list(data["evaluators"]),
+                by=request.user,
+            )
+        except BusinessRuleError as exc:
+            fail(request, exc)
+        else:
+            messages.success(request, _("Candidat convoqué : la convocation lui est envoyée par courriel."))
+            return redirect("evaluations:session_detail", session.pk)
+    candidate_list = list(candidates[:500])
+    conflicts = selectors.conflict_map([m.user for m in members], candidate_list)
+    known_conflicts = [
+        {"candidate": candidate, "member": member, "reasons": conflicts[(member.user_id, candidate.pk)]}
+        for candidate in candidate_list
+        for member in members
+        if (member.user_id, candidate.pk) in conflicts
+    ]
+    return render(
+        request,
+        "evaluations/convene.html",
+        {
+            "session": session,
+            "form": form,
+            "known_conflicts": known_conflicts,
+            "has_candidates": bool(candidate_list),
+        },
+    )
+
+
+def _convocation(request, pk):
+    convocation = get_or_404(
+        selectors.convocations_visible_to(request.user).select_related("session__commission", "candidate"),
+        pk=pk,
+    )
+    _check(request, convocation.session)
+    return convocation
+
+
+@staff_only
+@require_POST
+def assign(request, pk):
+    convocation = _convocation(request, pk)
+    form = AssignForm(request.POST, members=list(convocation.session.commission.members.all()))
+    if form.is_valid():
+        try:
+            services.assign_evaluator(
+                convocation=convocation, user=form.cleaned_data["user"], by=request.user
+            )
+        except BusinessRuleError as exc:
+            fail(request, exc)
+        else:
+            messages.success(request, _("Évaluateur affecté au candidat."))
+    else:
+        messages.error(request, _("Choisissez un membre de la commission."))
+    return redirect("evaluations:session_detail", convocation.session_id)
+
+
+@staff_only
+@require_POST
+def unassign(request, pk, user_pk):
+    convocation = _convocation(request, pk)
+    user = get_or_404(User.objects.all(), pk=user_pk)
+    try:
+        services.unassign_evaluator(convocation=convocation, user=user, by=request.user)
+    except BusinessRuleError as exc:
+        fail(request, exc)
+    else:
+        messages.success(request, _("Évaluateur retiré de ce candidat."))
+    return redirect("evaluations:session_detail", convocation.session_id)
+
+
+@staff_only
+@require_POST
+def resend_convocation(request, pk):
+    convocation = _convocation(request, pk)
+    form = ResendForm(request.POST)
+    if form.is_valid():
+        try:
+            services.resend_convocation(
+                convocation=convocation, time_slot=form.cleaned_data["time_slot"], by=request.user
+            )
+        except BusinessRuleError as exc:
+            fail(request, exc)
+        else:
+            messages.success(request, _("Convocation renvoyée au candidat."))
+    else:
+        messages.error(request, _("Indiquez un horaire valide."))
+    return redirect("evaluations:session_detail", convocation.session_id)
+
+
+# --- candidate overview, sheets, history, invitation ------------------------------------------
+
+
+def _candidate(request, pk):
+    candidate = get_or_404(
+        candidates_visible_to(request.user).select_related(
+            "certification", "company", "tutor__user", "centre"
+        ),
+        pk=pk,
+    )
+    _check(request, candidate)
+    return candidate
+
+
+@staff_only
+def candidate_detail(request, pk):
+    candidate = _candidate(request, pk)
+    competencies = list(selectors.scored_competencies(candidate)) if hasattr(candidate, "dossier") else []
+    sheets = list(
+        ScoringSheet.objects.filter(candidate=candidate)
+        .select_related("evaluator")
+        .order_by("evaluator__last_name")
+    )
+    proposals = {p.competency_id: p for p in CommissionProposal.objects.filter(candidate=candidate)}
+    opinions = {o.competency_id: o for o in selectors.opinions_of(candidate)}
+    rows = [
+        {
+            "competency": competency,
+            "sheets": [s for s in sheets if s.competency_id == competency.pk],
+            "proposal": proposals.get(competency.pk),
+            "opinion": opinions.get(competency.pk),
+        }
+        for competency in competencies
+    ]
+    convocations = candidate.convocations.select_related("session__commission").prefetch_related("evaluators")
+    invitations = TutorInvitation.objects.filter(candidate=candidate).order_by("-created_at")[:10]
+    due = next((o.due_date for o in opinions.values() if o.due_date), None)
+    invite_form = InviteTutorForm(
+        initial={"due_date": due or timezone.localdate() + timezone.timedelta(days=14)}
+    )
+    return render(
+        request,
+        "evaluations/candidate_detail.html",
+        {
+            "candidate": candidate,
+            "rows": rows,
+            "convocations": convocations,
+            "invitations": invitations,
+            "invite_form": invite_form,
+            "opinions_signed": bool(opinions) and all(o.is_signed for o in opinions.values()),
+            "now": timezone.now(),
+        },
+    )
+
+
+@staff_only
+@require_POST
+def invite_tutor(request, pk):
+    candidate = _candidate(request, pk)
+    form = InviteTutorForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Indiquez une date limite valide."))
+        return redirect("evaluations:candidate_detail", candidate.pk)
+    try:
+        services.invite_tutor(candidate=candidate, due_date=form.cleaned_data["due_date"], by=request.user)
+    except BusinessRuleError as exc:
+        fail(request, exc)
+    else:
+        messages.success(request, _("Invitation envoyée au tuteur (lien personnel, à usage unique)."))
+    return redirect("evaluations:candidate_detail", candidate.pk)
+
+
+def _staff_sheet(request, pk):
+    sheet = get_or_404(
+        ScoringSheet.objects.filter(candidate__in=candidates_visible_to(request.user)).select_related(
+            "candidate__certification", "competency", "evaluator", "reopened_by", "convocation__session"
+        ),
+        pk=pk,
+    )
+    _check(request, sheet)
+    return sheet
+
+
+@staff_only
+def sheet_detail(request, pk):
+    sheet = _staff_sheet(request, pk)
+    judgements = {j.criterion_id: j for j in sheet.judgements.all()}
+    return render(
+        request,
+        "evaluations/sheet_detail.html",
+        {
+            "sheet": sheet,
+            "groups": selectors.grouped_criteria(sheet.competency, judgements),
+            "form": ReasonForm(),
+        },
+    )
+
+
+@staff_only
+@require_POST
+def sheet_reopen(request, pk):
+    sheet = _staff_sheet(request, pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Indiquez le motif de la réouverture."))
+        return redirect("evaluations:sheet_detail", sheet.pk)
+    try:
+        services.reopen_sheet(sheet=sheet, reason=form.cleaned_data["reason"], by=request.user)
+    except BusinessRuleError as exc:
+        fail(request, exc)
+    else:
+        messages.success(request, _("Fiche rouverte : l'évaluateur peut de nouveau la modifier."))
+    return redirect("evaluations:sheet_detail", sheet.pk)
+
+
+@staff_only
+def candidate_history(request, pk):
+    candidate = _candidate(request, pk)
+    page = Paginator(history.candidate_history(candidate), 100).get_page(request.GET.get("page"))
+    return render(request, "evaluations/history.html", {"candidate": candidate, "page": page})
