@@ -72,7 +72,9 @@ class CertificationFactory(factory.django.DjangoModelFactory):
     rncp_number = ""
     version = 1
     status = CertificationStatus.PUBLISHED
-    published_at = factory.LazyFunction(timezone.now)
+    published_at = factory.LazyAttribute(
+        lambda o: timezone.now() if o.status == CertificationStatus.PUBLISHED else None
+    )
     mission = "Le titulaire réalise les activités de test."
     work_environment = "Atelier de test."
     interactions = "Il travaille avec son responsable."
