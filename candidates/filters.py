@@ -35,7 +35,9 @@ def certification_codes():
 
 
 class CandidateFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("Recherche"), method="search")
+    q = django_filters.CharFilter(
+        label=_("Recherche"), method="search", help_text=_("Référence, nom, prénom ou adresse électronique.")
+    )
     status = django_filters.ChoiceFilter(label=_("Statut"), choices=CandidateStatus.choices)
     pathway = django_filters.ChoiceFilter(label=_("Parcours"), choices=Pathway.choices)
     company = django_filters.ModelChoiceFilter(label=_("Entreprise"), queryset=companies_for_request)

@@ -8,8 +8,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -67,17 +68,42 @@ def _client_ip(request):
 # --- candidates -----------------------------------------------------------------------------
 
 
+# The free-text search may hold a name: it travels by POST and waits in the session, so that it never
+# appears in a URL (browser history, proxy and server access logs). The URL only says "search=1".
+SEARCH_SESSION_KEY = "candidates_search"
+SEARCH_FIELD = "q"
+
+
+def _filter_data(request):
+    """The filter values of the list and its export: GET parameters plus the session-held search."""
+    data = request.GET.copy()
+    data.pop("page", None)
+    data.pop("format", None)
+    data.pop(SEARCH_FIELD, None)
+    if data.pop("search", None):
+        search = request.session.get(SEARCH_SESSION_KEY, "")
+        if search:
+            data[SEARCH_FIELD] = search
+    return data
+
+
+def _candidate_filter(request):
+    data = _filter_data(request)
+    return CandidateFilter(
+        data or None, queryset=selectors.candidate_list_queryset(request.user), request=request
+    )
+
+
 class CandidateListView(RoleRequiredMixin, View):
     allowed_roles = STAFF
 
     def get(self, request):
-        candidate_filter = CandidateFilter(
-            request.GET or None, queryset=selectors.candidate_list_queryset(request.user), request=request
-        )
+        candidate_filter = _candidate_filter(request)
         queryset = candidate_filter.qs if candidate_filter.is_bound else candidate_filter.queryset
         page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)
+        query.pop(SEARCH_FIELD, None)
         return render(
             request,
             "candidates/list.html",
@@ -86,9 +112,26 @@ class CandidateListView(RoleRequiredMixin, View):
                 "page": page,
                 "candidates": page.object_list,
                 "querystring": query.urlencode(),
-                "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
+                "is_filtered": bool(candidate_filter.data),
             },
         )
+
+    def post(self, request):
+        """The filter form: keep the search in the session, put the other (non-personal) filters in
+        the URL, and redirect to the list (post/redirect/get)."""
+        search = request.POST.get(SEARCH_FIELD, "").strip()[:100]
+        query = QueryDict(mutable=True)
+        for name in CandidateFilter.base_filters:
+            value = request.POST.get(name, "")
+            if name != SEARCH_FIELD and value:
+                query[name] = value
+        if search:
+            request.session[SEARCH_SESSION_KEY] = search
+            query["search"] = "1"
+        else:
+            request.session.pop(SEARCH_SESSION_KEY, None)
+        url = reverse("candidates:list")
+        return redirect(f"{url}?{query.urlencode()}" if query else url)
 
 
 class CandidateExportView(RoleRequiredMixin, View):
@@ -117,9 +160,7 @@ class CandidateExportView(RoleRequiredMixin, View):
         fmt = request.GET.get("format", "csv")
         if fmt not in ("csv", "xlsx"):
             raise Http404
-        candidate_filter = CandidateFilter(
-            request.GET or None, queryset=selectors.candidate_list_queryset(request.user), request=request
-        )
+        candidate_filter = _candidate_filter(request)
         queryset = candidate_filter.qs if candidate_filter.is_bound else candidate_filter.queryset
         rows = [
             [

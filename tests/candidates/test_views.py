@@ -182,13 +182,30 @@ def test_list_shows_only_own_centre_with_search_and_filters(client_a, centre_a, 
     def refs(**params):
         return {c.reference for c in client_a.get(url, params).context["candidates"]}
 
-    assert refs(q="vass") == {vae.reference}
-    assert refs(q=employee.reference) == {employee.reference}
+    def search(**data):
+        response = client_a.post(url, data)
+        assert response.status_code == 302
+        # The searched name never travels in a URL (history, access logs): it waits in the session.
+        assert "q" not in response["Location"] and "vass" not in response["Location"].lower()
+        listing = client_a.get(response["Location"])
+        return {c.reference for c in listing.context["candidates"]}, response["Location"]
+
+    found, location = search(q="Vass")
+    assert found == {vae.reference} and "search=1" in location
+    assert search(q=employee.reference)[0] == {employee.reference}
+    found, location = search(q="a", pathway=Pathway.VAE)
+    assert found == {vae.reference} and "pathway=vae" in location
+    # The export of a searched list uses the same (session-held) search.
+    export = client_a.get(reverse("candidates:export"), {"search": "1", "pathway": "vae", "format": "csv"})
+    assert export.content.decode("utf-8-sig").count("\n") == 2
+    # A q= in the URL itself is ignored.
+    assert refs(q="vass") == {vae.reference, employee.reference}
+    assert search(q="")[0] == {vae.reference, employee.reference}
     assert refs(pathway=Pathway.VAE) == {vae.reference}
     assert refs(status=S.IN_EVALUATION) == {employee.reference}
     assert refs(company=employee.company.pk) == {employee.reference}
     assert refs(certification=certification.code) == {vae.reference, employee.reference}
-    assert refs(q="Ailleurs") == set()
+    assert search(q="Ailleurs")[0] == set()
     # A company of another centre is not a valid choice.
     response = client_a.get(url, {"company": other.company.pk})
     assert "company" in response.context["filter"].form.errors
