@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from .audit import EXPORT_HEADERS, AuditEventFilter, action_label, audit_events_visible_to, event_row
+from .auth import client_ip
 from .exports import export_response
 from .models import Role
 from .permissions import role_required
@@ -28,7 +29,7 @@ def audit_log(request):
             actor=request.user,
             action="audit.exported",
             centre=home_centre(request.user),
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(request),
             format=export_format,
             filters={k: v for k, v in request.GET.items() if k != "export" and v},
         )

@@ -6,6 +6,8 @@ has a confirmed device, a password alone is no longer enough: after the login th
 verification page until a valid code has been entered (`request.user.is_verified()`).
 """
 
+import ipaddress
+
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
@@ -75,3 +77,25 @@ def qr_code_svg(uri):
 
 def otp_issuer():
     return getattr(settings, "OTP_TOTP_ISSUER", "Certification CQPM")
+
+
+def client_ip(request):
+    """The client's IP address, for the lockout (django-axes) and the audit journal.
+
+    Behind `TRUSTED_PROXY_COUNT` reverse proxies, each one appends the address it saw to
+    X-Forwarded-For: the count-th entry from the right was written by our outermost proxy and cannot
+    be forged by the client (entries further left can). Without a trusted proxy: REMOTE_ADDR.
+    """
+    if request is None:
+        return None
+    remote = request.META.get("REMOTE_ADDR")
+    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if count:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= count:
+            try:
+                return str(ipaddress.ip_address(forwarded[-count]))
+            except ValueError:
+                return remote
+    return remote

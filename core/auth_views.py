@@ -19,7 +19,7 @@ from .signals import home_centre
 
 
 def _ip(request):
-    return request.META.get("REMOTE_ADDR")
+    return auth.client_ip(request)
 
 
 def _safe_next(request, default="home"):

@@ -27,6 +27,7 @@ class PermissionDeniedAuditMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, PermissionDenied):
+            from .auth import client_ip
             from .services import audit
             from .signals import home_centre
 
@@ -36,7 +37,7 @@ class PermissionDeniedAuditMiddleware:
                 action="permission_denied",
                 centre=home_centre(user),
                 message=request.path[:200],
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
                 method=request.method,
             )
         return None

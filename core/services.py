@@ -61,11 +61,13 @@ def audit_download(request, obj, **data):
 
     Call it in the download view after the permission check, just before returning the file.
     """
+    from .auth import client_ip
+
     return audit(
         actor=request.user,
         action="document.downloaded",
         target=obj,
-        ip_address=request.META.get("REMOTE_ADDR"),
+        ip_address=client_ip(request),
         **data,
     )
 

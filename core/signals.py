@@ -8,7 +8,9 @@ from .services import audit
 
 
 def _ip(request):
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    from .auth import client_ip
+
+    return client_ip(request)
 
 
 def home_centre(user):

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -146,6 +147,13 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+# Number of reverse proxies in front of Django that append to X-Forwarded-For (0: use REMOTE_ADDR).
+# The client address feeds the lockout and the audit journal (core.auth.client_ip).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
+# Successful logins are in the audit journal already; do not keep a second copy with usernames.
+AXES_DISABLE_ACCESS_LOG = True
+
 # django-otp: optional TOTP second factor for staff and jury (core/auth.py).
 OTP_TOTP_ISSUER = "Certification CQPM"
 OTP_TOTP_THROTTLE_FACTOR = 1
@@ -223,7 +231,25 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # Periodic reminders (tutor opinions, scoring deadlines); filled by the apps that own them.
-CELERY_BEAT_SCHEDULE = {}
+# Run `celery -A cqpm beat` next to the workers (docker-compose: the `beat` service).
+CELERY_BEAT_SCHEDULE = {
+    "evaluations-opinion-reminders": {
+        "task": "evaluations.tasks.send_opinion_reminders",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    "evaluations-redact-invitation-links": {
+        "task": "evaluations.tasks.redact_sent_invitation_links",
+        "schedule": crontab(minute=20),
+    },
+    "core-scoring-reminders": {
+        "task": "core.tasks.send_scoring_reminders",
+        "schedule": crontab(hour=8, minute=15),
+    },
+    "core-requeue-stuck-notifications": {
+        "task": "core.tasks.requeue_stuck_notifications",
+        "schedule": crontab(minute="*/15"),
+    },
+}
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -258,6 +284,10 @@ CQPM = {
     "TUTOR_INVITATION_DAYS": env_int("CQPM_TUTOR_INVITATION_DAYS", 14),
     "RETENTION_YEARS": env_int("CQPM_RETENTION_YEARS", 6),
     "ACCROCHAGE_DEADLINE_DAYS": 90,
+    # Scoring sheets are due N days after the evaluation; reminders at most every M days.
+    "SCORING_DEADLINE_DAYS": env_int("CQPM_SCORING_DEADLINE_DAYS", 7),
+    "SCORING_REMINDER_INTERVAL_DAYS": env_int("CQPM_SCORING_REMINDER_INTERVAL_DAYS", 3),
+    "STATISTICS_CACHE_SECONDS": env_int("CQPM_STATISTICS_CACHE_SECONDS", 300),
     "CERTIFIER_LEGAL_NAME": os.environ.get(
         "CQPM_CERTIFIER_LEGAL_NAME", "Union des Industries et Métiers de la Métallurgie (UIMM)"
     ),

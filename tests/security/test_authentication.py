@@ -337,3 +337,50 @@ def test_disabling_needs_a_verified_session_and_a_current_code(client, centre_a)
     assert not TOTPDevice.objects.filter(user=user).exists()
     assert AuditEvent.objects.filter(action="otp_disabled", actor=user).exists()
     assert client.get(reverse("home")).status_code == 200
+
+
+# --- Client address behind the proxy ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "", "10.0.0.1"),
+        (0, "203.0.113.7", "10.0.0.1"),  # no trusted proxy: the header is ignored (forgeable)
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "6.6.6.6, 203.0.113.7", "203.0.113.7"),  # the client forged the left part
+        (2, "6.6.6.6, 203.0.113.7, 10.9.9.9", "203.0.113.7"),
+        (1, "", "10.0.0.1"),  # a request that did not go through the proxy
+        (1, "pas-une-adresse", "10.0.0.1"),
+        (3, "203.0.113.7", "10.0.0.1"),
+    ],
+)
+def test_client_ip(rf, settings, proxies, forwarded, expected):
+    from core.auth import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_one_client_locked_out_does_not_lock_another(client, settings, centre_a):
+    settings.TRUSTED_PROXY_COUNT = 1
+    make_user("staff-a", centre=centre_a)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        login(client, "staff-a", "mauvais", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert login(client, "staff-a", HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
+    assert login(client, "staff-a", HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 302
+    assert set(AuditEvent.objects.filter(action="login_failed").values_list("ip_address", flat=True)) == {
+        "198.51.100.1"
+    }
+
+
+@pytest.mark.django_db
+def test_successful_logins_are_not_duplicated_in_axes_access_log(client, centre_a):
+    from axes.models import AccessLog
+
+    make_user("staff-a", centre=centre_a)
+    assert login(client, "staff-a").status_code == 302
+    assert AccessLog.objects.count() == 0
+    assert AuditEvent.objects.filter(action="login").count() == 1

@@ -67,7 +67,8 @@ def test_production_settings_values():
         "from django.conf import settings as s; import json; print(json.dumps({"
         "'debug': s.DEBUG, 'ssl': s.SECURE_SSL_REDIRECT, 'proxy': list(s.SECURE_PROXY_SSL_HEADER),"
         "'hsts': s.SECURE_HSTS_SECONDS, 'sess': s.SESSION_COOKIE_SECURE, 'csrf': s.CSRF_COOKIE_SECURE,"
-        "'xfo': s.X_FRAME_OPTIONS, 'csp': s.CONTENT_SECURITY_POLICY, 'demo': s.DEMO_DATA_ALLOWED}))"
+        "'xfo': s.X_FRAME_OPTIONS, 'csp': s.CONTENT_SECURITY_POLICY, 'demo': s.DEMO_DATA_ALLOWED,"
+        "'proxies': s.TRUSTED_PROXY_COUNT}))"
     )
     result = run_manage("shell", "-c", code, env=production_env())
     assert result.returncode == 0, result.stderr
@@ -81,6 +82,7 @@ def test_production_settings_values():
     assert values["sess"] is True and values["csrf"] is True
     assert values["xfo"] == "DENY"
     assert values["demo"] is False
+    assert values["proxies"] == 1
     assert "unsafe-inline" not in directives(values["csp"])["script-src"]
 
 
