@@ -6,6 +6,7 @@ see"; `candidates.selectors.candidates_visible_to` delegates its evaluator branc
 
 from collections import defaultdict
 
+from django.conf import settings
 from django.db.models import Count, Prefetch, Q
 
 from candidates.models import Candidate, Tutor
@@ -57,15 +58,24 @@ PUBLIC_EMAIL_DOMAINS = frozenset(
     }
 )
 
+# The demo accounts (core.demo) all share one domain that is no employer's.
+DEMO_EMAIL_DOMAIN = "demo.cqpm.local"
+
 CATEGORY_ORDER = list(CriterionCategory.values)
 
 
+def _ignored_domains():
+    extra = settings.CQPM.get("CONFLICT_IGNORED_EMAIL_DOMAINS", ())
+    return PUBLIC_EMAIL_DOMAINS | {DEMO_EMAIL_DOMAIN} | {d.lower() for d in extra}
+
+
 def professional_domain(email):
-    """The employer's domain of an address, or "" for webmail providers and malformed addresses."""
+    """The employer's domain of an address, or "" for webmail providers (and the demo domain,
+    settings.CQPM["CONFLICT_IGNORED_EMAIL_DOMAINS"]) and malformed addresses."""
     if not email or "@" not in email:
         return ""
     domain = email.rsplit("@", 1)[1].strip().lower()
-    return "" if domain in PUBLIC_EMAIL_DOMAINS else domain
+    return "" if domain in _ignored_domains() else domain
 
 
 def _is_staff(user):
