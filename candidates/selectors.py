@@ -11,7 +11,6 @@ them in, they return no candidate (least privilege). Change only the body of the
 signature: everything else in the product goes through `candidates_visible_to`.
 """
 
-import datetime
 import unicodedata
 
 from django.conf import settings
@@ -115,10 +114,7 @@ def years_before(moment, years):
 def candidates_due_for_anonymisation(now=None):
     """Closed candidates (deliberated or withdrawn) whose last status change is older than the
     retention period settings.CQPM["RETENTION_YEARS"]. Open candidates are never anonymised."""
-    now = now or timezone.now()
-    limit = years_before(now, settings.CQPM["RETENTION_YEARS"])
-    if isinstance(limit, datetime.date) and not isinstance(limit, datetime.datetime):
-        limit = datetime.datetime.combine(limit, datetime.time.min, tzinfo=datetime.UTC)
+    limit = years_before(now or timezone.now(), settings.CQPM["RETENTION_YEARS"])
     return Candidate.objects.filter(
         Q(status__in=CLOSED_STATUSES), anonymised_at__isnull=True, status_changed_at__lt=limit
     ).order_by("pk")

@@ -546,3 +546,42 @@ def test_company_and_tutor_pages(client_a, centre_a):
     assert tutor.email == "p.roche@forges.test"
     page = client_a.get(reverse("candidates:company_detail", args=[company.pk])).content.decode()
     assert "Roche" in page and "73282932000074" in page
+
+
+@pytest.mark.django_db
+def test_update_page_changes_contact_and_audits_without_names(client_a, centre_a):
+    candidate = CandidateFactory(centre=centre_a, vae=True, birth_name="Visible")
+    url = reverse("candidates:update", args=[candidate.pk])
+    data = {
+        "birth_name": "Visible",
+        "first_names": candidate.first_names,
+        "sex": candidate.sex,
+        "birth_date": candidate.birth_date.isoformat(),
+        "birth_country": "France",
+        "email": "nouvelle@exemple.test",
+        "pathway": Pathway.VAE,
+    }
+    assert client_a.post(url, data).status_code == 302
+    candidate.refresh_from_db()
+    assert candidate.email == "nouvelle@exemple.test"
+    event = AuditEvent.objects.get(action="candidate.updated")
+    assert "email" in event.data["fields"] and "Visible" not in str(event.data) + event.message
+
+
+@pytest.mark.django_db
+def test_other_apps_can_register_list_filters(client_a, centre_a, certification):
+    import django_filters
+
+    from candidates.filters import CandidateFilter, register_filter
+
+    kept = CandidateFactory(centre=centre_a, certification=certification, birth_name="Gardé")
+    CandidateFactory(centre=centre_a, certification=certification, birth_name="Filtré")
+    register_filter(
+        "born_before", django_filters.DateFilter(label="Né avant", field_name="birth_date", lookup_expr="lte")
+    )
+    try:
+        response = client_a.get(reverse("candidates:list"), {"born_before": kept.birth_date.isoformat()})
+        assert "Né avant" in response.content.decode()
+        assert [c.pk for c in response.context["candidates"]] == [kept.pk]
+    finally:
+        del CandidateFilter.base_filters["born_before"]
