@@ -316,7 +316,7 @@ def _remove_leftovers(document, keep=()):
 def _claim(document_id):
     with transaction.atomic():
         document = (
-            GeneratedDocument.objects.select_for_update()
+            GeneratedDocument.objects.select_for_update(of=("self",))
             .select_related("session__centre", "session__certification", "session__jury", "candidate")
             .get(pk=document_id)
         )

@@ -8,14 +8,14 @@ after a crash: `acks_late` + `reject_on_worker_lost` put the message back when t
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 from . import documents
 
 logger = logging.getLogger(__name__)
 
 # Failures worth a retry: the database or the storage briefly unavailable, dependencies pending.
-TRANSIENT_ERRORS = (DatabaseError, OSError, documents.DocumentsNotReady)
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError, documents.DocumentsNotReady)
 MAX_RETRIES = 5
 
 
@@ -33,6 +33,7 @@ def render_document(self, document_id):
             logger.warning("Document %s failed after %s retries", document_id, self.request.retries)
             documents.mark_failed(document_id, _public_message(exc))
             return str(document_id)
+        logger.warning("Document %s: transient error, retrying: %r", document_id, exc)
         documents.mark_waiting(document_id, _public_message(exc))
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
     except Exception as exc:  # noqa: BLE001 - a permanent failure is recorded, the page offers a retry

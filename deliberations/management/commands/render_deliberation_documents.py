@@ -28,7 +28,9 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         done = sum(1 for d in produced if d.status == DocumentStatus.DONE)
         for document in produced:
-            self.stdout.write(f"{document.number}  {document.get_kind_display()}  {document.get_status_display()}")
+            self.stdout.write(
+                f"{document.number}  {document.get_kind_display()}  {document.get_status_display()}"
+            )
         if sync:
             self.stdout.write(self.style.SUCCESS(f"{done} document(s) produit(s)."))
         else:
