@@ -7,4 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Plateforme"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import notifications, signals  # noqa: F401
+
+        notifications.connect()

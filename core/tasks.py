@@ -39,3 +39,19 @@ def probe(token):
     """Write a row: used by the tests and /healthz?deep=1 to prove a real worker reaches the database."""
     WorkerProbe.objects.get_or_create(token=token)
     return token
+
+
+@shared_task
+def send_scoring_reminders():
+    """Daily (Celery beat): remind evaluators of their draft sheets. Idempotent (dedup keys)."""
+    from .notifications import send_scoring_reminders as send
+
+    return send()
+
+
+@shared_task
+def requeue_stuck_notifications():
+    """Every 15 minutes (Celery beat): queue again the emails a broker outage left `queued`."""
+    from .notifications import requeue_stuck_notifications as requeue
+
+    return requeue()

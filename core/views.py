@@ -30,8 +30,31 @@ def home(request):
 
 @login_required
 def my_notifications(request):
-    notifications = request.user.notifications.order_by("-created_at")[:100]
-    return render(request, "core/notifications.html", {"notifications": notifications})
+    """The emails sent to the user ("Mes messages"), newest first; CSV / XLSX export of the list."""
+    from django.core.paginator import Paginator
+    from django.http import Http404
+
+    from .exports import export_response
+    from .notifications import kind_label
+
+    notifications = request.user.notifications.order_by("-created_at", "-id")
+    export = request.GET.get("export")
+    if export:
+        if export not in ("csv", "xlsx"):
+            raise Http404
+        return export_response(
+            filename="mes-messages",
+            headers=["Date", "Type", "Objet", "État", "Envoyé le"],
+            rows=(
+                [n.created_at, kind_label(n.kind), n.subject, n.get_status_display(), n.sent_at]
+                for n in notifications[:2000]
+            ),
+            fmt=export,
+        )
+    page = Paginator(notifications, 20).get_page(request.GET.get("page"))
+    for notification in page:
+        notification.kind_label = kind_label(notification.kind)
+    return render(request, "core/notifications.html", {"page": page, "notifications": page.object_list})
 
 
 def bare(request):
