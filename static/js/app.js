@@ -16,4 +16,69 @@
       event.target.form.requestSubmit();
     }
   });
+  // Error summary: a form re-displayed with invalid fields (crispy marks them .is-invalid) gets, at its top,
+  // a list of the errors linking to each field, and the focus moves there so screen readers announce it.
+  function fieldLabel(form, field) {
+    var label = field.id && form.querySelector('label[for="' + field.id + '"]');
+    if (field.type === "radio" || field.type === "checkbox") {
+      var fieldset = field.closest("fieldset");
+      var legend = fieldset && fieldset.querySelector("legend");
+      if (legend) { label = legend; }
+    }
+    return label ? label.textContent.replace(/\*/g, "").trim() : field.name;
+  }
+  function fieldError(field) {
+    var group = field.closest(".mb-3, fieldset, .form-group") || field.parentElement;
+    var feedback = group && group.querySelector(".invalid-feedback, .invalid-feedback-block");
+    return feedback ? feedback.textContent.trim() : "";
+  }
+  function buildErrorSummaries(root) {
+    var title = document.body.dataset.errorSummaryTitle;
+    var focused = false;
+    (root || document).querySelectorAll("form").forEach(function (form) {
+      if (!title || form.querySelector(".error-summary")) { return; }
+      var seen = {};
+      var items = [];
+      form.querySelectorAll(".is-invalid[id]").forEach(function (field) {
+        var key = field.name || field.id;
+        if (seen[key]) { return; }
+        seen[key] = true;
+        items.push({ id: field.id, label: fieldLabel(form, field), error: fieldError(field) });
+      });
+      if (!items.length) { return; }
+      var box = document.createElement("div");
+      box.className = "alert alert-danger error-summary";
+      box.setAttribute("role", "alert");
+      box.tabIndex = -1;
+      var heading = document.createElement("p");
+      heading.className = "fw-semibold mb-1";
+      heading.textContent = title;
+      var list = document.createElement("ul");
+      list.className = "mb-0";
+      items.forEach(function (item) {
+        var link = document.createElement("a");
+        link.href = "#" + item.id;
+        link.textContent = item.error ? item.label + " : " + item.error : item.label;
+        var li = document.createElement("li");
+        li.appendChild(link);
+        list.appendChild(li);
+      });
+      box.appendChild(heading);
+      box.appendChild(list);
+      form.insertBefore(box, form.firstChild);
+      if (!focused) { box.focus(); focused = true; }
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest(".error-summary a[href^='#']");
+    if (!link) { return; }
+    var field = document.getElementById(link.getAttribute("href").slice(1));
+    if (field) { event.preventDefault(); field.focus(); }
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { buildErrorSummaries(); });
+  } else {
+    buildErrorSummaries();
+  }
+  document.addEventListener("htmx:afterSwap", function (event) { buildErrorSummaries(event.target); });
 })();

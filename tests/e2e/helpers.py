@@ -1,0 +1,141 @@
+"""What the browser journeys share: logging in, screenshots, the accessibility scan, PDF checks."""
+
+import json
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+from django.templatetags.static import static
+
+from core.demo import DEMO_PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+AXE_STATIC = "vendor/axe/axe.min.js"  # static/vendor/axe/axe.min.js, axe-core from the npm registry
+# WCAG 2.1 level A and AA success criteria (axe tags).
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING_IMPACTS = {"serious", "critical"}
+TABLET = {"width": 820, "height": 1180}  # a 10.9" tablet held upright, where evaluators score in the room
+
+
+def safe_name(name):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")[:120]
+
+
+def screenshot(page, name, *, full_page=True):
+    """Save what a person sees to test-artifacts/<name>.png (kept as a CI artifact)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{safe_name(name)}.png"
+    page.screenshot(path=path, full_page=full_page)
+    return path
+
+
+def login(page, username, password=DEMO_PASSWORD):
+    """Log in through the form, as a person would (labels, not CSS selectors)."""
+    page.goto("/compte/connexion/")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state()
+    assert "/compte/connexion/" not in page.url, f"la connexion de {username} a échoué"
+    return page
+
+
+def logout(page):
+    # The account menu (the user's name in the header) holds the logout button.
+    page.locator("#menu-compte").click()
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_url("**/compte/connexion/**")
+
+
+def accept_confirmations(page):
+    """Accept every window.confirm (data-confirm on irreversible actions) and record the questions asked."""
+    asked = []
+
+    def handle(dialog):
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", handle)
+    return asked
+
+
+def check_accessibility(page, name, *, tags=WCAG_TAGS):
+    """Run axe-core (vendored, injected by Playwright) on the current page; fail on serious/critical issues.
+
+    The full result is kept in test-artifacts/axe/<name>.json so a reader can see minor issues too.
+    """
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # The vendored file is served by the app itself, so the page's Content-Security-Policy
+        # (script-src 'self') allows it: the scan runs with the real CSP on, never with bypass_csp.
+        page.add_script_tag(url=static(AXE_STATIC))
+    results = page.evaluate(
+        """async (tags) => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            return {url: r.url, violations: r.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+                nodes: v.nodes.map(n => ({target: n.target, html: n.html.slice(0, 300),
+                                          summary: n.failureSummary}))}))};
+        }""",
+        tags,
+    )
+    out = ARTIFACTS / "axe"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{safe_name(name)}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    blocking = [v for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"axe ({name}, {results['url']}) :\n" + "\n".join(
+        f"- [{v['impact']}] {v['id']}: {v['help']} → "
+        + "; ".join(f"{n['target']} {n['summary']}" for n in v["nodes"][:5])
+        for v in blocking
+    )
+    return results
+
+
+def assert_no_horizontal_scroll(page, name=""):
+    """Nothing sticks out sideways: the page fits the viewport's width (desktop and tablet)."""
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"{name} déborde horizontalement : {widths[0]} px pour {widths[1]} px"
+
+
+def scan(page, name):
+    """Screenshot + accessibility scan of a main page, which must also fit the window's width."""
+    screenshot(page, name)
+    assert_no_horizontal_scroll(page, name)
+    return check_accessibility(page, name)
+
+
+def pdf_pages_to_png(pdf, name, *, min_ink_ratio=0.002, dpi=60):
+    """Render each page of a PDF (bytes or path) to test-artifacts/<name>-<n>.png and check none is blank.
+
+    A page counts as blank when fewer than `min_ink_ratio` of its pixels are darker than near-white.
+    """
+    from PIL import Image
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "document.pdf"
+        source.write_bytes(pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes())
+        prefix = ARTIFACTS / safe_name(name)
+        for old in ARTIFACTS.glob(f"{prefix.name}-*.png"):
+            old.unlink()
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(source), str(prefix)], check=True, timeout=60)
+    pages = sorted(ARTIFACTS.glob(f"{prefix.name}-*.png"))
+    assert pages, f"pdftoppm n'a produit aucune page pour {name}"
+    for png in pages:
+        with Image.open(png) as image:
+            grey = image.convert("L")
+            histogram = grey.histogram()
+            ink = sum(histogram[:245])
+            total = grey.width * grey.height
+        assert ink / total >= min_ink_ratio, f"page blanche : {png.name} ({ink} pixels encrés sur {total})"
+    return pages
