@@ -94,6 +94,7 @@ BENCH_CENTRE_CODE = "S01"
 BENCH_CLOSED_PLACE = "Salle du conseil — session de référence (close)"
 BENCH_OPEN_PLACE = "Salle du conseil — session de référence (ouverte)"
 USERNAME_PREFIX = "scale-"
+ADMIN_USERNAME = f"{USERNAME_PREFIX}admin"
 
 EVALUATION_SESSION_SIZE = 12  # candidates per evaluation session (30-minute slots from 8:00)
 DELIBERATION_SESSION_SIZE = 40  # candidates per ordinary deliberation session
@@ -604,8 +605,13 @@ class ScaleBuilder:
                 jury,
             )
             users.extend(staff + evaluators + jury)
+        # The national administrator (superuser): sees every centre, the heaviest lists and statistics.
+        admin = self.new_user(ADMIN_USERNAME, Role.STAFF, "Nadine", "Nationale")
+        admin.is_superuser = admin.is_staff = True
+        users.append(admin)
         self.bulk(User, users)
         through = User.centres.through
+        memberships += [through(user_id=admin.pk, certificationcentre_id=centre.pk) for centre in self.centres]
         for centre in self.centres:
             for user in self.staff[centre.pk] + self.evaluators[centre.pk] + self.jury_users[centre.pk]:
                 memberships.append(through(user_id=user.pk, certificationcentre_id=centre.pk))

@@ -7,7 +7,14 @@ demo password: refused with production settings, like seed_demo.
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from core.scale import BENCH_CENTRE_CODE, USERNAME_PREFIX, ScaleBuilder, ScaleOptions, scale_data_present
+from core.scale import (
+    ADMIN_USERNAME,
+    BENCH_CENTRE_CODE,
+    USERNAME_PREFIX,
+    ScaleBuilder,
+    ScaleOptions,
+    scale_data_present,
+)
 
 
 def positive(value):
@@ -82,7 +89,7 @@ class Command(BaseCommand):
                     f"  {label:<40} {report.counts[label]:>9} lignes  {report.timings.get(label, 0):6.1f} s"
                 )
         self.stdout.write(
-            f"Comptes (mot de passe de démonstration) : {USERNAME_PREFIX}staff-{BENCH_CENTRE_CODE.lower()}-1, "
+            f"Comptes (mot de passe de démonstration) : {ADMIN_USERNAME}, {USERNAME_PREFIX}staff-{BENCH_CENTRE_CODE.lower()}-1, "
             f"{USERNAME_PREFIX}evaluator-{BENCH_CENTRE_CODE.lower()}-1, {USERNAME_PREFIX}jury-"
             f"{BENCH_CENTRE_CODE.lower()}-1, {USERNAME_PREFIX}tutor-<id entreprise>."
         )
