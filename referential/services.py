@@ -7,7 +7,7 @@ pointing at the version they were registered on.
 """
 
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -288,7 +288,14 @@ def delete_draft(*, certification, actor=None):
     _ensure_draft(certification)
     target = _target(certification)
     pk = certification.pk
-    certification.delete()
+    try:
+        with transaction.atomic():
+            certification.delete()
+    except ProtectedError as exc:
+        raise BusinessRuleError(
+            _("Ce brouillon est déjà utilisé (par exemple par un candidat) : il ne peut pas être supprimé."),
+            code="draft_in_use",
+        ) from exc
     audit(
         actor=actor,
         action="referential.draft_deleted",

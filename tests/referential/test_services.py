@@ -329,3 +329,16 @@ def test_draft_edited_then_published_becomes_the_version_in_force():
     assert in_force == draft
     assert "Critère ajouté" in in_force.competencies.get(number=1).criteria.values_list("text", flat=True)
     assert "Critère ajouté" not in v1.competencies.get(number=1).criteria.values_list("text", flat=True)
+
+
+def test_delete_draft_in_use_is_refused_cleanly(monkeypatch):
+    from django.db.models import ProtectedError
+
+    draft = CertificationFactory(status=CertificationStatus.DRAFT)
+
+    def protected(self, *args, **kwargs):
+        raise ProtectedError("utilisé", set())
+
+    monkeypatch.setattr(Certification, "delete", protected)
+    with pytest.raises(BusinessRuleError, match="déjà utilisé"):
+        services.delete_draft(certification=draft)
