@@ -64,6 +64,8 @@ def parse_json(raw):
         return json.loads(raw), []
     except json.JSONDecodeError as exc:
         return None, [FormatError("", f"JSON invalide ligne {exc.lineno}, colonne {exc.colno} : {exc.msg}.")]
+    except RecursionError:  # hostile nesting ("[[[[…") must be an error message, not a crash
+        return None, [FormatError("", "JSON invalide : imbrication trop profonde.")]
 
 
 class _Validator:

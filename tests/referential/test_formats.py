@@ -141,3 +141,9 @@ def test_dumps_is_canonical(document):
     assert formats.dumps(copy.deepcopy(again)) == formats.dumps(document)
     assert formats.dumps(document).endswith("}\n")
     assert "é" in formats.dumps(document)  # readable UTF-8, not \u escapes
+
+
+def test_hostile_nesting_is_an_error_not_a_crash():
+    data, errors = formats.parse_json(b"[" * 200_000)
+    assert data is None
+    assert [str(e) for e in errors] == ["JSON invalide : imbrication trop profonde."]
