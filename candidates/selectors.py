@@ -33,7 +33,7 @@ def evaluator_candidates(user):
 
 def jury_candidates(user):
     """Hook for `deliberations`: candidates of the deliberation sessions of the member's juries."""
-    return _no_candidates()
+    return Candidate.objects.filter(deliberation_entries__session__jury__members__user=user).distinct()
 
 
 def candidates_visible_to(user):

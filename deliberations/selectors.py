@@ -552,6 +552,14 @@ def _anomalies(
     documents,
 ):
     found = []
+    if candidate.status not in ("awaiting_deliberation", "deliberated"):
+        found.append(
+            Anomaly(
+                "not_awaiting",
+                _("Le candidat n'est plus en attente de délibération (évaluation rouverte)."),
+                True,
+            )
+        )
     if dossier is None or dossier.validated_at is None:
         found.append(Anomaly("dossier_not_validated", _("Le dossier d'évaluation n'est pas validé."), True))
     missing_proposal = [

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -380,18 +379,15 @@ def _capitalise(session, outcome):
 
 
 def _mark_deliberated(candidate, actor):
-    Candidate = apps.get_model("candidates", "Candidate")
-    CandidateStatusChange = apps.get_model("candidates", "CandidateStatusChange")
+    from candidates import services as candidate_services
+
     if candidate.status == "deliberated":
         return
-    CandidateStatusChange.objects.create(
+    candidate_services.mark_deliberated(
         candidate=candidate,
-        from_status=candidate.status,
-        to_status="deliberated",
         by=actor if getattr(actor, "is_authenticated", False) else None,
         reason=str(_("Délibération du jury paritaire")),
     )
-    Candidate.objects.filter(pk=candidate.pk).update(status="deliberated", status_changed_at=timezone.now())
 
 
 @transaction.atomic
@@ -419,6 +415,16 @@ def close_session(*, actor, session):
                 "La session ne peut pas être close : pas de décision pour %(refs)s. Décidez ou retirez ces candidats."
             )
             % {"refs": ", ".join(undecided)}
+        )
+    not_ready = [
+        e.candidate.reference
+        for e in entries
+        if e.candidate.status not in ("awaiting_deliberation", "deliberated")
+    ]
+    if not_ready:
+        raise BusinessRuleError(
+            _("La session ne peut pas être close : %(refs)s n'est plus en attente de délibération.")
+            % {"refs": ", ".join(not_ready)}
         )
     for entry in entries:
         _capitalise(session, outcomes[entry.candidate_id])

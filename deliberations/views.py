@@ -141,7 +141,7 @@ def _eligible_candidates(session):
         Candidate.objects.filter(
             centre_id=session.centre_id,
             certification_id=session.certification_id,
-            status__in=["in_evaluation", "awaiting_deliberation"],
+            status="awaiting_deliberation",
         )
         .exclude(busy)
         .order_by("reference")
