@@ -192,8 +192,6 @@ def convocation_warnings(session, today: date | None = None):
 
 def composition_problems(members):
     """Why a jury's composition breaks the branch's rules (empty list when it is fine)."""
-    from django.conf import settings
-
     problems = []
     employees = [m for m in members if m.college == College.EMPLOYEES]
     employers = [m for m in members if m.college == College.EMPLOYERS]
@@ -206,7 +204,6 @@ def composition_problems(members):
         )
     if not any(m.is_president for m in members):
         problems.append(_("Le jury n'a pas de président (collège employeurs)."))
-    del settings
     return problems
 
 
@@ -386,7 +383,7 @@ def board(session):
         candidate = entry.candidate
         cap = capitalised.get(candidate.pk, Capitalised())
         items = {i.competency_id: i for i in dossier_items.get(candidate.pk, [])}
-        dossier = getattr(candidate, "dossier", None) if hasattr(candidate, "dossier") else None
+        dossier = getattr(candidate, "dossier", None)  # None when the candidate has no dossier
         opinion_required = not candidate.is_vae and (dossier.company_opinion_applies if dossier else True)
         cand_proposals = {p.competency_id: p for p in proposals.get(candidate.pk, [])}
         cand_opinions = {o.competency_id: o for o in opinions.get(candidate.pk, [])}

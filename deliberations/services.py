@@ -625,3 +625,40 @@ def record_download(*, actor, document, ip_address=None):
         kind=document.kind,
         ip_address=ip_address,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Capitalisation for a new attempt (called by the candidates app at registration)
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def apply_capitalisation(*, candidate, actor=None):
+    """Mark the dossier items of `candidate` already acquired when an earlier attempt of the same
+    person on the same CQPM capitalised them (directly or through their bloc), with the date until
+    which they stay acquired. Returns the number of items marked. Safe to call again."""
+    from django.apps import apps
+
+    dossier = getattr(candidate, "dossier", None)
+    if dossier is None or candidate.previous_attempt_id is None:
+        return 0
+    capitalised = selectors.capitalised_for(candidate)
+    block_of = dict(
+        apps.get_model("referential", "Competency")
+        .objects.filter(certification_id=candidate.certification_id)
+        .values_list("pk", "block_id")
+    )
+    marked = 0
+    for item in dossier.items.all():
+        until = capitalised.competencies.get(item.competency_id)
+        block_until = capitalised.blocks.get(block_of.get(item.competency_id))
+        best = max(filter(None, [until, block_until]), default=None)
+        if best is None or (item.already_acquired and item.acquired_until == best):
+            continue
+        item.already_acquired = True
+        item.acquired_until = best
+        item.save(update_fields=["already_acquired", "acquired_until"])
+        marked += 1
+    if marked:
+        audit(actor=actor, action="deliberations.capitalisation_applied", target=candidate, items=marked)
+    return marked

@@ -2,6 +2,8 @@
 scope → 404), permissions from deliberations.permissions (not allowed → 403), changes from services
 (a broken rule → message and re-render, never a 500)."""
 
+import re
+
 from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -444,9 +446,9 @@ def _verification_context(number):
 
 @require_GET
 def verify(request):
-    number = request.GET.get("numero", "")
+    number = re.sub(r"[^A-Z0-9-]", "", request.GET.get("numero", "").upper())[:50]
     if number:
-        return redirect("deliberations:verify_number", number=number.strip().upper()[:50])
+        return redirect("deliberations:verify_number", number=number)
     return render(request, "deliberations/verify.html", _verification_context(""))
 
 

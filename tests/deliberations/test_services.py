@@ -338,6 +338,12 @@ def test_new_attempt_starts_with_capitalised_competencies_and_awards_use_them(
     capitalised = selectors.capitalised_for(second, on=session.date)
     assert set(capitalised.competencies) == {comp(session, 1).pk, comp(session, 2).pk}
     assert set(capitalised.blocks) == {session.certification.blocks.get(number=1).pk}
+    # at registration, the candidates app marks the dossier: competencies 1 and 2 are already acquired
+    assert services.apply_capitalisation(candidate=second) == 2
+    assert services.apply_capitalisation(candidate=second) == 0  # idempotent
+    items = {i.competency.number: i for i in second.dossier.items.select_related("competency")}
+    assert items[1].already_acquired and items[2].already_acquired and not items[3].already_acquired
+    assert items[1].acquired_until == session.date.replace(year=session.date.year + 5)  # through bloc 1
 
     # second session: only competency 3 is evaluated; the others are acquired through capitalisation
     later = DeliberationSessionFactory(
