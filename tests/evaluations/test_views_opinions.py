@@ -61,7 +61,7 @@ def test_first_use_sets_a_password_logs_in_and_shows_only_his_candidates(invited
     url = reverse("evaluations:invitation", args=[token])
     page = client.get(url)
     assert page.status_code == 200 and "Choisissez votre mot de passe" in page.content.decode()
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     response = client.post(
         url, {"password1": "Un-mot-de-passe-solide-42", "password2": "Un-mot-de-passe-solide-42"}
     )
