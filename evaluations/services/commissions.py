@@ -304,7 +304,9 @@ def convene_candidate(*, session, candidate, time_slot, by, evaluators=None):
     a conflict of interest), create their scoring sheets and send the convocation email (task)."""
     check_staff_of(by, session.centre_id)
     candidate = (
-        Candidate.objects.select_for_update(of=("self",)).select_related("dossier", "company").get(pk=candidate.pk)
+        Candidate.objects.select_for_update(of=("self",))
+        .select_related("dossier", "company")
+        .get(pk=candidate.pk)
     )
     if candidate.centre_id != session.centre_id:
         raise BusinessRuleError(
