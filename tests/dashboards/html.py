@@ -60,3 +60,31 @@ def svg_bars(fragment):
         for g in root.iter(f"{SVG_NS}g")
         for rect in g.iter(f"{SVG_NS}rect")
     ]
+
+
+def _number(text):
+    """A table cell or an SVG data-value as a comparable number ("66,7 %" / "66.7" → 66.7)."""
+    text = text.replace("\u202f", "").replace("%", "").replace(",", ".").strip()
+    if text in ("", "–"):
+        return None
+    return float(text)
+
+
+def assert_charts_match_tables(html, statistics):
+    """Every chart of the statistics page shows exactly the numbers of the table next to it."""
+    parsed = tables(html)
+    checked = 0
+    for table in statistics.tables:
+        if not table.rows:
+            continue
+        shown = parsed[table.key]
+        assert shown[0] == [str(h) for h in table.headers], table.key
+        bars = svg_bars(section(html, f"stat-{table.key}"))
+        expected = []
+        for row in shown[1 : 1 + len(table.chart_data_rows)]:
+            for column in table.chart_columns:
+                series = str(table.headers[column]) if len(table.chart_columns) > 1 else ""
+                expected.append((row[0], series, _number(row[column])))
+        assert [(label, series, _number(value)) for label, series, value in bars] == expected, table.key
+        checked += 1
+    return checked
