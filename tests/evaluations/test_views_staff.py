@@ -245,3 +245,14 @@ def test_session_board_query_budget(world, rows, django_assert_max_num_queries):
     with django_assert_max_num_queries(20):
         response = client.get(reverse("evaluations:session_detail", args=[world.session.pk]))
     assert response.content.decode().count('class="card mb-3"') == rows + 1
+
+
+def test_admin_lists_evaluations_read_only(world, admin_client):
+    judge_all(world, world.member, "acquired", conclusion="acquired")
+    for model in ("commission", "scoringsheet", "companyopinion", "tutorinvitation", "convocation"):
+        response = admin_client.get(reverse(f"admin:evaluations_{model}_changelist"))
+        assert response.status_code == 200, model
+    sheet = world.sheet(world.member)
+    history = admin_client.get(reverse("admin:evaluations_scoringsheet_history", args=[sheet.pk]))
+    assert history.status_code == 200
+    assert admin_client.get(reverse("admin:evaluations_scoringsheet_add")).status_code == 403
