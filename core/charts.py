@@ -17,6 +17,9 @@ from django.utils.safestring import mark_safe
 PALETTE = ("#123a6b", "#c25400", "#2f7d32", "#7b3fa0", "#8a6d00", "#4a5560")
 
 _ids = count(1)
+# Longest label drawn in full in the label column (11px font); longer ones end with "…" and keep
+# their full text in the bar's tooltip and in the table.
+LABEL_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class BarChart:
     unit: str = ""
     max_value: float | None = None
     description: str = ""
-    label_width: int = 220
+    label_width: int = 270
     bar_area_width: int = 420
     bar_height: int = 16
     gap: int = 10
@@ -105,7 +108,7 @@ def render_bar_chart(chart):
         parts.append(f'<g class="bar-row" data-label="{escape(label)}">')
         parts.append(
             f'<text x="{chart.label_width - 8}" y="{top + per_row * chart.bar_height / 2 + 4:g}" '
-            f'font-size="12" text-anchor="end" fill="#1d2530">{escape(_truncate(label, 34))}</text>'
+            f'font-size="11" text-anchor="end" fill="#1d2530">{escape(_truncate(label, LABEL_CHARS))}</text>'
         )
         for index, item in enumerate(series):
             value = item.values[row]

@@ -41,7 +41,8 @@ class Widget:
 
     @property
     def hidden_count(self):
-        return max(0, self.count - len(self.items))
+        """Items not listed (a "by state" widget lists no item: nothing is hidden)."""
+        return 0 if self.counts else max(0, self.count - len(self.items))
 
 
 def scoring_deadline(session_date):
@@ -113,7 +114,6 @@ def upcoming_evaluation_sessions(user, today):
             url=reverse("evaluations:session_detail", args=[s.pk]),
             detail=_("%(n)s candidat(s) convoqué(s)") % {"n": s.candidate_count}
             + (" · " + _("à distance") if s.is_remote else (f" · {s.place}" if s.place else "")),
-            due=s.date,
         )
         for s in sessions[:ITEM_LIMIT]
     ]
@@ -231,8 +231,6 @@ def deliberation_sessions_ready(user, today):
             url=reverse("deliberations:session_detail", args=[s.pk]),
             detail=_("%(n)s candidat(s) · %(status)s")
             % {"n": s.candidate_count, "status": s.get_status_display()},
-            due=s.date,
-            late=s.date < today,
         )
         for s in sessions[:ITEM_LIMIT]
     ]
@@ -356,7 +354,6 @@ def jury_widgets(user, today):
             detail=f"{s.place} · "
             + _("%(n)s candidat(s)") % {"n": s.candidate_count}
             + f" · {s.get_status_display()}",
-            due=s.date,
         )
         for s in sessions[:ITEM_LIMIT]
     ]
