@@ -1,30 +1,40 @@
 """PDF rendering with WeasyPrint; static files are read from disk, never fetched over the network."""
 
-from pathlib import Path
+import mimetypes
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 
-def _static_url_fetcher(url, *args, **kwargs):
-    from weasyprint.urls import default_url_fetcher
+class StaticOnlyURLFetcher(URLFetcher):
+    """Resolves `/static/...` (and `data:` URIs) locally; refuses everything else.
 
-    static_prefix = f"file://{settings.STATIC_URL}"
-    if url.startswith(settings.STATIC_URL) or url.startswith(static_prefix):
-        relative = url.split(settings.STATIC_URL, 1)[1]
-        path = finders.find(relative)
-        if path:
-            return {"file_obj": open(path, "rb"), "filename": Path(path).name}  # noqa: SIM115 - WeasyPrint closes it
-    if url.startswith("data:"):
-        return default_url_fetcher(url, *args, **kwargs)
-    raise ValueError(f"External resource refused in PDF rendering: {url}")
+    Documents are rendered by workers that must not depend on, or leak requests to, any server.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(allowed_protocols={"file", "data"}, timeout=2, **kwargs)
+
+    def fetch(self, url, headers=None):
+        if url.startswith("data:"):
+            return super().fetch(url, headers)
+        static_prefix = "file://" + settings.STATIC_URL
+        if url.startswith(static_prefix):
+            relative = url[len(static_prefix) :].split("?")[0].split("#")[0]
+            path = finders.find(relative) if ".." not in relative else None
+            if path:
+                with open(path, "rb") as handle:
+                    body = handle.read()
+                content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, body=body, headers={"Content-Type": content_type})
+        raise ValueError(f"Ressource externe refusée dans le rendu PDF : {url}")
 
 
 def html_to_pdf(html):
-    from weasyprint import HTML
-
-    return HTML(string=html, base_url="/", url_fetcher=_static_url_fetcher).write_pdf()
+    return HTML(string=html, base_url="/", url_fetcher=StaticOnlyURLFetcher()).write_pdf()
 
 
 def render_pdf(template_name, context):

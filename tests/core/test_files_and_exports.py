@@ -110,3 +110,23 @@ def test_render_pdf_produces_a_pdf():
     data = html_to_pdf("<html><body><h1>Procès-verbal</h1></body></html>")
     assert data.startswith(b"%PDF")
     assert "Procès-verbal" in PdfReader(io.BytesIO(data)).pages[0].extract_text()
+
+
+def test_pdf_loads_static_stylesheets_and_data_images_but_nothing_external(caplog):
+    from pypdf import PdfReader
+
+    from core.pdf import StaticOnlyURLFetcher, html_to_pdf
+
+    pixel = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    html = (
+        '<html><head><link rel="stylesheet" href="/static/css/app.css"></head>'
+        f'<body><h1>Attestation</h1><img src="{pixel}" alt=""><img src="http://example.org/x.png" alt=""></body></html>'
+    )
+    data = html_to_pdf(html)
+    assert "Attestation" in PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    fetcher = StaticOnlyURLFetcher()
+    assert b"skip-link" in fetcher.fetch("file:///static/css/app.css").read()
+    with pytest.raises(ValueError):
+        fetcher.fetch("http://example.org/x.png")
+    with pytest.raises(ValueError):
+        fetcher.fetch("file:///etc/passwd")
