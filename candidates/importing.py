@@ -158,8 +158,13 @@ def _read_csv(content):
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ";"
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    return [list(row) for row in reader]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return [list(row) for row in reader]
+    except csv.Error as exc:  # e.g. a stray carriage return or NUL: the file is not a table
+        raise ImportFileError(
+            _("Le fichier CSV est mal formé (ligne %(line)s).") % {"line": reader.line_num}
+        ) from exc
 
 
 def _read_xlsx(content):

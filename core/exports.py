@@ -39,6 +39,15 @@ def csv_bytes(headers, rows):
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def _xlsx_cell(value):
+    """Drop the control characters a worksheet cannot hold (openpyxl would raise), then neutralise."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return neutralise(value)
+
+
 def xlsx_bytes(headers, rows, sheet_title="Export"):
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -46,11 +55,11 @@ def xlsx_bytes(headers, rows, sheet_title="Export"):
     workbook = Workbook(write_only=False)
     sheet = workbook.active
     sheet.title = sheet_title[:31]
-    sheet.append([neutralise(h) for h in headers])
+    sheet.append([_xlsx_cell(h) for h in headers])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([neutralise(cell) for cell in row])
+        sheet.append([_xlsx_cell(cell) for cell in row])
     # Cells are written as values: openpyxl would otherwise treat a leading "=" as a formula.
     for row in sheet.iter_rows():
         for cell in row:
