@@ -170,7 +170,7 @@ def check_invitation(token, *, lock=False):
     """The valid invitation of `token`, or BusinessRuleError (unknown, used or expired link)."""
     queryset = TutorInvitation.objects.select_related("tutor__user", "tutor__company", "candidate")
     if lock:
-        queryset = queryset.select_for_update()
+        queryset = queryset.select_for_update(of=("self",))
     invitation = queryset.filter(token_hash=hash_token(token or "")).first()
     if invitation is None:
         raise BusinessRuleError(_("Ce lien d'invitation n'est pas valide."), code="invalid_link")

@@ -148,7 +148,7 @@ def reopen_sheet(*, sheet, by, reason):
     if by is None or not by.is_centre_staff:
         raise BusinessRuleError(_("Seul le personnel du centre peut rouvrir une fiche."), code="forbidden")
     reason = required_text(reason, _("Indiquez le motif de la réouverture."))
-    sheet = ScoringSheet.objects.select_for_update().select_related("candidate").get(pk=sheet.pk)
+    sheet = ScoringSheet.objects.select_for_update(of=("self",)).select_related("candidate").get(pk=sheet.pk)
     if sheet.status != SheetStatus.SUBMITTED:
         raise BusinessRuleError(_("Seule une fiche soumise peut être rouverte."), code="not_submitted")
     candidate = sheet.candidate
