@@ -1,0 +1,202 @@
+"""Documents of the 300-candidate reference session, produced by real Celery workers (issue 9).
+
+Run by bench/bench.py with CELERY_BROKER_URL (a Redis database of its own) and the bench database:
+  python bench/documents.py SESSION_ID
+Prints progress on stderr and one JSON line on stdout:
+1. the PV requested through `deliberations.services.request_document`, rendered by ONE worker, timed
+   from the request to the record marked done (queue, queries, templating, WeasyPrint, storage,
+   hashing, publication);
+2. in this process, `deliberations.documents.build` of the same record with its `render_pdf`
+   instrumented: context and queries, template rendering, and WeasyPrint alone on the same HTML;
+   the SHA-256 and the storage write of a file of that size;
+3. every document of the session (`request_session_documents`: PV, attendance sheet, letters,
+   parchemins, bloc attestations) with TWO workers, then the ZIP archive of the session.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cqpm.settings")
+os.environ.setdefault("STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage")
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+class Worker:
+    """A `celery worker` process on a queue of its own, stopped on exit."""
+
+    def __init__(self, concurrency):
+        self.concurrency = concurrency
+        self.queue = f"bench-{uuid.uuid4().hex[:8]}"
+
+    def __enter__(self):
+        from cqpm.celery import app
+
+        celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+        self.process = subprocess.Popen(
+            [
+                celery,
+                "-A",
+                "cqpm",
+                "worker",
+                "--loglevel=warning",
+                f"--concurrency={self.concurrency}",
+                "--pool=prefork",
+                "-Q",
+                self.queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=os.environ.copy(),
+        )
+        app.conf.task_default_queue = self.queue
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit("Le worker Celery s'est arrêté au démarrage.")
+            replies = app.control.ping(timeout=1.0)
+            if replies:
+                # Every process of the pool must be up before the clock starts.
+                time.sleep(2)
+                return self
+        raise SystemExit("Le worker Celery ne répond pas.")
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def wait_done(ids, timeout):
+    from deliberations.models import DocumentStatus, GeneratedDocument
+
+    deadline = time.monotonic() + timeout
+    ids = list(ids)
+    while time.monotonic() < deadline:
+        rows = list(GeneratedDocument.objects.filter(pk__in=ids).values_list("status", flat=True))
+        pending = [s for s in rows if s in (DocumentStatus.QUEUED, DocumentStatus.RENDERING)]
+        failed = [s for s in rows if s == DocumentStatus.FAILED]
+        if failed:
+            errors = set(
+                GeneratedDocument.objects.filter(pk__in=ids, status=DocumentStatus.FAILED).values_list(
+                    "error", flat=True
+                )
+            )
+            raise SystemExit(f"{len(failed)} document(s) en échec : {errors}")
+        if not pending:
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"Documents non produits en {timeout} s.")
+
+
+def instrumented_build(document):
+    """`documents.build(document)` with the time of each stage and the HTML given to WeasyPrint."""
+    from django.db import connection
+    from django.template.loader import render_to_string
+    from django.test.utils import CaptureQueriesContext
+
+    from core.pdf import html_to_pdf
+    from deliberations import documents
+
+    stages = {"template": 0.0, "weasyprint": 0.0}
+    captured = {}
+
+    def render_pdf(template_name, context):
+        started = time.perf_counter()
+        html = render_to_string(template_name, context)
+        stages["template"] += time.perf_counter() - started
+        started = time.perf_counter()
+        content = html_to_pdf(html)
+        stages["weasyprint"] += time.perf_counter() - started
+        captured["html"] = html
+        return content
+
+    with CaptureQueriesContext(connection) as queries, mock.patch.object(documents, "render_pdf", render_pdf):
+        started = time.perf_counter()
+        content = documents.build(document)
+        total = time.perf_counter() - started
+    stages["context"] = total - stages["template"] - stages["weasyprint"]
+    return content, captured["html"], stages, len(queries.captured_queries)
+
+
+def main(session_id):
+    import django
+
+    django.setup()
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from pypdf import PdfReader
+
+    from core.pdf import html_to_pdf
+    from deliberations import services
+    from deliberations.models import DeliberationSession, DocumentKind, GeneratedDocument
+
+    session = DeliberationSession.objects.get(pk=session_id)
+    size = session.entries.count()
+    result = {"session_size": size}
+
+    log(f"PV de la session {session_id} ({size} candidats), un worker…")
+    with Worker(concurrency=1):
+        started = time.perf_counter()
+        document = services.request_document(actor=None, session=session, kind=DocumentKind.PV)
+        wait_done([document.pk], timeout=300)
+        result["pv_end_to_end_s"] = time.perf_counter() - started
+    document = GeneratedDocument.objects.get(pk=document.pk)
+    result["pv_worker_s"] = (document.finished_at - document.started_at).total_seconds()
+    with default_storage.open(document.file.name, "rb") as handle:
+        result["pv_pages"] = len(PdfReader(handle).pages)
+    result["pv_bytes"] = document.size
+
+    log("Même PV dans ce processus, étape par étape, puis WeasyPrint seul sur le même HTML…")
+    content, html, stages, queries = instrumented_build(document)
+    started = time.perf_counter()
+    html_to_pdf(html)
+    result["weasyprint_s"] = time.perf_counter() - started
+    result["pv_context_s"] = stages["context"]
+    result["pv_template_s"] = stages["template"]
+    result["pv_queries"] = queries
+    result["pv_html_bytes"] = len(html.encode())
+    started = time.perf_counter()
+    hashlib.sha256(content).hexdigest()
+    name = default_storage.save(f"bench/{uuid.uuid4().hex}.pdf", ContentFile(content))
+    result["pv_store_s"] = time.perf_counter() - started
+    default_storage.delete(name)
+    result["pv_rest_s"] = max(0.0, result["pv_end_to_end_s"] - result["weasyprint_s"])
+    result["pv_rest_ratio"] = result["pv_rest_s"] / result["weasyprint_s"]
+
+    log("Tous les documents de la session, deux workers…")
+    with Worker(concurrency=2):
+        started = time.perf_counter()
+        produced = services.request_session_documents(actor=None, session=session)
+        wait_done([d.pk for d in produced], timeout=1800)
+        result["pack_s"] = time.perf_counter() - started
+        result["pack_documents"] = len(produced)
+        started = time.perf_counter()
+        archive = services.request_document(actor=None, session=session, kind=DocumentKind.PACK)
+        wait_done([archive.pk], timeout=600)
+        result["zip_s"] = time.perf_counter() - started
+    kinds = {}
+    for document in produced:
+        kinds[document.kind] = kinds.get(document.kind, 0) + 1
+    result["pack_kinds"] = kinds
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))

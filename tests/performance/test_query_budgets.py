@@ -1,0 +1,119 @@
+"""Query budgets of the main pages on coherent scale data (issue 9), at two sizes with the same budget.
+
+The data is built once per size by `seed_scale`'s builder (one centre of 3 × N candidates, reference
+deliberation sessions of N candidates), inside a transaction rolled back after the module. Each page
+is opened as the role that uses it; its number of queries must stay under the same budget at N = 5
+and N = 50: a page whose queries grow with its rows (N+1) fails here.
+"""
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+
+from candidates.models import Candidate, CandidateStatus
+from core.models import User
+from core.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_OPEN_PLACE, ScaleBuilder, ScaleOptions
+from deliberations.models import DeliberationSession, JuryMember
+from evaluations.models import CompanyOpinion, ScoringSheet, SheetStatus
+from referential.models import Certification
+
+SIZES = [5, 50]
+STAFF = f"scale-staff-{BENCH_CENTRE_CODE.lower()}-1"
+
+# Maximum number of queries per page, the same at every size. A page's budget counts everything
+# of the request: session, user, centres, navigation, the page's own queries. Measured on
+# 2026-11-26 (identical at 5 and 50 rows: no page grows with its data).
+BUDGETS = {
+    "candidate_list": 7,
+    "candidate_detail": 9,
+    "scoring": 9,
+    "opinions_todo": 4,
+    "opinion": 4,
+    "jury_board_staff": 28,
+    "jury_board_jury": 28,
+    "statistics": 5,
+    "referential_detail": 12,
+    "home_staff": 12,
+    "home_evaluator": 5,
+    "home_tutor": 4,
+    "home_jury": 4,
+}
+
+
+@pytest.fixture(scope="module", params=SIZES, ids=[f"{n}-rows" for n in SIZES])
+def scale(request, django_db_setup, django_db_blocker):
+    """Scale data of size N, built once for the module and rolled back afterwards."""
+    size = request.param
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            ScaleBuilder(
+                ScaleOptions(centres=1, candidates=3 * size, jury_session_size=size, chunk_size=500)
+            ).build()
+            yield size
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def _pages(size):
+    """(key, username, url) of every main page, found in the data."""
+    open_session = DeliberationSession.objects.get(place=BENCH_OPEN_PLACE)
+    assert open_session.entries.count() == size
+    president = JuryMember.objects.get(jury=open_session.jury, is_president=True).user
+    candidate = Candidate.objects.filter(status=CandidateStatus.DELIBERATED).order_by("pk").first()
+    sheet = ScoringSheet.objects.filter(status=SheetStatus.DRAFT).select_related("evaluator").first()
+    if sheet is None:  # no candidate in evaluation at this size: a submitted sheet, still the grid page
+        sheet = ScoringSheet.objects.select_related("evaluator").first()
+    opinion = CompanyOpinion.objects.filter(signed_at__isnull=True).select_related("tutor__user").first()
+    if opinion is None:
+        opinion = CompanyOpinion.objects.select_related("tutor__user").first()
+    tutor = opinion.tutor.user.username
+    certification = Certification.objects.get(code="CQPM-CRH", status="published")
+    return {
+        "candidate_list": (
+            ADMIN_USERNAME,
+            f"{reverse('candidates:list')}?status={CandidateStatus.DELIBERATED}",
+        ),
+        "candidate_detail": (STAFF, reverse("candidates:detail", args=[candidate.pk])),
+        "scoring": (
+            sheet.evaluator.username,
+            reverse("evaluations:score", args=[sheet.candidate_id, sheet.competency_id]),
+        ),
+        "opinions_todo": (tutor, reverse("evaluations:opinions_todo")),
+        "opinion": (tutor, reverse("evaluations:opinion", args=[opinion.candidate_id])),
+        "jury_board_staff": (STAFF, reverse("deliberations:session_detail", args=[open_session.pk])),
+        "jury_board_jury": (
+            president.username,
+            reverse("deliberations:session_detail", args=[open_session.pk]),
+        ),
+        "statistics": (ADMIN_USERNAME, reverse("core:statistics")),
+        "referential_detail": (STAFF, reverse("referential:detail", args=[certification.pk])),
+        "home_staff": (STAFF, reverse("home")),
+        "home_evaluator": (sheet.evaluator.username, reverse("home")),
+        "home_tutor": (tutor, reverse("home")),
+        "home_jury": (president.username, reverse("home")),
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", sorted(BUDGETS))
+def test_page_stays_within_its_query_budget(scale, page, client, django_assert_max_num_queries):
+    username, url = _pages(scale)[page]
+    client.force_login(User.objects.get(username=username))
+    client.get(url)  # first request: fills per-process caches (content types, permissions, templates)
+    with django_assert_max_num_queries(BUDGETS[page]):
+        response = client.get(url)
+    assert response.status_code == 200, (page, url, response.status_code)
+    # Not an empty page: the rows are there (N of them on the list and the jury board).
+    content = response.content.decode()
+    if page in ("candidate_list", "jury_board_staff", "jury_board_jury"):
+        references = Candidate.objects.filter(
+            deliberation_entries__session__place=BENCH_OPEN_PLACE
+        ).values_list("reference", flat=True)
+        if page == "candidate_list":
+            references = Candidate.objects.filter(status=CandidateStatus.DELIBERATED).values_list(
+                "reference", flat=True
+            )[:50]
+        assert all(reference in content for reference in references)
