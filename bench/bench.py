@@ -503,9 +503,16 @@ def documents_table(d):
         f"| — contexte et requêtes (en processus, {d['pv_queries']} requêtes) | {d['pv_context_s']:.2f} s | | |",
         f"| — gabarit HTML (en processus) | {d['pv_template_s']:.2f} s | | |",
         f"| — empreinte SHA-256 + stockage (en processus) | {d['pv_store_s']:.3f} s | | |",
-        f"| Tous les documents de la session ({d['pack_documents']} PDF), 2 workers | {d['pack_s']:.1f} s | < 60 s | "
-        f"{'oui' if d['pack_s'] < 60 else 'NON'} |",
-        f"| puis l'archive ZIP de la session | {d['zip_s']:.1f} s | | |",
+        f"| Tous les documents de la session ({d['pack_documents']} PDF), 2 workers"
+        + (
+            f" (extrapolé : {d['pack_done']} produits dans le temps imparti)"
+            if d["pack_extrapolated"]
+            else ""
+        )
+        + f" | {d['pack_s']:.1f} s | < 60 s | {'oui' if d['pack_s'] < 60 else 'NON'} |",
+        "| puis l'archive ZIP de la session | "
+        + (f"{d['zip_s']:.1f} s" if d["zip_s"] is not None else "non mesurée")
+        + " | | |",
     ]
     return "\n".join(lines)
 
@@ -515,9 +522,10 @@ def import_table(r):
     if r.get("refused"):
         lines.append(f"| import de {r['rows']} lignes en un fichier | refusé : {r['refused']} | | NON |")
     total = r["validation_s"] + r["commit_s"]
+    note = f" (extrapolé de {r['measured_rows']} lignes mesurées)" if r.get("extrapolated") else ""
     lines += [
-        f"| validation de {r['imported_rows']} lignes ({r['files']} fichier(s)) | {r['validation_s']:.1f} s | | |",
-        f"| enregistrement | {r['commit_s']:.1f} s | | |",
+        f"| validation de {r['rows']} lignes ({r['files']} fichier(s)){note} | {r['validation_s']:.1f} s | | |",
+        f"| enregistrement{note} | {r['commit_s']:.1f} s | | |",
         f"| total | {total:.1f} s | < 30 s | {'oui' if total < 30 and not r.get('refused') else 'NON'} |",
     ]
     return "\n".join(lines)
