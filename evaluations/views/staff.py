@@ -4,6 +4,7 @@ assignments, the candidate's evaluation overview, sheets (reopen), history, tuto
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -186,10 +187,11 @@ def conflict_declare(request):
 @staff_only
 @require_POST
 def conflict_remove(request, pk):
+    centre_ids = request.user.centre_ids()
     conflict = get_or_404(
-        ConflictOfInterest.objects.select_related("candidate", "company")
-        .filter(user__centres__in=request.user.centre_ids())
-        .distinct(),
+        ConflictOfInterest.objects.select_related("candidate", "company").filter(
+            Q(candidate__centre_id__in=centre_ids) | Q(company__centre_id__in=centre_ids)
+        ),
         pk=pk,
     )
     try:

@@ -256,3 +256,14 @@ def test_admin_lists_evaluations_read_only(world, admin_client):
     history = admin_client.get(reverse("admin:evaluations_scoringsheet_history", args=[sheet.pk]))
     assert history.status_code == 200
     assert admin_client.get(reverse("admin:evaluations_scoringsheet_add")).status_code == 403
+
+
+def test_conflict_removal_is_scoped_to_the_centre(world):
+    conflict = ConflictOfInterestFactory(user=world.member, candidate=world.candidate)
+    other = build_world(code="B")
+    assert (
+        login(other.staff).post(reverse("evaluations:conflict_remove", args=[conflict.pk])).status_code == 404
+    )
+    assert ConflictOfInterest.objects.filter(pk=conflict.pk).exists()
+    login(world.staff).post(reverse("evaluations:conflict_remove", args=[conflict.pk]))
+    assert not ConflictOfInterest.objects.filter(pk=conflict.pk).exists()
