@@ -1,6 +1,7 @@
 """Staff pages of the legal reporting (« accrochage » of the holders to the CPF information system)."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -106,6 +107,8 @@ def accrochage_export(request):
 @role_required(Role.STAFF)
 def batch_download(request, pk):
     batch = get_object_or_404(selectors.batches_visible_to(request.user), pk=pk)
+    if not request.user.has_perm("reporting.download_batch", batch):
+        raise PermissionDenied
     audit(actor=request.user, action="reporting.accrochage_downloaded", target=batch, centre=batch.centre)
     return FileResponse(
         batch.file.open("rb"), as_attachment=True, filename=batch.filename, content_type="application/xml"

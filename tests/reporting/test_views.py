@@ -146,3 +146,23 @@ def test_page_query_count_is_constant(db, client, django_assert_max_num_queries,
     with django_assert_max_num_queries(9):
         response = client.get(reverse("reporting:accrochage"))
     assert len(tables(response.content.decode())["unreported"]) == n + 1
+
+
+@pytest.mark.parametrize(
+    ("role", "same_centre", "superuser", "allowed"),
+    [
+        (Role.STAFF, True, False, True),
+        (Role.STAFF, False, False, False),
+        (Role.STAFF, False, True, True),
+        (Role.EVALUATOR, True, False, False),
+        (Role.JURY, True, False, False),
+    ],
+)
+def test_download_permission_predicate(db, role, same_centre, superuser, allowed):
+    from reporting.models import AccrochageBatch
+
+    own, other = CentreFactory(code="P1"), CentreFactory(code="P2")
+    user = UserFactory(role=role, centres=[own], is_superuser=superuser)
+    batch = AccrochageBatch(centre=own if same_centre else other)
+    assert user.has_perm("reporting.download_batch", batch) is allowed
+    assert user.has_perm("reporting.export_accrochage") is (role == Role.STAFF)
