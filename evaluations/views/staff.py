@@ -372,7 +372,8 @@ def assign(request, pk):
 @require_POST
 def unassign(request, pk, user_pk):
     convocation = _convocation(request, pk)
-    user = get_or_404(User.objects.all(), pk=user_pk)
+    # Only an evaluator assigned to this convocation: another tenant's user id is a 404 (IDOR).
+    user = get_or_404(User.objects.filter(convocation_assignments__convocation=convocation), pk=user_pk)
     try:
         services.unassign_evaluator(convocation=convocation, user=user, by=request.user)
     except BusinessRuleError as exc:
