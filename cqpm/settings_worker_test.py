@@ -11,3 +11,7 @@ if os.environ.get("TEST_WORKER_MEDIA_ROOT"):
     MEDIA_ROOT = os.environ["TEST_WORKER_MEDIA_ROOT"]
     STORAGES["default"]["OPTIONS"]["location"] = MEDIA_ROOT
 CELERY_TASK_ALWAYS_EAGER = False
+if os.environ.get("TEST_WORKER_EMAIL_DIR"):
+    # Browser tests read the emails the worker sends (e.g. the tutor's invitation link) from files.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ["TEST_WORKER_EMAIL_DIR"]

@@ -21,6 +21,7 @@ import contextlib
 import io
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,16 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+class _OneRequestAtATime:
+    def __init__(self, application):
+        self.application = application
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            return self.application(environ, start_response)
+
+
 @pytest.fixture(scope="session")
 def live_server(request):
     """pytest-django's live server, built while MEDIA_URL is a string.
@@ -62,8 +73,16 @@ def live_server(request):
     addr = (
         request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
     )
-    with override_settings(MEDIA_URL="/__media-jamais-servi__/"):
-        server = LiveServer(addr)
+    server = LiveServer(addr, start=False)
+    if server.thread.connections_override:
+        # In-memory SQLite: every request thread shares the test's single connection, which concurrent
+        # requests (htmx autosaves, polling) cannot use at once ("database table is locked"). Requests are
+        # handled one at a time (connections are still accepted in parallel: Chromium opens idle sockets in
+        # advance, which would block a single-threaded server). PostgreSQL (CI) runs them in parallel.
+        static_handler = server.thread.static_handler
+        server.thread.static_handler = lambda app: _OneRequestAtATime(static_handler(app))
+    with override_settings(MEDIA_URL="/__media-jamais-servi__/"):  # read when the thread builds its handler
+        server.start()
     yield server
     server.stop()
 
@@ -81,7 +100,14 @@ def browser():
     playwright = sync_playwright().start()
     chromium = None
     try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True)
+        # LANGUAGE=fr: the browser's own texts (date fields, validation bubbles) in French, from the Debian
+        # package chromium-l10n when installed (.ci/run installs it).
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=LAUNCH_ARGS,
+            headless=True,
+            env={**os.environ, "LANGUAGE": "fr", "LANG": "fr_FR.UTF-8"},
+        )
         yield chromium
     finally:
         if chromium is not None:
@@ -191,14 +217,27 @@ def demo(transactional_db):
 
 
 @pytest.fixture
-def task_worker(request, live_server):
+def task_worker(request, live_server, tmp_path):
     """Run Celery tasks the way the environment says: a real worker with a broker (CI), in-process without.
 
     The worker (tests/conftest.py `celery_worker_process`) connects to the same test database; the data it
-    reads is visible because live_server makes the test transactional (committed data).
+    reads is visible because live_server makes the tests run on committed data. The emails it sends are
+    written to files (cqpm.settings_worker_test), read by `helpers.sent_emails`.
     """
     from django.conf import settings
 
-    if settings.CELERY_BROKER_URL:
-        return request.getfixturevalue("celery_worker_process")
-    return None
+    if not settings.CELERY_BROKER_URL:
+        return None
+    email_dir = tmp_path / "emails-worker"
+    email_dir.mkdir()
+    previous = os.environ.get("TEST_WORKER_EMAIL_DIR")
+    os.environ["TEST_WORKER_EMAIL_DIR"] = str(email_dir)
+    try:
+        worker = request.getfixturevalue("celery_worker_process")
+    finally:
+        if previous is None:
+            os.environ.pop("TEST_WORKER_EMAIL_DIR", None)
+        else:
+            os.environ["TEST_WORKER_EMAIL_DIR"] = previous
+    worker.email_dir = email_dir
+    return worker

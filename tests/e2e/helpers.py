@@ -59,7 +59,13 @@ def logout(page):
 
 
 def accept_confirmations(page):
-    """Accept every window.confirm (data-confirm on irreversible actions) and record the questions asked."""
+    """Accept every window.confirm (data-confirm on irreversible actions) and record the questions asked.
+
+    Idempotent per page: the same list is returned on each call, the newest question last.
+    """
+    asked = getattr(page, "_e2e_confirmations", None)
+    if asked is not None:
+        return asked
     asked = []
 
     def handle(dialog):
@@ -67,6 +73,7 @@ def accept_confirmations(page):
         dialog.accept()
 
     page.on("dialog", handle)
+    page._e2e_confirmations = asked
     return asked
 
 
@@ -139,3 +146,64 @@ def pdf_pages_to_png(pdf, name, *, min_ink_ratio=0.002, dpi=60):
             total = grey.width * grey.height
         assert ink / total >= min_ink_ratio, f"page blanche : {png.name} ({ink} pixels encrés sur {total})"
     return pages
+
+
+def sent_emails(worker=None):
+    """Emails sent so far: Django's locmem outbox (tasks in-process) and, with a real worker, its files.
+
+    Returns a list of (to, subject, text body).
+    """
+    import email
+    from email import policy
+
+    from django.core import mail
+
+    found = [(list(m.to), m.subject, m.body) for m in getattr(mail, "outbox", [])]
+    email_dir = getattr(worker, "email_dir", None)
+    if email_dir is not None:
+        for path in sorted(Path(email_dir).glob("*.log")):
+            for chunk in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+                if not chunk.strip():
+                    continue
+                message = email.message_from_bytes(chunk.strip(), policy=policy.default)
+                body = message.get_body(preferencelist=("plain",))
+                found.append(
+                    ([message["To"]], str(message["Subject"]), body.get_content() if body is not None else "")
+                )
+    return found
+
+
+def wait_for_email(worker, *, to, subject_contains, timeout=30):
+    """The text of the latest email to `to` whose subject contains `subject_contains` (polls the worker)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        matching = [
+            body for rcpt, subject, body in sent_emails(worker) if to in rcpt and subject_contains in subject
+        ]
+        if matching:
+            return matching[-1]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"aucun courriel « {subject_contains} » envoyé à {to}")
+        time.sleep(0.3)
+
+
+class StepTimer:
+    """Durations of a journey's steps, written to test-artifacts/<name>-durees.txt (where the time goes)."""
+
+    def __init__(self, name):
+        import time
+
+        self._clock = time.monotonic
+        self.name = name
+        self.started = self.last = self._clock()
+        self.lines = []
+
+    def __call__(self, label):
+        now = self._clock()
+        self.lines.append(f"{now - self.last:7.1f} s  {label}")
+        self.last = now
+        ARTIFACTS.mkdir(exist_ok=True)
+        total = f"{now - self.started:7.1f} s  total"
+        (ARTIFACTS / f"{safe_name(self.name)}-durees.txt").write_text("\n".join([*self.lines, total]) + "\n")
