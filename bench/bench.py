@@ -459,11 +459,12 @@ def main():
                 [PYTHON, str(ROOT / "bench" / "documents.py"), str(targets["closed_session_id"])],
                 cwd=ROOT,
                 env=worker_env,
-                check=True,
                 capture_output=True,
                 text=True,
             )
-            sys.stderr.write(output.stderr[-4000:] if output.returncode else "")
+            if output.returncode:
+                sys.stderr.write(output.stderr[-4000:])
+                raise SystemExit("La partie documents a échoué (voir ci-dessus).")
             documents = json.loads(output.stdout.strip().splitlines()[-1])
             report["documents"] = documents
             say(documents_table(documents))
@@ -474,10 +475,12 @@ def main():
             [PYTHON, str(ROOT / "bench" / "csv_import.py"), str(env_number("BENCH_IMPORT_ROWS", 10000))],
             cwd=ROOT,
             env=base_env(database_url, MEDIA_ROOT=str(media_root)),
-            check=True,
             capture_output=True,
             text=True,
         )
+        if output.returncode:
+            sys.stderr.write(output.stderr[-4000:])
+            raise SystemExit("La partie import a échoué (voir ci-dessus).")
         result = json.loads(output.stdout.strip().splitlines()[-1])
         report["import"] = result
         say(import_table(result))
