@@ -148,10 +148,15 @@ def main(session_id):
     from pypdf import PdfReader
 
     from deliberations import services
-    from deliberations.models import DeliberationSession, DocumentKind, GeneratedDocument
+    from deliberations.models import DeliberationSession, DocumentKind, DocumentStatus, GeneratedDocument
 
     session = DeliberationSession.objects.get(pk=session_id)
     size = session.entries.count()
+    # Records left pending by an interrupted earlier run have no task any more: a new request would
+    # return them as "already pending" and wait for ever. They are bench artefacts: remove them.
+    GeneratedDocument.objects.filter(
+        session=session, status__in=[DocumentStatus.QUEUED, DocumentStatus.RENDERING, DocumentStatus.FAILED]
+    ).delete()
     result = {"session_size": size}
 
     log(f"PV de la session {session_id} ({size} candidats), un worker…")
