@@ -254,7 +254,8 @@ class DossierForm(forms.Form):
     def __init__(self, *args, dossier, allowed_codes, **kwargs):
         super().__init__(*args, **kwargs)
         self.dossier = dossier
-        self.items = list(dossier.items.all())
+        self.items = list(dossier.items.select_related("competency"))
+        self.acquired_items = [item for item in self.items if item.already_acquired]
         choices = [(code, ModalityCode(code).label) for code in ModalityCode.values if code in allowed_codes]
         self.fields["report_due_date"].initial = dossier.report_due_date
         self.fields["company_opinion_applies"].initial = dossier.company_opinion_applies

@@ -317,6 +317,12 @@ class DossierCompetency(models.Model):
         _("modalités d'évaluation"), default=list, blank=True, help_text=_("Liste de codes ModalityCode.")
     )
     already_acquired = models.BooleanField(_("déjà acquise (capitalisée)"), default=False)
+    acquired_on = models.DateField(
+        _("acquise le"),
+        null=True,
+        blank=True,
+        help_text=_("Date de la délibération antérieure qui l'a validée (capitalisation)."),
+    )
     acquired_until = models.DateField(_("acquise jusqu'au"), null=True, blank=True)
 
     class Meta:

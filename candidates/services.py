@@ -225,8 +225,14 @@ def register_candidate(
     duplicates = find_duplicates(
         centre=centre, birth_name=birth_name, first_names=first_names, birth_date=birth_date
     )
-    if duplicates and not confirm_duplicate:
-        raise DuplicateCandidateError(duplicates)
+    # A new attempt of the same person for the same CQPM after a closed deliberation is not a
+    # duplicate: it is linked to the previous attempt and starts with what was capitalised.
+    earlier_attempts = _deliberated_attempts(duplicates, certification)
+    if previous_attempt is None and earlier_attempts:
+        previous_attempt = next(d for d in duplicates if d.pk == earlier_attempts[0])
+    blocking = [d for d in duplicates if d.pk not in earlier_attempts]
+    if blocking and not confirm_duplicate:
+        raise DuplicateCandidateError(blocking)
 
     now = timezone.now()
     registered_on = registered_on or timezone.localdate()
@@ -278,9 +284,26 @@ def register_candidate(
         message=f"Inscription {candidate.reference}",
         certification_id=certification.pk,
         pathway=pathway,
-        duplicate_of=[d.pk for d in duplicates],
+        duplicate_of=[d.pk for d in blocking],
+        previous_attempt_id=candidate.previous_attempt_id,
     )
+    if candidate.previous_attempt_id is not None:
+        # Same transaction, once the candidate and its dossier rows exist: a failed registration
+        # leaves no capitalisation behind. The jury's award rules read the records anyway.
+        from deliberations.services import apply_capitalisation
+
+        apply_capitalisation(candidate=candidate, actor=by)
     return candidate
+
+
+def _deliberated_attempts(duplicates, certification):
+    """Ids of the duplicates that are earlier attempts at the same CQPM, closed by a deliberation
+    (most recent first)."""
+    if not duplicates:
+        return []
+    from deliberations.selectors import deliberated_attempts
+
+    return deliberated_attempts([d.pk for d in duplicates], certification.code)
 
 
 @transaction.atomic
@@ -458,7 +481,9 @@ def update_dossier(*, dossier, by, report_due_date, company_opinion_applies, ite
         item.modalities = modalities
         item.already_acquired = bool(values.get("already_acquired", False))
         item.acquired_until = values.get("acquired_until") if item.already_acquired else None
-        item.save(update_fields=["modalities", "already_acquired", "acquired_until"])
+        if not item.already_acquired:
+            item.acquired_on = None
+        item.save(update_fields=["modalities", "already_acquired", "acquired_until", "acquired_on"])
     dossier.report_due_date = report_due_date
     dossier.company_opinion_applies = company_opinion_applies
     dossier.save(update_fields=["report_due_date", "company_opinion_applies", "updated_at"])

@@ -28,6 +28,7 @@ from .models import (
     GeneratedDocument,
     JuryMember,
     SessionCandidate,
+    SessionStatus,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -94,6 +95,9 @@ class Capitalised:
 
     competencies: dict = field(default_factory=dict)  # competency id → valid_until
     blocks: dict = field(default_factory=dict)  # block id → valid_until
+    # id → date of the deliberation that validated it (the record kept in `competencies` / `blocks`)
+    competencies_acquired_on: dict = field(default_factory=dict)
+    blocks_acquired_on: dict = field(default_factory=dict)
 
 
 def _attempt_ids(candidate):
@@ -134,6 +138,7 @@ def capitalised_for(candidate, on: date | None = None) -> Capitalised:
         target = own_competencies.get((row.competency.number, row.competency.title))
         if target and row.valid_until > result.competencies.get(target, date.min):
             result.competencies[target] = row.valid_until
+            result.competencies_acquired_on[target] = row.acquired_on
     block_rows = CapitalisedBlock.objects.filter(
         candidate_id__in=attempt_ids, valid_until__gte=on, block__certification__code=code
     ).select_related("block")
@@ -141,7 +146,24 @@ def capitalised_for(candidate, on: date | None = None) -> Capitalised:
         target = own_blocks.get((row.block.number, row.block.title))
         if target and row.valid_until > result.blocks.get(target, date.min):
             result.blocks[target] = row.valid_until
+            result.blocks_acquired_on[target] = row.acquired_on
     return result
+
+
+def deliberated_attempts(candidate_ids, certification_code):
+    """Among `candidate_ids`, those deliberated on the CQPM `certification_code` (any version) by a
+    closed deliberation session, the most recent deliberation first. Used at registration to link a
+    new attempt of the same person to the previous one."""
+    rows = (
+        CandidateOutcome.objects.filter(
+            candidate_id__in=list(candidate_ids),
+            session__status=SessionStatus.CLOSED,
+            session__certification__code=certification_code,
+        )
+        .order_by("-session__date", "-session_id", "-candidate_id")
+        .values_list("candidate_id", flat=True)
+    )
+    return list(dict.fromkeys(rows))
 
 
 # ---------------------------------------------------------------------------------------------

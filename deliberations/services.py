@@ -650,14 +650,25 @@ def apply_capitalisation(*, candidate, actor=None):
     )
     marked = 0
     for item in dossier.items.all():
-        until = capitalised.competencies.get(item.competency_id)
-        block_until = capitalised.blocks.get(block_of.get(item.competency_id))
-        best = max(filter(None, [until, block_until]), default=None)
-        if best is None or (item.already_acquired and item.acquired_until == best):
+        block_id = block_of.get(item.competency_id)
+        # (valid until, acquired on) of the competency itself and of its bloc: the longest wins
+        options = [
+            (
+                capitalised.competencies.get(item.competency_id),
+                capitalised.competencies_acquired_on.get(item.competency_id),
+            ),
+            (capitalised.blocks.get(block_id), capitalised.blocks_acquired_on.get(block_id)),
+        ]
+        options = [option for option in options if option[0] is not None]
+        if not options:
+            continue
+        best, acquired_on = max(options, key=lambda option: option[0])
+        if item.already_acquired and item.acquired_until == best and item.acquired_on == acquired_on:
             continue
         item.already_acquired = True
         item.acquired_until = best
-        item.save(update_fields=["already_acquired", "acquired_until"])
+        item.acquired_on = acquired_on
+        item.save(update_fields=["already_acquired", "acquired_until", "acquired_on"])
         marked += 1
     if marked:
         audit(actor=actor, action="deliberations.capitalisation_applied", target=candidate, items=marked)

@@ -1,5 +1,6 @@
 import csv
 import datetime
+import html
 import io
 import zipfile
 
@@ -585,3 +586,31 @@ def test_other_apps_can_register_list_filters(client_a, centre_a, certification)
         assert [c.pk for c in response.context["candidates"]] == [kept.pk]
     finally:
         del CandidateFilter.base_filters["born_before"]
+
+
+@pytest.mark.django_db
+def test_candidate_and_dossier_pages_show_capitalised_competencies(client_a, centre_a):
+    from django.utils import formats, translation
+
+    first = CandidateFactory(centre=centre_a, status=S.DELIBERATED)
+    second = CandidateFactory(
+        centre=centre_a,
+        certification=first.certification,
+        previous_attempt=first,
+        with_dossier__modalities=[],
+    )
+    acquired_on, until = datetime.date(2026, 3, 12), datetime.date(2031, 3, 12)
+    item, *others = list(second.dossier.items.order_by("competency__number"))
+    item.already_acquired, item.acquired_on, item.acquired_until = True, acquired_on, until
+    item.save()
+    with translation.override("fr"):
+        expected = (
+            f"Compétence acquise le {formats.date_format(acquired_on, 'DATE_FORMAT')} valable jusqu'au "
+            f"{formats.date_format(until, 'DATE_FORMAT')}, non réévaluée"
+        )
+    detail = client_a.get(reverse("candidates:detail", args=[second.pk])).content.decode()
+    dossier = client_a.get(reverse("candidates:dossier_edit", args=[second.pk])).content.decode()
+    for page in (detail, dossier):
+        assert expected in html.unescape(page)
+        assert page.count("non réévaluée") == 1  # only the capitalised competency
+        assert first.reference in page
