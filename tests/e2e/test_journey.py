@@ -29,6 +29,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker]
 EVALUATORS = ("Jean Dupont", "Paul Henry")  # evaluator-a (president) and evaluateur-a2, commission Nancy 1
 
 
+def wait_for_document_row(page, kind_label, reference, timeout=90):
+    """Reload the documents page until the candidate's document of that kind is ready to download."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        row = page.locator("tbody tr", has_text=kind_label).filter(has_text=reference)
+        if row.count() and row.first.get_by_role("link", name="Télécharger").count():
+            return row.first
+        if time.monotonic() > deadline:
+            pytest.fail(f"« {kind_label} » de {reference} non produit en {timeout} s")
+        page.wait_for_timeout(1000)
+        page.reload()
+
+
 def competencies_count(page):
     return page.locator("input[value=favourable]").count()
 
@@ -211,11 +226,9 @@ def test_full_journey_from_registration_to_verified_certificate(new_page, demo, 
     pv = download_info.value
     assert pv.suggested_filename.endswith(".pdf")
     pdf_pages_to_png(pv.path(), "53-proces-verbal")
-    certificate = GeneratedDocument.objects.get(
-        session_id=session_pk, candidate_id=candidate_pk, kind="certificate", is_current=True
-    )
-    cert_row = jury.locator(f"#doc-{certificate.pk}")
-    cert_row.get_by_role("link", name="Télécharger").wait_for(timeout=90_000)
+    # The candidate's documents are queued after the PV: the page lists them as they are created.
+    cert_row = wait_for_document_row(jury, "Parchemin CQPM", reference)
+    number = cert_row.locator("code").first.inner_text().strip()
     with jury.expect_download() as download_info:
         cert_row.get_by_role("link", name="Télécharger").click()
     pdf_pages_to_png(download_info.value.path(), "54-parchemin")
@@ -224,11 +237,17 @@ def test_full_journey_from_registration_to_verified_certificate(new_page, demo, 
     # 8. Anyone can check the certificate number on the public page (no login).
     public = new_page()
     public.goto("/deliberations/verifier/")
-    public.get_by_label("Numéro du document").fill(certificate.number)
+    public.get_by_label("Numéro du document").fill(number)
     public.get_by_role("button", name="Vérifier").click()
     result = public.get_by_role("status")
     assert "Document authentique" in result.inner_text()
-    assert certificate.number in result.inner_text()
+    assert number in result.inner_text()
+    certificate = GeneratedDocument.objects.get(number=number)
+    assert (certificate.kind, certificate.candidate_id, certificate.session_id) == (
+        "certificate",
+        candidate_pk,
+        session_pk,
+    )
     scan(public, "60-verification-publique")
     step("vérification publique")
 
