@@ -3,7 +3,7 @@
 import csv
 import io
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 
 from .files import safe_filename
@@ -83,3 +83,16 @@ def export_response(*, filename, headers, rows, fmt):
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{base}.{fmt}"'
     return response
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def requested_format(request, param="format"):
+    """The export asked for by `?format=csv|xlsx` on a list page (None: show the page; other values: 404)."""
+    fmt = request.GET.get(param)
+    if fmt is None:
+        return None
+    if fmt not in EXPORT_FORMATS:
+        raise Http404
+    return fmt
