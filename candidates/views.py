@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from core.exceptions import BusinessRuleError
-from core.exports import export_response
+from core.exports import export_response, requested_format
 from core.models import CertificationCentre, Role
 from core.permissions import RoleRequiredMixin
 from core.services import audit
@@ -477,14 +477,37 @@ class ImportView(RoleRequiredMixin, View):
 
 
 class CompanyListView(RoleRequiredMixin, View):
+    """The centre's companies; `?format=csv|xlsx` exports the same (searched) list."""
+
     allowed_roles = STAFF
+    HEADERS = [
+        gettext_lazy("Raison sociale"),
+        gettext_lazy("SIRET"),
+        gettext_lazy("Ville"),
+        gettext_lazy("OPCO"),
+        gettext_lazy("Tuteurs"),
+        gettext_lazy("Candidats"),
+        gettext_lazy("Centre"),
+    ]
 
     def get(self, request):
         queryset = selectors.company_list_queryset(request.user)
         search = request.GET.get("q", "").strip()
         if search:
             queryset = queryset.filter(name__icontains=search) | queryset.filter(siret__startswith=search)
-        page = Paginator(queryset.order_by("name", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+        queryset = queryset.order_by("name", "id")
+        fmt = requested_format(request)
+        if fmt:
+            return export_response(
+                filename="entreprises",
+                headers=self.HEADERS,
+                rows=(
+                    [c.name, c.siret, c.city, c.opco, c.tutor_count, c.candidate_count, c.centre.code]
+                    for c in queryset
+                ),
+                fmt=fmt,
+            )
+        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
         return render(
             request,
             "candidates/company_list.html",
