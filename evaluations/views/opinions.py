@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from core.exceptions import BusinessRuleError
+from core.exports import export_response, requested_format
 from core.models import Role
 from core.permissions import role_required
 
@@ -22,9 +23,28 @@ tutor_only = role_required(Role.TUTOR)
 
 @tutor_only
 def opinions_todo(request):
-    return render(
-        request, "evaluations/opinions_todo.html", {"rows": selectors.opinions_todo_rows(request.user)}
-    )
+    rows = selectors.opinions_todo_rows(request.user)
+    fmt = requested_format(request)
+    if fmt:
+        return export_response(
+            filename="avis-a-donner",
+            headers=[_("Candidat"), _("CQPM"), _("Intitulé"), _("Avis"), _("À rendre avant le")],
+            rows=(
+                [
+                    row["candidate"].full_name,
+                    row["candidate"].certification.code,
+                    row["candidate"].certification.title,
+                    _("signé")
+                    if row["signed"]
+                    else _("%(given)s / %(total)s compétence(s)")
+                    % {"given": row["given"], "total": row["total"]},
+                    "" if row["signed"] else row["due_date"],
+                ]
+                for row in rows
+            ),
+            fmt=fmt,
+        )
+    return render(request, "evaluations/opinions_todo.html", {"rows": rows})
 
 
 @tutor_only

@@ -10,10 +10,12 @@ from django.utils.translation import gettext as _
 
 from candidates.selectors import candidates_visible_to
 from core.exceptions import BusinessRuleError
+from core.exports import export_response, requested_format
 from core.files import safe_filename
 from core.models import Role
 from core.pdf import render_pdf
 from core.permissions import role_required
+from core.services import audit_download
 from referential.models import Competency
 
 from .. import selectors, services
@@ -28,14 +30,55 @@ evaluator_only = role_required(Role.EVALUATOR)
 @evaluator_only
 def to_score(request):
     show_all = request.GET.get("tout") == "1"
+    rows = selectors.to_score_rows(request.user, show_all=show_all)
+    fmt = requested_format(request)
+    if fmt:
+        return _to_score_export(rows, fmt)
     return render(
         request,
         "evaluations/to_score.html",
         {
-            "rows": selectors.to_score_rows(request.user, show_all=show_all),
+            "rows": rows,
             "show_all": show_all,
             "to_arbitrate": selectors.proposals_to_arbitrate(request.user),
         },
+    )
+
+
+def _sheet_state(sheet):
+    if sheet.status == SheetStatus.SUBMITTED:
+        return _("soumise")
+    return _("brouillon") if sheet.version > 1 else _("à noter")
+
+
+def _to_score_export(rows, fmt):
+    """The "to score" list as shown: session, slot, place, candidate, reference, sheets and progress."""
+    return export_response(
+        filename="a-evaluer",
+        headers=[
+            _("Session"),
+            _("Horaire"),
+            _("Lieu"),
+            _("Candidat"),
+            _("Référence"),
+            _("Vos fiches par compétence"),
+            _("Fiches soumises"),
+        ],
+        rows=(
+            [
+                row["session"].date if row["session"] else "",
+                row["convocation"].time_slot.strftime("%H:%M") if row["convocation"] else "",
+                (_("à distance") if row["session"].is_remote else row["session"].place)
+                if row["session"]
+                else "",
+                row["candidate"].full_name,
+                row["candidate"].reference,
+                " ; ".join(f"C{s.competency.number} {_sheet_state(s)}" for s in row["sheets"]),
+                f"{row['submitted_count']} / {len(row['sheets'])}",
+            ]
+            for row in rows
+        ),
+        fmt=fmt,
     )
 
 
@@ -276,6 +319,8 @@ def grid_pdf(request, candidate_pk, competency_pk):
         pk=competency_pk,
     )
     filled = request.GET.get("rempli") == "1"
+    # The grid names the candidate (and, filled, holds his evaluation): journal the download.
+    audit_download(request, candidate, document="grid", competency_id=competency.pk, filled=filled)
     sheets = []
     if filled:
         queryset = ScoringSheet.objects.filter(candidate=candidate, competency=competency)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from candidates.selectors import candidates_visible_to
 from core.exceptions import BusinessRuleError
+from core.exports import export_response, requested_format
 from core.models import CertificationCentre, Role, User
 from core.permissions import role_required
 
@@ -49,9 +50,25 @@ def _check(request, obj):
 
 @staff_only
 def commission_list(request):
-    return render(
-        request, "evaluations/commission_list.html", {"commissions": selectors.commission_list(request.user)}
-    )
+    commissions = selectors.commission_list(request.user)
+    fmt = requested_format(request)
+    if fmt:
+        return export_response(
+            filename="commissions",
+            headers=[_("Commission"), _("Centre"), _("Président(e)"), _("Membres"), _("Sessions")],
+            rows=(
+                [
+                    c.name,
+                    c.centre.code,
+                    ", ".join(m.user.get_full_name() for m in c.members.all() if m.is_president),
+                    c.member_count,
+                    c.session_count,
+                ]
+                for c in commissions
+            ),
+            fmt=fmt,
+        )
+    return render(request, "evaluations/commission_list.html", {"commissions": commissions})
 
 
 @staff_only
@@ -219,6 +236,31 @@ def session_list(request):
         if past
         else sessions.filter(date__gte=today).order_by("date")
     )
+    fmt = requested_format(request)
+    if fmt:
+        return export_response(
+            filename="sessions-evaluation-passees" if past else "sessions-evaluation",
+            headers=[
+                _("Date"),
+                _("Commission"),
+                _("Lieu"),
+                _("Candidats"),
+                _("Convocations envoyées"),
+                _("Centre"),
+            ],
+            rows=(
+                [
+                    s.date,
+                    s.commission.name,
+                    _("à distance") if s.is_remote else s.place,
+                    s.candidate_count,
+                    s.convened_count,
+                    s.centre.code,
+                ]
+                for s in sessions
+            ),
+            fmt=fmt,
+        )
     page = Paginator(sessions, 50).get_page(request.GET.get("page"))
     return render(
         request, "evaluations/session_list.html", {"page": page, "sessions": page.object_list, "past": past}
