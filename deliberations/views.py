@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.exceptions import BusinessRuleError
+from core.exports import export_response, requested_format
 from core.models import Role
 from core.permissions import role_required
 
@@ -65,6 +66,22 @@ def jury_list(request):
             messages.success(request, _("Jury créé : ajoutez ses membres."))
             return redirect("deliberations:jury_detail", pk=jury.pk)
     rows = [(jury, selectors.composition_problems(list(jury.members.all()))) for jury in juries]
+    fmt = requested_format(request) if request.method == "GET" else None
+    if fmt:
+        return export_response(
+            filename="jurys",
+            headers=[_("Jury"), _("Centre"), _("Membres"), _("Composition")],
+            rows=(
+                [
+                    jury.name,
+                    jury.centre.name,
+                    len(jury.members.all()),
+                    " ".join(str(p) for p in problems) if problems else _("Paritaire"),
+                ]
+                for jury, problems in rows
+            ),
+            fmt=fmt,
+        )
     return render(request, "deliberations/jury_list.html", {"rows": rows, "form": form})
 
 
@@ -114,6 +131,37 @@ def jury_member_remove(request, pk, member_pk):
 @require_GET
 def session_list(request):
     sessions = selectors.session_list(request.user)
+    fmt = requested_format(request)
+    if fmt:
+        return export_response(
+            filename="deliberations",
+            headers=[
+                _("Date"),
+                _("CQPM"),
+                _("Intitulé"),
+                _("Centre"),
+                _("Jury"),
+                _("Lieu"),
+                _("Candidats décidés"),
+                _("Candidats"),
+                _("Statut"),
+            ],
+            rows=(
+                [
+                    s.date,
+                    s.certification.code,
+                    s.certification.title,
+                    s.centre.name,
+                    s.jury.name,
+                    s.place,
+                    s.decided_count,
+                    s.candidate_count,
+                    s.get_status_display(),
+                ]
+                for s in sessions
+            ),
+            fmt=fmt,
+        )
     return render(
         request,
         "deliberations/session_list.html",
