@@ -4,10 +4,12 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
 from core.exceptions import BusinessRuleError
+from core.exports import export_response, requested_format
 from core.files import safe_filename
 from core.permissions import RoleRequiredMixin
 
@@ -31,11 +33,41 @@ class CertificationListView(RoleRequiredMixin, View):
     allowed_roles = READ_ROLES
 
     def get(self, request):
+        certifications = selectors.certification_list(request.user)
+        fmt = requested_format(request)
+        if fmt:
+            return export_response(
+                filename="referentiels",
+                headers=[
+                    _("Code"),
+                    _("Intitulé"),
+                    _("RNCP"),
+                    _("Version"),
+                    _("Statut"),
+                    _("Blocs"),
+                    _("Compétences"),
+                    _("Publié le"),
+                ],
+                rows=(
+                    [
+                        c.code,
+                        c.title,
+                        c.rncp_number,
+                        c.version,
+                        c.get_status_display(),
+                        c.block_count,
+                        c.competency_count,
+                        timezone.localtime(c.published_at).date() if c.published_at else None,
+                    ]
+                    for c in certifications
+                ),
+                fmt=fmt,
+            )
         return render(
             request,
             "referential/list.html",
             {
-                "certifications": selectors.certification_list(request.user),
+                "certifications": certifications,
                 "can_manage": can_manage_referentials(request.user),
             },
         )
