@@ -225,6 +225,9 @@ def parse_date(text):
 
 def row_to_kwargs(values, *, centre, cache):
     """Keyword arguments for register_candidate, or raise ValueError with the list of problems."""
+    if any("\x00" in str(value or "") for value in values.values()):
+        # PostgreSQL refuses NUL in text: say so instead of failing on the first query.
+        raise ValueError([_("La ligne contient un caractère nul (0x00) : corrigez le fichier.")])
     errors = []
     kwargs = {}
 

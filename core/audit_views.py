@@ -10,8 +10,7 @@ from .auth import client_ip
 from .exports import export_response
 from .models import Role
 from .permissions import role_required
-from .services import audit
-from .signals import home_centre
+from .services import audit, home_centre
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 50_000

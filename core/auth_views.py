@@ -14,8 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import auth
 from .auth_forms import OTPCodeForm
-from .services import audit
-from .signals import home_centre
+from .services import audit, home_centre
 
 
 def _ip(request):

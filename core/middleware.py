@@ -28,8 +28,7 @@ class PermissionDeniedAuditMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, PermissionDenied):
             from .auth import client_ip
-            from .services import audit
-            from .signals import home_centre
+            from .services import audit, home_centre
 
             user = getattr(request, "user", None)
             audit(

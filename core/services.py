@@ -20,6 +20,10 @@ def audit(*, actor=None, action, target=None, centre=None, message="", ip_addres
         target_type = f"{target._meta.app_label}.{target._meta.model_name}"
         target_id = str(target.pk)
     centre_id = centre.pk if centre is not None else (centre_id_of(target) if target is not None else None)
+    if centre_id is None and actor is not None:
+        # No centre from the target: the event belongs to the actor's centre when he has only one.
+        home = home_centre(actor)
+        centre_id = home.pk if home is not None else None
     return AuditEvent.objects.create(
         actor=actor,
         action=action,
@@ -30,6 +34,18 @@ def audit(*, actor=None, action, target=None, centre=None, message="", ip_addres
         data=data,
         ip_address=ip_address,
     )
+
+
+def home_centre(user):
+    """The centre an event about this user belongs to: his only centre, else none (superusers only).
+
+    Staff read the events of their centres; a user working for several centres (or a superuser) has no
+    single one, so his events without another centre stay in the superusers' view.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or user.is_superuser:
+        return None
+    centres = list(user.centres.all()[:2])
+    return centres[0] if len(centres) == 1 else None
 
 
 # Foreign keys followed (in this order) to find the centre an object belongs to, when it has no

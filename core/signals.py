@@ -4,25 +4,13 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from .services import audit
+from .services import audit, home_centre
 
 
 def _ip(request):
     from .auth import client_ip
 
     return client_ip(request)
-
-
-def home_centre(user):
-    """The centre an event about this user belongs to: his only centre, else none (superusers only).
-
-    Staff read the events of their centres; a user working for several centres has no single one, so
-    his authentication events stay in the superusers' view.
-    """
-    if user is None or not getattr(user, "is_authenticated", False) or user.is_superuser:
-        return None
-    centres = list(user.centres.all()[:2])
-    return centres[0] if len(centres) == 1 else None
 
 
 @receiver(user_logged_in)

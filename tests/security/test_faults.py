@@ -143,9 +143,14 @@ def test_closing_a_deliberation_crashing_on_the_second_candidate_changes_nothing
 
 
 @pytest.fixture
-def broker_down(settings):
+def broker_down(settings, monkeypatch):
     """Point Celery at a port where nothing listens, with eager mode off, as in production."""
     from cqpm.celery import app
+
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets it).
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.delenv("CELERY_BROKER_READ_URL", raising=False)
+    monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
 
     saved = {
         "broker_url": app.conf.broker_url,

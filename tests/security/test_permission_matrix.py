@@ -287,7 +287,7 @@ def world(django_db_setup, django_db_blocker):
                     client.force_login(users[role])
                 cookie = client.cookies.get(settings.SESSION_COOKIE_NAME)
                 clients[role] = (client, cookie.value if cookie else None)
-            yield {"a": a, "b": b, "clients": clients}
+            yield {"a": a, "b": b, "clients": clients, "users": users}
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
@@ -347,3 +347,59 @@ def test_permission_matrix(world, name):
                         f"obtenu {answer}{detail}"
                     )
     assert not problems, f"{name} ne répond pas comme la matrice le déclare :\n" + "\n".join(problems)
+
+
+# Every URL that hands out a file or an export of personal data, with who downloads it.
+DOWNLOADS = [
+    ("candidates:document_download", "GET", "staff_a"),
+    ("candidates:document_download", "GET", "evaluator_in"),
+    ("candidates:personal_data_export", "POST", "staff_a"),
+    ("candidates:export", "GET", "staff_a"),
+    ("evaluations:grid_pdf", "GET", "evaluator_in"),
+    ("deliberations:document_download", "GET", "jury"),
+    ("deliberations:document_download", "GET", "staff_a"),
+    ("reporting:batch_download", "GET", "staff_a"),
+    ("core:audit_log", "GET", "staff_a"),
+]
+
+
+def test_downloads_list_is_complete():
+    """A new download view must be added to DOWNLOADS (and journal its downloads)."""
+    looks_like_download = {
+        name
+        for name in ROUTES
+        if any(word in name for word in ("download", "export", "pdf", "telecharger"))
+        and name not in {"referential:export", "reporting:accrochage_export"}
+    }
+    assert looks_like_download <= {name for name, _method, _role in DOWNLOADS}, looks_like_download
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method", "role"), DOWNLOADS)
+def test_every_download_is_audited(world, name, method, role):
+    from core.models import AuditEvent
+
+    client, cookie = world["clients"][role]
+    builder = URL_ARGS.get(name)
+    a = world["a"]
+    url = reverse(name, kwargs=builder(a, a) if builder else None)
+    if name == "core:audit_log":
+        url += "?export=csv"
+    with transaction.atomic():
+        before = AuditEvent.objects.count()
+        response = client.get(url) if method == "GET" else client.post(url)
+        new_events = list(AuditEvent.objects.order_by("-pk")[: AuditEvent.objects.count() - before])
+        transaction.set_rollback(True)
+    if cookie is not None:
+        client.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    assert response.status_code == 200, (response.status_code, getattr(response, "exc_info", None))
+    assert "attachment" in response.get("Content-Disposition", "") or response["Content-Type"] in (
+        "application/pdf",
+        "application/zip",
+    )
+    assert new_events, f"{name}: téléchargement sans trace dans le journal d'audit"
+    event = new_events[-1]
+    assert event.actor == world["users"][role]
+    assert event.centre_id == a.centre.pk, (
+        f"{name}: événement {event.action} sans le centre A ({event.centre_id})"
+    )
