@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from candidates.models import CandidateStatus
 from core.models import Role
+from evaluations import services
 from evaluations.models import CompanyOpinion
 from referential.models import CertificationStatus
 from tests.candidates.factories import (
@@ -350,3 +351,34 @@ def test_list_pages_offer_both_export_buttons_with_their_filters(client):
     assert "?q=Forges&amp;format=csv" in page and "?q=Forges&amp;format=xlsx" in page
     page = client.get(reverse("evaluations:session_list"), {"periode": "passees"}).content.decode()
     assert "?periode=passees&amp;format=csv" in page and "Exporter en XLSX" in page
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_evaluator_and_tutor_exports_constant_queries(client, django_assert_max_num_queries, count):
+    world = build_world(code="A")
+    certification = world.candidate.certification
+    competency = certification.competencies.first()
+    tutor = world.candidate.tutor
+    for index in range(count - 1):
+        candidate = CandidateFactory(
+            centre=world.centre,
+            certification=certification,
+            company=tutor.company,
+            tutor=tutor,
+            status=CandidateStatus.DOSSIER_VALIDATED,
+        )
+        services.convene_candidate(
+            session=world.session, candidate=candidate, time_slot=datetime.time(8, index % 60), by=world.staff
+        )
+    for candidate in tutor.candidates.all():
+        CompanyOpinionFactory(candidate=candidate, competency=competency, signed=False)
+
+    client.force_login(world.president)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("evaluations:to_score"), {"format": "csv"})
+    assert len(read_export(response, "csv")) == count + 1
+
+    client.force_login(tutor.user)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("evaluations:opinions_todo"), {"format": "csv"})
+    assert len(read_export(response, "csv")) == count + 1
