@@ -8,7 +8,7 @@ import logging
 from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -673,3 +673,55 @@ def apply_capitalisation(*, candidate, actor=None):
     if marked:
         audit(actor=actor, action="deliberations.capitalisation_applied", target=candidate, items=marked)
     return marked
+
+
+# ---------------------------------------------------------------------------------------------
+# Anonymisation of a candidate (candidates.signals.candidate_anonymised)
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def erase_candidate_files(*, candidate, actor=None):
+    """Erase what the deliberations app holds about an anonymised candidate beyond the legal record.
+
+    Deleted from the storage (after commit): the candidate's result letters, parchemins and bloc
+    attestations, and the session packs (ZIP) that bundle them. Their records stay, marked
+    `erased_at`, with number and SHA-256: a parchemin remains verifiable on the public page. Kept
+    on purpose (legal record of the jury): the PV and attendance files, the branch file, outcomes,
+    decisions and their motivations (printed in the PV). Returns the number of records erased;
+    safe to call again."""
+    from django.core.files.storage import default_storage
+
+    session_ids = SessionCandidate.objects.filter(candidate=candidate).values("session_id")
+    documents = list(
+        GeneratedDocument.objects.select_for_update(of=("self",))
+        .filter(erased_at__isnull=True)
+        .filter(
+            Q(candidate=candidate, kind__in=CANDIDATE_KINDS)
+            | Q(session_id__in=session_ids, kind=DocumentKind.PACK)
+        )
+        .order_by("pk")
+    )
+    if not documents:
+        return 0
+    names = [document.file.name for document in documents if document.file]
+    GeneratedDocument.objects.filter(pk__in=[document.pk for document in documents]).update(
+        file="", error="", erased_at=timezone.now()
+    )
+    audit(
+        actor=actor,
+        action="deliberations.candidate_files_erased",
+        target=candidate,
+        documents=len(documents),
+        document_ids=[str(document.pk) for document in documents],
+    )
+
+    def delete_files():
+        for name in names:
+            try:
+                default_storage.delete(name)
+            except OSError:  # already gone: nothing personal left to remove
+                logger.warning("deliberations: stored file of document could not be deleted")
+
+    transaction.on_commit(delete_files)
+    return len(documents)

@@ -49,7 +49,21 @@ def _guard(path):
 _receivers = []
 
 
+def erase_anonymised_candidate(sender, candidate, **kwargs):
+    """`candidates.signals.candidate_anonymised`: erase the candidate's own files (letters, parchemins,
+    attestations, session packs bundling them); the PV, outcomes and motivations are the jury's legal
+    record and stay (see services.erase_candidate_files)."""
+    from .services import erase_candidate_files
+
+    erase_candidate_files(candidate=candidate)
+
+
 def connect():
+    from candidates.signals import candidate_anonymised
+
+    candidate_anonymised.connect(
+        erase_anonymised_candidate, weak=False, dispatch_uid="deliberations-erase-anonymised-candidate"
+    )
     for app_label, model_name, path in LOCKED_MODELS:
         try:
             model = apps.get_model(app_label, model_name)

@@ -93,6 +93,14 @@ class GeneratedDocument(models.Model):
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
     finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    erased_at = models.DateTimeField(
+        _("fichier effacé le"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Fichier supprimé du stockage à l'anonymisation du candidat (RGPD) ; le numéro reste vérifiable."
+        ),
+    )
 
     class Meta:
         ordering = ["session", "kind", "candidate", "-version"]
