@@ -25,6 +25,9 @@ AXE_STATIC = "vendor/axe/axe.min.js"  # static/vendor/axe/axe.min.js, axe-core f
 # WCAG 2.1 level A and AA success criteria (axe tags).
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING_IMPACTS = {"serious", "critical"}
+# Closing a deliberation renders every document (PV, letters, certificates, archive): in-process without a
+# worker, the closing request only answers when they are all rendered.
+CLOSING_TIMEOUT = 180_000
 TABLET = {"width": 820, "height": 1180}  # a 10.9" tablet held upright, where evaluators score in the room
 
 

@@ -116,8 +116,8 @@ def score_sheet(page, *, candidate_pk, competency_number, judgement="Acquis", co
     assert asked and asked[-1].startswith("Soumettre la fiche ?")
 
 
-def plan_deliberation(page, *, reference, place, shots=True):
-    """Staff: plan a deliberation session today, present the candidate, record attendance and notices."""
+def plan_deliberation(page, *, references, place, shots=True):
+    """Staff: plan a deliberation session today, present the candidates, record attendance and notices."""
     menu(page, "Délibérations")
     if shots:
         scan(page, "40-deliberations")
@@ -133,7 +133,8 @@ def plan_deliberation(page, *, reference, place, shots=True):
     page.wait_for_url(re.compile(r"/deliberations/sessions/\d+/$"))
     session_pk = int(re.search(r"/sessions/(\d+)/", page.url).group(1))
     page.get_by_text("Ajouter des candidats").click()
-    page.get_by_role("checkbox", name=re.compile(reference)).check()
+    for reference in references:
+        page.get_by_role("checkbox", name=re.compile(reference)).check()
     page.get_by_role("button", name="Ajouter à la session").click()
     page.wait_for_load_state()
     page.get_by_text("Enregistrer les présences", exact=True).first.click()
@@ -149,3 +150,42 @@ def plan_deliberation(page, *, reference, place, shots=True):
     page.get_by_role("button", name="Enregistrer les convocations").click()
     page.wait_for_load_state()
     return session_pk
+
+
+def decide_following_the_proposals(page, *, session_pk, reference):
+    """Jury: open the candidate's decision page from the board and record the proposed decisions."""
+    page.goto(f"/deliberations/sessions/{session_pk}/")
+    row = page.locator("tr", has_text=reference)
+    assert "Bloquant" not in row.inner_text(), row.inner_text()
+    row.get_by_role("link", name="Décider").click()
+    asked = accept_confirmations(page)
+    page.get_by_role("button", name="Enregistrer les décisions").click()
+    assert f"Décisions enregistrées pour le candidat {reference}" in success_message(page)
+    assert asked[-1].startswith("Enregistrer ces décisions ?")
+    return page.locator("tr", has_text=reference).inner_text()
+
+
+def wait_for_document_row(page, kind_label, reference, timeout=90):
+    """Reload the documents page until the candidate's document of that kind is ready to download."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        row = page.locator("tbody tr", has_text=kind_label).filter(has_text=reference)
+        if row.count() and row.first.get_by_role("link", name="Télécharger").count():
+            return row.first
+        if time.monotonic() > deadline:
+            raise AssertionError(f"« {kind_label} » de {reference} non produit en {timeout} s")
+        page.wait_for_timeout(1000)
+        page.reload()
+
+
+def verify_publicly(page, number):
+    """Anyone, without an account: the public verification page recognises the document number."""
+    page.goto("/deliberations/verifier/")
+    page.get_by_label("Numéro du document").fill(number)
+    page.get_by_role("button", name="Vérifier").click()
+    result = page.get_by_role("status")
+    text = result.inner_text()
+    assert "Document authentique" in text and number in text, text
+    return text

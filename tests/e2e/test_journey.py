@@ -14,6 +14,7 @@ from deliberations.models import GeneratedDocument
 
 from . import steps
 from .helpers import (
+    CLOSING_TIMEOUT,
     TABLET,
     StepTimer,
     accept_confirmations,
@@ -27,21 +28,6 @@ from .helpers import (
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 EVALUATORS = ("Jean Dupont", "Paul Henry")  # evaluator-a (president) and evaluateur-a2, commission Nancy 1
-
-
-def wait_for_document_row(page, kind_label, reference, timeout=90):
-    """Reload the documents page until the candidate's document of that kind is ready to download."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        row = page.locator("tbody tr", has_text=kind_label).filter(has_text=reference)
-        if row.count() and row.first.get_by_role("link", name="Télécharger").count():
-            return row.first
-        if time.monotonic() > deadline:
-            pytest.fail(f"« {kind_label} » de {reference} non produit en {timeout} s")
-        page.wait_for_timeout(1000)
-        page.reload()
 
 
 def competencies_count(page):
@@ -194,7 +180,9 @@ def test_full_journey_from_registration_to_verified_certificate(new_page, demo, 
     assert "En attente de délibération" in staff.locator("main").inner_text()
 
     # 5. Staff plan the jury and present the candidate.
-    session_pk = steps.plan_deliberation(staff, reference=reference, place="Salle du conseil, UIMM Lorraine")
+    session_pk = steps.plan_deliberation(
+        staff, references=[reference], place="Salle du conseil, UIMM Lorraine"
+    )
     scan(staff, "41-deliberation-preparee")
     step("préparation du jury")
 
@@ -212,8 +200,8 @@ def test_full_journey_from_registration_to_verified_certificate(new_page, demo, 
     assert f"Décisions enregistrées pour le candidat {reference}" in steps.success_message(jury)
     assert asked[-1].startswith("Enregistrer ces décisions ?")
     assert "CQPM attribué" in jury.locator("tr", has_text=reference).inner_text()
-    jury.get_by_role("button", name="Clore la délibération").click()
-    jury.wait_for_url(f"**/deliberations/sessions/{session_pk}/documents/")
+    jury.get_by_role("button", name="Clore la délibération").click(timeout=CLOSING_TIMEOUT)
+    jury.wait_for_url(f"**/deliberations/sessions/{session_pk}/documents/", timeout=CLOSING_TIMEOUT)
     step("décision et clôture")
     assert asked and asked[-1].startswith("Clore la délibération ?")
 
@@ -227,7 +215,7 @@ def test_full_journey_from_registration_to_verified_certificate(new_page, demo, 
     assert pv.suggested_filename.endswith(".pdf")
     pdf_pages_to_png(pv.path(), "53-proces-verbal")
     # The candidate's documents are queued after the PV: the page lists them as they are created.
-    cert_row = wait_for_document_row(jury, "Parchemin CQPM", reference)
+    cert_row = steps.wait_for_document_row(jury, "Parchemin CQPM", reference)
     number = cert_row.locator("code").first.inner_text().strip()
     with jury.expect_download() as download_info:
         cert_row.get_by_role("link", name="Télécharger").click()
@@ -236,12 +224,7 @@ def test_full_journey_from_registration_to_verified_certificate(new_page, demo, 
 
     # 8. Anyone can check the certificate number on the public page (no login).
     public = new_page()
-    public.goto("/deliberations/verifier/")
-    public.get_by_label("Numéro du document").fill(number)
-    public.get_by_role("button", name="Vérifier").click()
-    result = public.get_by_role("status")
-    assert "Document authentique" in result.inner_text()
-    assert number in result.inner_text()
+    steps.verify_publicly(public, number)
     certificate = GeneratedDocument.objects.get(number=number)
     assert (certificate.kind, certificate.candidate_id, certificate.session_id) == (
         "certificate",
