@@ -323,9 +323,13 @@ def page_table(results):
         target = RATIO_TARGET.get(key, DEFAULT_RATIO_TARGET)
         ok = ratio >= target and result["p95_ms"] < P95_TARGET_MS and result["errors"] == 0
         verdicts[key] = {"ratio": ratio, "ok": ok}
+        if result["requests"]:
+            latency = f"{result['p50_ms']:.1f} | {result['p95_ms']:.1f}"
+        else:  # no request finished within the run: no latency to show
+            latency = f"> {result['seconds'] * 1000:.0f} | —"
         lines.append(
-            f"| {result['label']} | {result['rps']:.1f} | {ratio:.2f} | {result['p50_ms']:.1f} | "
-            f"{result['p95_ms']:.1f} | ≥ {target} et p95 < {P95_TARGET_MS} ms | {'oui' if ok else 'NON'} |"
+            f"| {result['label']} | {result['rps']:.1f} | {ratio:.2f} | {latency} | "
+            f"≥ {target} et p95 < {P95_TARGET_MS} ms | {'oui' if ok else 'NON'} |"
         )
     return "\n".join(lines), reference, verdicts
 

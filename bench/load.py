@@ -55,7 +55,7 @@ def wrk_load(url, *, cookie, duration, connections):
         "--duration",
         f"{max(1, round(duration))}s",
         "--timeout",
-        "10s",
+        "60s",  # a slow page must show its latency, not be counted as an error
         "--script",
         script.name,
     ]
