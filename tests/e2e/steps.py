@@ -103,12 +103,27 @@ def convene(page, *, reference, time_slot, evaluators):
     page.wait_for_url(re.compile(r"/evaluations/sessions/\d+/$"))
 
 
-def score_sheet(page, *, candidate_pk, competency_number, judgement="Acquis", conclusion="Acquise"):
-    """Evaluator: give every criterion the same judgement with the mouse, conclude and submit."""
+def score_sheet(
+    page, *, candidate_pk, competency_number, judgement="Acquis", conclusion="Acquise", mouse=True
+):
+    """Evaluator: give every criterion the same judgement, conclude and submit.
+
+    mouse=True clicks each choice as a person does; mouse=False clicks the same labels from the page's own
+    script (same events, same autosave and submission, without a round trip per criterion: faster).
+    """
     page.goto(f"/evaluations/notation/{candidate_pk}/{competency_number}/")
     rows = page.locator("[data-criterion]")
-    for index in range(rows.count()):
-        rows.nth(index).locator("label.btn", has_text=re.compile(f"^{judgement}$")).click()
+    if mouse:
+        for index in range(rows.count()):
+            rows.nth(index).locator("label.btn", has_text=re.compile(f"^{judgement}$")).click()
+    else:
+        page.evaluate(
+            """(choice) => document.querySelectorAll('[data-criterion]').forEach((row) => {
+                Array.from(row.querySelectorAll('label.btn')).find((l) => l.textContent.trim() === choice).click();
+            })""",
+            judgement,
+        )
+    assert page.locator("[data-criterion] input:checked").count() == rows.count()
     page.locator("label[for^=conclusion-]", has_text=re.compile(f"^{conclusion}$")).click()
     asked = accept_confirmations(page)
     page.get_by_role("button", name="Soumettre la fiche").click()

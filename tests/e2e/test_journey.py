@@ -97,12 +97,14 @@ def score_with_keyboard_only(page, *, candidate_pk):
     scan(page, "31-notation-brouillon")
     asked = accept_confirmations(page)
     submit = page.get_by_role("button", name="Soumettre la fiche")
-    for _ in range(criteria * 4 + 20):
-        page.keyboard.press("Tab")
+    for _ in range(6):  # backwards from the end of the page: PDF links, then the submit button
+        page.keyboard.press("Shift+Tab")
         if submit.evaluate("el => el === document.activeElement"):
             break
     else:
         pytest.fail("le bouton « Soumettre la fiche » n'est pas atteignable au clavier")
+    ring = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert ring != "none", "focus invisible sur « Soumettre la fiche »"
     page.keyboard.press("Enter")
     page.get_by_text("Fiche soumise le").wait_for()
     assert asked and asked[-1].startswith("Soumettre la fiche ?")
@@ -167,11 +169,11 @@ def test_full_journey_from_registration_to_verified_certificate(new_page, demo, 
     step("notation sur tablette")
     competencies = evaluator.locator("nav[aria-label='Compétences du candidat'] a").count()
     for number in range(2, competencies + 1):
-        steps.score_sheet(evaluator, candidate_pk=candidate_pk, competency_number=number)
+        steps.score_sheet(evaluator, candidate_pk=candidate_pk, competency_number=number, mouse=number == 2)
     step("C2..Cn évaluateur 1")
     second = login(new_page(), "evaluateur-a2")
     for number in range(1, competencies + 1):
-        steps.score_sheet(second, candidate_pk=candidate_pk, competency_number=number)
+        steps.score_sheet(second, candidate_pk=candidate_pk, competency_number=number, mouse=False)
     scan(second, "33-notation-soumise")
     step("C1..Cn évaluateur 2")
 
