@@ -21,7 +21,14 @@ from candidates.services import import_candidates
 from referential import formats
 from referential.models import Certification, Competency, Criterion
 from referential.services import ReferentialImportError, import_certification, import_certification_file
-from tests.candidates.factories import CentreFactory, CompanyFactory, StaffFactory, TutorFactory
+from tests.candidates.factories import (
+    MINIMAL_PDF,
+    CandidateFactory,
+    CentreFactory,
+    CompanyFactory,
+    StaffFactory,
+    TutorFactory,
+)
 from tests.referential.factories import CertificationFactory
 
 DB = settings(
@@ -386,3 +393,68 @@ def test_candidate_form_stores_a_valid_row_or_nothing(
         assert "<script>alert(1)</script>" not in response.content.decode()
     else:
         assert Candidate.objects.count() == before + 1
+
+
+# --- uploads through the page ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("rapport.pdf", b"MZ\x90\x00" + b"\x00" * 500, "n'est pas d'un type accepté"),
+        ("../../../../etc/cron.d/rapport.pdf", b"#!/bin/sh\nrm -rf /\n", "n'est pas d'un type accepté"),
+        ("rapport.pdf", b"", "vide"),
+        ("rapport.docx", b"PK\x03\x04" + b"\x00" * 100, "n'est pas d'un type accepté"),
+    ],
+)
+def test_hostile_uploads_are_refused_and_store_nothing(client, import_world, name, content, message):
+    from candidates.models import CandidateDocument
+
+    candidate = CandidateFactory(centre=import_world["centre"])
+    client.force_login(import_world["staff"])
+    upload = SimpleUploadedFile(name, content, content_type="application/pdf")
+    response = client.post(
+        reverse("candidates:document_upload", args=[candidate.pk]), {"kind": "report", "file": upload}
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode().replace("&#x27;", "'")
+    assert not CandidateDocument.objects.filter(candidate=candidate).exists()
+
+
+@pytest.mark.django_db
+def test_oversized_upload_is_refused_with_the_limit(client, import_world, settings):
+    from candidates.models import CandidateDocument
+
+    settings.MAX_UPLOAD_SIZE = 1024
+    candidate = CandidateFactory(centre=import_world["centre"])
+    client.force_login(import_world["staff"])
+    upload = SimpleUploadedFile("rapport.pdf", b"%PDF-1.4\n" + b"0" * 5000, content_type="application/pdf")
+    response = client.post(
+        reverse("candidates:document_upload", args=[candidate.pk]), {"kind": "report", "file": upload}
+    )
+    assert response.status_code == 200
+    assert "trop volumineux" in response.content.decode()
+    assert not CandidateDocument.objects.filter(candidate=candidate).exists()
+
+
+@pytest.mark.django_db
+def test_traversal_name_is_stored_without_its_directories(client, import_world):
+    from candidates.models import CandidateDocument
+
+    candidate = CandidateFactory(centre=import_world["centre"])
+    client.force_login(import_world["staff"])
+    upload = SimpleUploadedFile(
+        "..\\..\\secret\\rapport final.pdf", MINIMAL_PDF, content_type="application/pdf"
+    )
+    response = client.post(
+        reverse("candidates:document_upload", args=[candidate.pk]), {"kind": "report", "file": upload}
+    )
+    assert response.status_code == 302
+    document = CandidateDocument.objects.get(candidate=candidate)
+    assert (
+        "/" not in document.original_name
+        and "\\" not in document.original_name
+        and ".." not in document.original_name
+    )
+    assert ".." not in document.file.name and not document.file.name.startswith("/")
