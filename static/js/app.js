@@ -81,4 +81,24 @@
     buildErrorSummaries();
   }
   document.addEventListener("htmx:afterSwap", function (event) { buildErrorSummaries(event.target); });
+  // Tables wider than their box scroll sideways: keyboard users must be able to focus the box to scroll it
+  // (WCAG 2.1.1); it is named after the table's caption.
+  function focusableScrollRegions(root) {
+    (root || document).querySelectorAll(".table-responsive").forEach(function (box) {
+      if (box.scrollWidth <= box.clientWidth + 1 || box.hasAttribute("tabindex")) { return; }
+      box.tabIndex = 0;
+      if (!box.hasAttribute("role")) { box.setAttribute("role", "region"); }
+      if (!box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) {
+        var caption = box.querySelector("caption");
+        var name = caption && caption.textContent.trim();
+        box.setAttribute("aria-label", name || document.body.dataset.scrollRegionLabel || "");
+      }
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { focusableScrollRegions(); });
+  } else {
+    focusableScrollRegions();
+  }
+  document.addEventListener("htmx:afterSwap", function (event) { focusableScrollRegions(event.target); });
 })();
