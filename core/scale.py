@@ -611,7 +611,9 @@ class ScaleBuilder:
         users.append(admin)
         self.bulk(User, users)
         through = User.centres.through
-        memberships += [through(user_id=admin.pk, certificationcentre_id=centre.pk) for centre in self.centres]
+        memberships += [
+            through(user_id=admin.pk, certificationcentre_id=centre.pk) for centre in self.centres
+        ]
         for centre in self.centres:
             for user in self.staff[centre.pk] + self.evaluators[centre.pk] + self.jury_users[centre.pk]:
                 memberships.append(through(user_id=user.pk, certificationcentre_id=centre.pk))
