@@ -151,3 +151,17 @@ def test_real_celery_worker_writes_to_the_database(celery_worker_process):
     result = probe.delay(token)
     assert result.get(timeout=60) == token
     assert WorkerProbe.objects.filter(token=token).exists()
+
+
+def test_production_static_files_collect_with_the_manifest_storage(tmp_path, settings):
+    """The Dockerfile runs collectstatic with WhiteNoise's manifest storage: a dangling reference
+    (e.g. a vendored file pointing at a missing source map) would break the production image."""
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    manifest = (tmp_path / "staticfiles.json").read_text()
+    assert "vendor/bootstrap/bootstrap.min.css" in manifest
+    assert "css/app.css" in manifest
