@@ -197,6 +197,9 @@ def test_full_journey_from_registration_to_verified_certificate(new_page, demo, 
     scan(jury, "50-deliberation-jury")
     row.get_by_role("link", name="Décider").click()
     scan(jury, "51-decision-jury")
+    decision_page = jury.locator("main").inner_text()
+    assert not re.search(r"\b(acquired|not_acquired|favourable|reserved|unfavourable)\b", decision_page)
+    assert "Favorable" in decision_page and "Acquise" in decision_page
     asked = accept_confirmations(jury)
     jury.get_by_role("button", name="Enregistrer les décisions").click()
     assert f"Décisions enregistrées pour le candidat {reference}" in steps.success_message(jury)

@@ -1,6 +1,7 @@
 """Every page of every role's menu, opened as that role: French, fits the window, no serious a11y issue."""
 
 import re
+import unicodedata
 
 import pytest
 
@@ -13,7 +14,8 @@ ROLES = ["staff-a", "evaluator-a", "tutor-a", "jury-a"]
 
 
 def slug(text):
-    return re.sub(r"[^a-z0-9]+", "-", text.lower().encode("ascii", "ignore").decode()).strip("-")
+    ascii_text = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
 
 
 def test_every_menu_page_of_every_role_is_french_and_accessible(new_page, demo):
