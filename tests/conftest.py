@@ -72,10 +72,10 @@ def celery_worker_process(transactional_db):
         cwd=ROOT,
         env=_worker_env(),
     )
-    # A test that simulated a broker outage may have left a closed connection pool behind.
-    if app._pool is not None and getattr(app._pool, "_closed", False):
-        app._pool = None
-        app.amqp._producer_pool = None
+    # Start from fresh broker connections: a test that simulated a broker outage or had Redis drop
+    # its clients may have left a closed pool or dead sockets behind.
+    app._pool = None
+    app.amqp._producer_pool = None
     previous_eager = app.conf.task_always_eager
     previous_queue = app.conf.task_default_queue
     app.conf.task_always_eager = False
