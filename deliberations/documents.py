@@ -147,6 +147,7 @@ def _candidate_results(session, candidate_ids=None):
         cand_decisions = by_candidate.get(outcome.candidate_id, {})
         block_explanations = {b["block"]: b for b in outcome.explanation.get("blocks", [])}
         acquired_ids = {b.pk for b in outcome.blocks_acquired.all()}
+        competency_valid_until = _date(outcome.explanation.get("competency_valid_until"))
         block_rows = []
         for block in blocks:
             explanation = block_explanations.get(block.number, {})
@@ -154,7 +155,10 @@ def _candidate_results(session, candidate_ids=None):
                 {
                     "block": block,
                     "acquired": block.pk in acquired_ids,
-                    "valid_until": _date(explanation.get("valid_until")),
+                    # A bloc of a CQPM not on the RNCP has no 5-year validity of its own: its
+                    # competencies stay acquired 24 months (domain.md, decision rules).
+                    "valid_until": _date(explanation.get("valid_until"))
+                    or (competency_valid_until if block.pk in acquired_ids else None),
                     "capitalised": explanation.get("capitalised", False),
                     "decisions": [
                         cand_decisions[c.pk] for c in block.competencies.all() if c.pk in cand_decisions
@@ -167,7 +171,7 @@ def _candidate_results(session, candidate_ids=None):
                 "candidate": outcome.candidate,
                 "blocks": block_rows,
                 "acquired_decisions": [d for d in cand_decisions.values() if d.decided == "acquired"],
-                "competency_valid_until": _date(outcome.explanation.get("competency_valid_until")),
+                "competency_valid_until": competency_valid_until,
                 "capitalised_before": outcome.explanation.get("capitalised_before", []),
                 "overridden": [d for d in cand_decisions.values() if d.is_override or d.motivation],
             }

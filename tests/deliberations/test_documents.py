@@ -3,6 +3,7 @@
 import hashlib
 import io
 import os
+import re
 import signal
 import subprocess
 import time
@@ -91,6 +92,9 @@ def test_certificate_and_attestation_carry_what_france_competences_requires(
     assert "Bloc 1" in text and "jusqu'au" in text.replace("’", "'")
     attestation = GeneratedDocument.objects.get(session=session, kind=DocumentKind.BLOCK_ATTESTATION)
     assert attestation.candidate_id == partial.pk
+    _, _, attestation_text = pdf_text(attestation)
+    # Every acquired bloc says until when it stays acquired, even on a CQPM not on the RNCP.
+    assert re.search(r"\d{2}/\d{2}/\d{4}", attestation_text.split("Acquis jusqu", 1)[1])
 
 
 @pytest.mark.django_db
