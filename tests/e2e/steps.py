@@ -103,6 +103,18 @@ def convene(page, *, reference, time_slot, evaluators):
     page.wait_for_url(re.compile(r"/evaluations/sessions/\d+/$"))
 
 
+def scoring_url(candidate_pk, competency_number):
+    """The scoring page takes the competency's primary key, not its number (ids differ between databases)."""
+    from candidates.models import Candidate
+    from referential.models import Competency
+
+    certification_id = Candidate.objects.values_list("certification_id", flat=True).get(pk=candidate_pk)
+    competency_pk = Competency.objects.values_list("pk", flat=True).get(
+        certification_id=certification_id, number=competency_number
+    )
+    return f"/evaluations/notation/{candidate_pk}/{competency_pk}/"
+
+
 def score_sheet(
     page, *, candidate_pk, competency_number, judgement="Acquis", conclusion="Acquise", mouse=True
 ):
@@ -111,7 +123,7 @@ def score_sheet(
     mouse=True clicks each choice as a person does; mouse=False clicks the same labels from the page's own
     script (same events, same autosave and submission, without a round trip per criterion: faster).
     """
-    page.goto(f"/evaluations/notation/{candidate_pk}/{competency_number}/")
+    page.goto(scoring_url(candidate_pk, competency_number))
     rows = page.locator("[data-criterion]")
     if mouse:
         for index in range(rows.count()):

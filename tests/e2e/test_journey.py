@@ -6,7 +6,6 @@ the keyboard only) → staff plan the jury → the jury checks the anomalies, de
 rendered (by a real Celery worker in CI) and downloaded → the public page verifies the certificate number.
 """
 
-import os
 import re
 
 import pytest
@@ -67,7 +66,7 @@ def wait_for_autosave(page):
 
 def score_with_keyboard_only(page, *, candidate_pk):
     """Evaluator: C1 completed without the mouse — Tab between criteria, key 1 = « Acquis »."""
-    page.goto(f"/evaluations/notation/{candidate_pk}/1/")
+    page.goto(steps.scoring_url(candidate_pk, 1))
     criteria = page.locator("[data-criterion]").count()
     assert criteria > 0
     for _ in range(80):  # from the top of the page to the first criterion
@@ -111,14 +110,6 @@ def score_with_keyboard_only(page, *, candidate_pk):
     assert asked and asked[-1].startswith("Soumettre la fiche ?")
 
 
-@pytest.mark.xfail(
-    bool(os.environ.get("DATABASE_URL", "").startswith("postgres")),
-    reason=(
-        "Known defect (issue 10, left open): on PostgreSQL with a real worker the evaluator gets a 404 on "
-        "/evaluations/notation/<candidate>/1/ after the browser convened him; passes on SQLite."
-    ),
-    strict=False,
-)
 def test_full_journey_from_registration_to_verified_certificate(new_page, demo, task_worker):
     step = StepTimer("parcours-complet")
     staff = login(new_page(), "staff-a")
@@ -172,7 +163,7 @@ def test_full_journey_from_registration_to_verified_certificate(new_page, demo, 
     score_with_keyboard_only(evaluator, candidate_pk=candidate_pk)
     step("C1 au clavier (brouillon rechargé, soumission)")
     tablet = login(new_page(viewport=TABLET, has_touch=True), "evaluator-a")
-    tablet.goto(f"/evaluations/notation/{candidate_pk}/2/")
+    tablet.goto(steps.scoring_url(candidate_pk, 2))
     scan(tablet, "32-notation-tablette")
     tablet.context.close()
     step("notation sur tablette")
