@@ -122,12 +122,23 @@ class Block(models.Model):
         return f"Bloc {self.number} — {self.title}"
 
 
-class AssociatedKnowledge(models.Model):
+class OrderedText(models.Model):
+    """One numbered sentence of the referential, kept in the order of the source text (word for word)."""
+
+    order = models.PositiveSmallIntegerField(_("ordre"))
+    text = models.TextField(_("texte"))
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.text
+
+
+class AssociatedKnowledge(OrderedText):
     block = models.ForeignKey(
         Block, verbose_name=_("bloc"), on_delete=models.CASCADE, related_name="knowledge"
     )
-    order = models.PositiveSmallIntegerField(_("ordre"))
-    text = models.TextField(_("texte"))
 
     class Meta:
         ordering = ["block", "order"]
@@ -136,9 +147,6 @@ class AssociatedKnowledge(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["block", "order"], name="referential_knowledge_order"),
         ]
-
-    def __str__(self):
-        return self.text
 
 
 class Competency(models.Model):
@@ -178,12 +186,10 @@ class Competency(models.Model):
         return bool(self.evaluation_title) and self.evaluation_title != self.title
 
 
-class RealisationCondition(models.Model):
+class RealisationCondition(OrderedText):
     competency = models.ForeignKey(
         Competency, verbose_name=_("compétence"), on_delete=models.CASCADE, related_name="conditions"
     )
-    order = models.PositiveSmallIntegerField(_("ordre"))
-    text = models.TextField(_("texte"))
 
     class Meta:
         ordering = ["competency", "order"]
@@ -192,9 +198,6 @@ class RealisationCondition(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["competency", "order"], name="referential_condition_order"),
         ]
-
-    def __str__(self):
-        return self.text
 
 
 class Criterion(models.Model):
@@ -217,12 +220,10 @@ class Criterion(models.Model):
         return self.text
 
 
-class ExpectedResult(models.Model):
+class ExpectedResult(OrderedText):
     competency = models.ForeignKey(
         Competency, verbose_name=_("compétence"), on_delete=models.CASCADE, related_name="expected_results"
     )
-    order = models.PositiveSmallIntegerField(_("ordre"))
-    text = models.TextField(_("texte"))
 
     class Meta:
         ordering = ["competency", "order"]
@@ -231,9 +232,6 @@ class ExpectedResult(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["competency", "order"], name="referential_result_order"),
         ]
-
-    def __str__(self):
-        return self.text
 
 
 class EvaluationModality(models.Model):
