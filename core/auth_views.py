@@ -1,9 +1,15 @@
-"""Account security pages: enrolment and verification of the second factor (TOTP)."""
+"""Account security pages: enrolment and verification of the second factor (TOTP), rate-limited
+password reset."""
+
+import hashlib
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views_django
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -154,3 +160,46 @@ def otp_verify(request):
             audit(actor=user, action="otp_failed", centre=home_centre(user), ip_address=_ip(request))
             form.add_error("code", _("Ce code n'est pas valide."))
     return render(request, "registration/otp_verify.html", {"form": form, "next": _safe_next(request)})
+
+
+# --- Password reset, rate-limited ---------------------------------------------------------------
+# Without a limit the reset form lets anyone flood a user's mailbox (and our outgoing mail) with
+# reset links, and probe the service at will. Two counters in the cache, one hour each: per client
+# address (over the limit: the form answers 429 with a message) and per e-mail address (over the
+# limit: no more mail is sent, but the page says the same thing as usual, so the form never tells
+# whether an address has an account).
+PASSWORD_RESET_WINDOW = 3600
+PASSWORD_RESET_PER_IP = 10
+PASSWORD_RESET_PER_EMAIL = 3
+
+
+def _count_in_window(key):
+    """Increments the counter `key` for the current window and returns its new value."""
+    if cache.add(key, 1, PASSWORD_RESET_WINDOW):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, PASSWORD_RESET_WINDOW)
+        return 1
+
+
+class ThrottledPasswordResetView(auth_views_django.PasswordResetView):
+    def post(self, request, *args, **kwargs):
+        if _count_in_window(f"password-reset:ip:{_ip(request)}") > PASSWORD_RESET_PER_IP:
+            form = self.get_form()
+            form.is_valid()
+            form.add_error(
+                None,
+                _("Trop de demandes de réinitialisation depuis ce poste : réessayez dans une heure."),
+            )
+            audit(action="auth.password_reset_throttled", ip_address=_ip(request))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"].strip().lower()
+        digest = hashlib.sha256(email.encode()).hexdigest()  # no address in cache keys
+        if _count_in_window(f"password-reset:email:{digest}") > PASSWORD_RESET_PER_EMAIL:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)

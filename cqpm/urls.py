@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from core import auth_views as core_auth_views
 from core import views as core_views
 
 urlpatterns = [
@@ -16,7 +17,11 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("compte/reinitialisation/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "compte/reinitialisation/",
+        core_auth_views.ThrottledPasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path(
         "compte/reinitialisation/envoyee/",
         auth_views.PasswordResetDoneView.as_view(),
