@@ -7,11 +7,11 @@ see"; `candidates.selectors.candidates_visible_to` delegates its evaluator branc
 from collections import defaultdict
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, FilteredRelation, IntegerField, Prefetch, Q, Value
 
 from candidates.models import Candidate, Tutor
 from core.models import Role, User
-from referential.models import Competency, Criterion, CriterionCategory
+from referential.models import Competency, Criterion, CriterionCategory, ExpectedResult, RealisationCondition
 
 from .models import (
     Commission,
@@ -21,7 +21,6 @@ from .models import (
     ConflictOfInterest,
     Convocation,
     ConvocationEvaluator,
-    CriterionJudgement,
     EvaluationSession,
     ScoringSheet,
     SheetStatus,
@@ -367,17 +366,63 @@ def grouped_criteria(competency, judgements_by_criterion=None):
 
 
 def sheet_for_scoring(user, candidate_pk, competency_pk):
-    """The evaluator's own sheet for the scoring page (raises ScoringSheet.DoesNotExist out of scope)."""
+    """The evaluator's own sheet for the scoring page (raises ScoringSheet.DoesNotExist out of scope).
+
+    One query, no prefetch: the grid itself comes from `scoring_grid_rows` (plain tuples), the
+    referential texts from `competency_texts`, the other competencies from `sibling_sheets`.
+    """
     return (
         sheets_for_evaluator(user)
-        .select_related("candidate__certification", "competency__block", "convocation__session")
-        .prefetch_related(
-            Prefetch("competency__criteria", queryset=Criterion.objects.order_by("order", "pk")),
-            "competency__expected_results",
-            "competency__conditions",
-            Prefetch("judgements", queryset=CriterionJudgement.objects.all()),
-        )
+        .select_related("candidate", "competency", "convocation__session")
         .get(candidate_id=candidate_pk, competency_id=competency_pk)
+    )
+
+
+def scoring_grid_rows(sheet):
+    """The sheet's grid as plain tuples, in one query: every criterion of the competency with the
+    sheet's own judgement and comment ("" when not judged yet), in the referential's order.
+
+    [(criterion id, category, text, judgement, comment)]
+    """
+    rows = (
+        Criterion.objects.filter(competency_id=sheet.competency_id)
+        .annotate(own=FilteredRelation("judgements", condition=Q(judgements__sheet_id=sheet.pk)))
+        .order_by("order", "pk")
+        .values_list("pk", "category", "text", "own__judgement", "own__comment")
+    )
+    return [(pk, category, text, value or "", comment or "") for pk, category, text, value, comment in rows]
+
+
+def competency_texts(competency_id):
+    """(realisation conditions, expected results) of a competency: two lists of texts, one query."""
+    conditions = (
+        RealisationCondition.objects.filter(competency_id=competency_id)
+        .order_by()
+        .annotate(kind=Value(0, output_field=IntegerField()))
+        .values_list("kind", "order", "pk", "text")
+    )
+    results = (
+        ExpectedResult.objects.filter(competency_id=competency_id)
+        .order_by()
+        .annotate(kind=Value(1, output_field=IntegerField()))
+        .values_list("kind", "order", "pk", "text")
+    )
+    texts = ([], [])
+    for kind, _order, _pk, text in sorted(conditions.union(results, all=True)):
+        texts[kind].append(text)
+    return texts
+
+
+def sibling_sheets(sheet):
+    """The evaluator's sheets on the same candidate (the competency tabs of the scoring page).
+
+    [(competency id, competency number, status)]. The scope is per candidate: once `sheet` came from
+    `sheet_for_scoring`, every sheet of the same evaluator on the same candidate is in scope too.
+    """
+    return list(
+        ScoringSheet.objects.filter(evaluator_id=sheet.evaluator_id, candidate_id=sheet.candidate_id)
+        .order_by("competency__number", "pk")
+        .values_list("competency_id", "competency__number", "status")
     )
 
 

@@ -3,6 +3,7 @@ locking), the commission's consolidation and proposal, and the printable grid (a
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,7 +19,7 @@ from core.permissions import role_required
 from core.services import audit_download
 from referential.models import Competency
 
-from .. import selectors, services
+from .. import scoring_grid, selectors, services
 from ..forms import ProposalForm, parse_scoring_post
 from ..grading import conclusion_contradicts, submission_errors
 from ..models import Conclusion, Judgement, ScoringSheet, SheetStatus
@@ -92,48 +93,48 @@ def _own_sheet(request, candidate_pk, competency_pk):
     return sheet
 
 
+def _co_member_judgements(co_sheets, rows):
+    """{criterion id: [(co-member's name, judgement label or "", comment)]} of the submitted sheets
+    (a criterion a co-member left unjudged shows as « — » next to his name)."""
+    labels = {value: str(label) for value, label in Judgement.choices}
+    others = {}
+    for other in co_sheets:
+        name = other.evaluator.get_full_name()
+        judged = {j.criterion_id: j for j in other.judgements.all()}
+        for pk, *_row in rows:
+            judgement = judged.get(pk)
+            if judgement is not None and judgement.judgement:
+                entry = (name, labels[judgement.judgement], judgement.comment)
+            else:
+                entry = (name, "", "")
+            others.setdefault(pk, []).append(entry)
+    return others
+
+
 def _score_context(request, sheet, *, posted=None, conflict=None):
-    criteria = list(sheet.competency.criteria.all())
-    saved = {j.criterion_id: j for j in sheet.judgements.all()}
-    items = {}
-    for criterion in criteria:
-        stored = saved.get(criterion.pk)
-        saved_value = stored.judgement if stored else ""
-        saved_comment = stored.comment if stored else ""
-        value, comment = posted["judgements"][criterion.pk] if posted else (saved_value, saved_comment)
-        items[criterion.pk] = {
-            "criterion": criterion,
-            "value": value,
-            "comment": comment,
-            "saved_value": saved_value,
-            "saved_value_label": Judgement(saved_value).label if saved_value else "—",
-            "saved_comment": saved_comment,
-            "differs": conflict is not None and (value, comment) != (saved_value, saved_comment),
-        }
+    """The scoring page: the sheet, its grid as plain rows (one query) written by `scoring_grid`,
+    the referential's texts (one query) and the competency tabs (one query)."""
+    rows = selectors.scoring_grid_rows(sheet)
+    co_sheets = selectors.co_member_sheets(sheet) if sheet.is_submitted else []
+    others = _co_member_judgements(co_sheets, rows)
+    groups = scoring_grid.grid_items(
+        rows,
+        posted=posted["judgements"] if posted else None,
+        conflict=conflict is not None,
+        others=others,
+    )
+    values = [item["value"] for _label, items in groups for item in items]
     conclusion = posted["conclusion"] if posted else sheet.conclusion
     justification = posted["justification"] if posted else sheet.justification
-    values = [item["value"] for item in items.values()]
-    co_sheets = selectors.co_member_sheets(sheet) if sheet.is_submitted else []
-    for sheet_other in co_sheets:
-        other_values = {j.criterion_id: j for j in sheet_other.judgements.all()}
-        for criterion_id, item in items.items():
-            item.setdefault("others", []).append((sheet_other.evaluator, other_values.get(criterion_id)))
-    groups = [
-        (category, label, [items[criterion.pk] for criterion, _judgement in group])
-        for category, label, group in selectors.grouped_criteria(sheet.competency)
-    ]
-    siblings = (
-        selectors.sheets_for_evaluator(request.user)
-        .filter(candidate_id=sheet.candidate_id)
-        .select_related("competency")
-        .order_by("competency__number")
-    )
+    conditions, expected_results = selectors.competency_texts(sheet.competency_id)
     return {
         "sheet": sheet,
         "candidate": sheet.candidate,
         "competency": sheet.competency,
         "session": sheet.convocation.session if sheet.convocation else None,
-        "groups": groups,
+        "grid": scoring_grid.render_grid(groups, locked=sheet.is_submitted) if groups else "",
+        "conditions": conditions,
+        "expected_results": expected_results,
         "conclusion": conclusion,
         "justification": justification,
         "version": conflict.current if conflict is not None else sheet.version,
@@ -142,12 +143,17 @@ def _score_context(request, sheet, *, posted=None, conflict=None):
         "conclusion_differs": conflict is not None
         and (conclusion, justification) != (sheet.conclusion, sheet.justification),
         "co_sheets": co_sheets,
-        "siblings": siblings,
+        "siblings": selectors.sibling_sheets(sheet),
         "locked": sheet.is_submitted,
         "missing": sum(1 for value in values if not value),
-        "judgement_choices": Judgement.choices,
-        "conclusion_choices": Conclusion.choices,
+        "conclusion_choices": [(value, str(label)) for value, label in Conclusion.choices],
     }
+
+
+def _parse_post(request, sheet):
+    # One query for the criteria, shared by the parsing and services.save_sheet.
+    prefetch_related_objects([sheet.competency], "criteria")
+    return parse_scoring_post(request.POST, sheet.competency.criteria.all())
 
 
 @evaluator_only
@@ -155,7 +161,7 @@ def score(request, candidate_pk, competency_pk):
     sheet = _own_sheet(request, candidate_pk, competency_pk)
     if request.method != "POST":
         return render(request, "evaluations/score.html", _score_context(request, sheet))
-    data = parse_scoring_post(request.POST, sheet.competency.criteria.all())
+    data = _parse_post(request, sheet)
     submit = request.POST.get("action") == "submit"
     arguments = {
         "by": request.user,
@@ -195,7 +201,7 @@ def autosave(request, candidate_pk, competency_pk):
     sheet = _own_sheet(request, candidate_pk, competency_pk)
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "POST"})
-    data = parse_scoring_post(request.POST, sheet.competency.criteria.all())
+    data = _parse_post(request, sheet)
     context = {"sheet": sheet, "candidate_pk": candidate_pk, "competency_pk": competency_pk}
     values = [value for value, _comment in data["judgements"].values()]
     try:
