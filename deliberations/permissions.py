@@ -20,7 +20,11 @@ def is_staff_of_session_centre(user, session):
 def sits_on_session_jury(user, session):
     if session is None or not is_jury_member(user):
         return False
-    return session.jury.members.filter(user=user).exists()
+    # Asked several times by one page (view, decide, close): one query per session instance and user.
+    seats = session.__dict__.setdefault("_jury_seats", {})
+    if user.pk not in seats:
+        seats[user.pk] = session.jury.members.filter(user=user).exists()
+    return seats[user.pk]
 
 
 @rules.predicate

@@ -6,11 +6,13 @@ centres' sessions, a jury member the sessions of the juries they sit on, nobody 
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.apps import apps
-from django.db.models import Prefetch, Q
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -260,8 +262,9 @@ def attendance_problems(session, attendances=None):
 
 
 def session_members(session):
-    """Jury members with their attendance for this session (one query each)."""
-    attendance = {a.member_id: a for a in Attendance.objects.filter(session=session)}
+    """Jury members with their attendance for this session (one query each); the attendance records
+    come with their member (attendance_problems reads it)."""
+    attendance = {a.member_id: a for a in Attendance.objects.filter(session=session).select_related("member")}
     members = list(JuryMember.objects.filter(jury_id=session.jury_id).select_related("user"))
     for member in members:
         record = attendance.get(member.pk)
@@ -273,6 +276,17 @@ def session_members(session):
 # ---------------------------------------------------------------------------------------------
 # Pre-deliberation checks and the board
 # ---------------------------------------------------------------------------------------------
+#
+# The checks and the award rules read plain values (values_list rows, tuples, small dicts): a board
+# of 300 candidates must not build thousands of model instances per request (docs/performance.md).
+# `board()` / `board_row()` add the model instances the decision page and the services need, for the
+# candidates asked only; `board_page()` is the jury board: one page of light rows and the counts of
+# the whole session.
+
+VAE_PATHWAY = "vae"  # candidates.models.Pathway.VAE: no company opinion for a VAE candidate
+BOARD_PAGE_SIZE = 25
+BOARD_TODO, BOARD_DECIDED, BOARD_REVIEW = "todo", "decided", "review"
+BOARD_STATES = ("", BOARD_TODO, BOARD_DECIDED, BOARD_REVIEW)  # "" = every candidate
 
 
 @dataclass(frozen=True)
@@ -326,142 +340,262 @@ def _model(app_label, name):
         return None
 
 
-def board(session):
-    """Everything the session board shows, in a constant number of queries whatever the size."""
+_Competency = namedtuple("_Competency", "id number title block_id")
+_Block = namedtuple("_Block", "id number title")
+
+
+@dataclass(frozen=True)
+class _Referential:
+    """The session's CQPM version as plain tuples, competencies and blocs ordered by number."""
+
+    competencies: tuple
+    blocks: tuple
+
+
+def _referential(session, competencies=None, blocks=None):
+    """From the model instances when the caller has them (every bloc, for the award rules), else in
+    one values_list query: the competencies and the blocs they belong to (what the proposals read)."""
+    if competencies is not None:
+        return _Referential(
+            competencies=tuple(_Competency(c.pk, c.number, c.title, c.block_id) for c in competencies),
+            blocks=tuple(_Block(b.pk, b.number, b.title) for b in blocks),
+        )
     Competency = apps.get_model("referential", "Competency")
-    Block = apps.get_model("referential", "Block")
+    rows = list(
+        Competency.objects.filter(certification_id=session.certification_id)
+        .order_by("number")
+        .values_list("id", "number", "title", "block_id", "block__number", "block__title")
+    )
+    blocks = {row[3]: _Block(row[3], row[4], row[5]) for row in rows if row[3] is not None}
+    return _Referential(
+        competencies=tuple(_Competency(*row[:4]) for row in rows),
+        blocks=tuple(sorted(blocks.values(), key=lambda b: b.number)),
+    )
+
+
+# The candidate columns the checks read; `dossier__*` are None when the candidate has no dossier.
+_CANDIDATE_FIELDS = (
+    "id",
+    "reference",
+    "first_names",
+    "birth_name",
+    "usage_name",
+    "anonymised_at",
+    "pathway",
+    "status",
+    "company_id",
+    "previous_attempt_id",
+    "dossier__id",
+    "dossier__validated_at",
+    "dossier__company_opinion_applies",
+)
+
+
+def _candidate_values(candidate):
+    """_CANDIDATE_FIELDS of a model instance (the decision page already holds it)."""
+    dossier = getattr(candidate, "dossier", None)
+    values = {name: getattr(candidate, name) for name in _CANDIDATE_FIELDS if "__" not in name}
+    values["dossier__id"] = dossier.pk if dossier else None
+    values["dossier__validated_at"] = dossier.validated_at if dossier else None
+    values["dossier__company_opinion_applies"] = dossier.company_opinion_applies if dossier else None
+    return values
+
+
+@dataclass
+class _Evidence:
+    """What the checks and the award rules read for some candidates of a session, as plain values."""
+
+    candidates: dict  # candidate id → values of _CANDIDATE_FIELDS
+    proposals: dict  # candidate id → {competency id: (conclusion, has_divergence)}
+    opinions: dict  # candidate id → {competency id: (opinion, signed)}
+    conflicted: dict  # candidate id → evaluators of its submitted sheets in conflict of interest
+    items: dict  # candidate id → {competency id: (already_acquired, acquired_until, modalities)}
+    reports: dict  # candidate id → [is_late of each report]
+    capitalised: dict  # candidate id → Capitalised
+
+
+def _evidence(session, referential, candidates, capitalised=None):
+    """Everything the checks read about `candidates` ({id: values}), in a constant number of queries."""
     CommissionProposal = _model("evaluations", "CommissionProposal")
     CompanyOpinion = _model("evaluations", "CompanyOpinion")
     ScoringSheet = _model("evaluations", "ScoringSheet")
     ConflictOfInterest = _model("evaluations", "ConflictOfInterest")
     DossierCompetency = apps.get_model("candidates", "DossierCompetency")
     CandidateDocument = apps.get_model("candidates", "CandidateDocument")
-
-    entries = list(
-        SessionCandidate.objects.filter(session=session)
-        .select_related("candidate__dossier", "candidate__company")
-        .order_by("candidate__reference")
+    ids = list(candidates)
+    evidence = _Evidence(candidates, {}, {}, {}, {}, {}, {})
+    if not ids:
+        return evidence
+    if CommissionProposal:
+        rows = CommissionProposal.objects.filter(candidate_id__in=ids).values_list(
+            "candidate_id", "competency_id", "conclusion", "has_divergence"
+        )
+        for candidate_id, competency_id, conclusion, divergence in rows:
+            evidence.proposals.setdefault(candidate_id, {})[competency_id] = (conclusion, divergence)
+    if CompanyOpinion:
+        rows = CompanyOpinion.objects.filter(candidate_id__in=ids).values_list(
+            "candidate_id", "competency_id", "opinion", "signed_at"
+        )
+        for candidate_id, competency_id, opinion, signed_at in rows:
+            evidence.opinions.setdefault(candidate_id, {})[competency_id] = (opinion, signed_at is not None)
+    if ScoringSheet and ConflictOfInterest:
+        # The evaluators who scored the candidate (submitted sheet) and declared a conflict of
+        # interest with the candidate or its company.
+        conflict = ConflictOfInterest.objects.filter(user_id=OuterRef("evaluator_id")).filter(
+            Q(candidate_id=OuterRef("candidate_id")) | Q(company_id=OuterRef("candidate__company_id"))
+        )
+        rows = (
+            ScoringSheet.objects.filter(candidate_id__in=ids, status="submitted")
+            .filter(Exists(conflict))
+            .values_list("candidate_id", "evaluator_id")
+        )
+        for candidate_id, evaluator_id in rows:
+            evidence.conflicted.setdefault(candidate_id, set()).add(evaluator_id)
+    rows = DossierCompetency.objects.filter(dossier__candidate_id__in=ids).values_list(
+        "dossier__candidate_id", "competency_id", "already_acquired", "acquired_until", "modalities"
     )
-    candidate_ids = [e.candidate_id for e in entries]
+    for candidate_id, competency_id, already_acquired, acquired_until, modalities in rows:
+        evidence.items.setdefault(candidate_id, {})[competency_id] = (
+            already_acquired,
+            acquired_until,
+            modalities,
+        )
+    rows = CandidateDocument.objects.filter(candidate_id__in=ids, kind="report").values_list(
+        "candidate_id", "is_late"
+    )
+    for candidate_id, is_late in rows:
+        evidence.reports.setdefault(candidate_id, []).append(is_late)
+    if capitalised is None:
+        capitalised = _capitalised_bulk(
+            session, {pk: c["previous_attempt_id"] for pk, c in candidates.items()}, referential
+        )
+    evidence.capitalised = capitalised
+    return evidence
+
+
+_NOTHING_CAPITALISED = Capitalised()
+
+
+def _anomaly_texts():
+    """The checks' messages, translated once per board (not once per candidate)."""
+    return {
+        "not_awaiting": _("Le candidat n'est plus en attente de délibération (évaluation rouverte)."),
+        "dossier_not_validated": _("Le dossier d'évaluation n'est pas validé."),
+        "missing_proposal": _("Compétence(s) sans proposition de la commission : %(n)s."),
+        "missing_opinion": _("Avis de l'entreprise manquant ou non signé : compétence(s) %(n)s."),
+        "evaluator_conflict": _(
+            "%(n)s évaluateur(s) ayant noté ce candidat ont déclaré un conflit d'intérêts."
+        ),
+        "missing_report": _("Le rapport du candidat (présentation de projet) manque."),
+        "late_report": _("Le rapport a été remis après la date limite."),
+        "evaluator_divergence": _("Les évaluateurs ont divergé sur la/les compétence(s) %(n)s."),
+        "needs_review": _(
+            "Commission et entreprise divergent : compétence(s) %(n)s à réexaminer (motivation requise)."
+        ),
+    }
+
+
+def _assess(session, referential, evidence, candidate_id, texts):
+    """The award rules' facts and proposals, and the checks, for one candidate of the evidence."""
+    candidate = evidence.candidates[candidate_id]
+    cap = evidence.capitalised.get(candidate_id, _NOTHING_CAPITALISED)
+    items = evidence.items.get(candidate_id, {})
+    has_dossier = candidate["dossier__id"] is not None
+    opinion_required = candidate["pathway"] != VAE_PATHWAY and (
+        candidate["dossier__company_opinion_applies"] if has_dossier else True
+    )
+    commission_proposals = evidence.proposals.get(candidate_id, {})
+    opinions = evidence.opinions.get(candidate_id, {})
+    comp_facts = []
+    for comp in referential.competencies:
+        item = items.get(comp.id)
+        until = cap.competencies.get(comp.id)
+        if item is not None and item[0] and item[1]:
+            until = max(until or date.min, item[1])
+        proposal = commission_proposals.get(comp.id)
+        opinion = opinions.get(comp.id)
+        comp_facts.append(
+            awards.CompetencyFacts(
+                competency_id=comp.id,
+                number=comp.number,
+                block_id=comp.block_id,
+                # a proposal row is the commission's submitted conclusion
+                commission=(proposal[0] or None) if proposal is not None else None,
+                company_opinion=(opinion[0] or None) if opinion is not None and opinion[1] else None,
+                capitalised_until=until,
+            )
+        )
+    facts = awards.CandidateFacts(
+        is_vae=not opinion_required,
+        deliberation_date=session.date,
+        competencies=tuple(comp_facts),
+        blocks=tuple(
+            awards.BlockFacts(block_id=b.id, number=b.number, capitalised_until=cap.blocks.get(b.id))
+            for b in referential.blocks
+        ),
+        rncp_registered=bool(session.certification.rncp_number),
+    )
+    proposals = awards.propose(facts)
+    anomalies = _anomalies(
+        texts=texts,
+        candidate=candidate,
+        competencies=referential.competencies,
+        proposals=proposals,
+        commission_proposals=commission_proposals,
+        opinions=opinions,
+        opinion_required=opinion_required,
+        conflicted=evidence.conflicted.get(candidate_id, ()),
+        items=items,
+        reports=evidence.reports.get(candidate_id, []),
+    )
+    return facts, proposals, anomalies, opinion_required
+
+
+def board(session, candidate_ids=None):
+    """The board's rows with model instances (candidate, outcome, decisions, competencies) for the
+    decision page and the services: every candidate of the session, or those of `candidate_ids`.
+    A constant number of queries whatever the size."""
+    Competency = apps.get_model("referential", "Competency")
+    Block = apps.get_model("referential", "Block")
+    entries = SessionCandidate.objects.filter(session=session)
+    if candidate_ids is not None:
+        entries = entries.filter(candidate_id__in=list(candidate_ids))
+    entries = list(
+        entries.select_related("candidate__dossier", "candidate__company").order_by("candidate__reference")
+    )
     competencies = list(
         Competency.objects.filter(certification_id=session.certification_id).order_by("number")
     )
     blocks = list(Block.objects.filter(certification_id=session.certification_id).order_by("number"))
-
-    def by_candidate(rows, key="candidate_id"):
-        grouped = {}
-        for row in rows:
-            grouped.setdefault(getattr(row, key), []).append(row)
-        return grouped
-
-    proposals = (
-        by_candidate(CommissionProposal.objects.filter(candidate_id__in=candidate_ids))
-        if CommissionProposal
-        else {}
+    referential = _referential(session, competencies, blocks)
+    evidence = _evidence(
+        session, referential, {e.candidate_id: _candidate_values(e.candidate) for e in entries}
     )
-    opinions = (
-        by_candidate(CompanyOpinion.objects.filter(candidate_id__in=candidate_ids)) if CompanyOpinion else {}
-    )
-    sheets = (
-        by_candidate(
-            ScoringSheet.objects.filter(candidate_id__in=candidate_ids, status="submitted").only(
-                "id", "candidate_id", "evaluator_id", "competency_id"
-            )
-        )
-        if ScoringSheet
-        else {}
-    )
-    company_ids = {e.candidate.company_id for e in entries if e.candidate.company_id}
-    conflicts = (
-        list(
-            ConflictOfInterest.objects.filter(
-                Q(candidate_id__in=candidate_ids) | Q(company_id__in=company_ids)
-            ).only("user_id", "candidate_id", "company_id")
-        )
-        if ConflictOfInterest
-        else []
-    )
-    dossier_items = {}
-    for item in DossierCompetency.objects.filter(dossier__candidate_id__in=candidate_ids).select_related(
-        "dossier"
-    ):
-        dossier_items.setdefault(item.dossier.candidate_id, []).append(item)
-    documents = by_candidate(
-        CandidateDocument.objects.filter(candidate_id__in=candidate_ids).only(
-            "id", "candidate_id", "kind", "is_late"
-        )
-    )
-    decisions = by_candidate(CompetencyDecision.objects.filter(session=session))
+    ids = [e.candidate_id for e in entries]
+    decisions = {}
+    for decision in CompetencyDecision.objects.filter(session=session, candidate_id__in=ids):
+        decisions.setdefault(decision.candidate_id, {})[decision.competency_id] = decision
     outcomes = {
         o.candidate_id: o
-        for o in CandidateOutcome.objects.filter(session=session).prefetch_related(
+        for o in CandidateOutcome.objects.filter(session=session, candidate_id__in=ids).prefetch_related(
             Prefetch("blocks_acquired", queryset=Block.objects.order_by("number"))
         )
     }
-    capitalised = _capitalised_bulk(session, entries)
-
+    texts = _anomaly_texts()
     rows = []
     for entry in entries:
-        candidate = entry.candidate
-        cap = capitalised.get(candidate.pk, Capitalised())
-        items = {i.competency_id: i for i in dossier_items.get(candidate.pk, [])}
-        dossier = getattr(candidate, "dossier", None)  # None when the candidate has no dossier
-        opinion_required = not candidate.is_vae and (dossier.company_opinion_applies if dossier else True)
-        cand_proposals = {p.competency_id: p for p in proposals.get(candidate.pk, [])}
-        cand_opinions = {o.competency_id: o for o in opinions.get(candidate.pk, [])}
-        comp_facts = []
-        for comp in competencies:
-            item = items.get(comp.pk)
-            until = cap.competencies.get(comp.pk)
-            if item is not None and item.already_acquired and item.acquired_until:
-                until = max(until or date.min, item.acquired_until)
-            proposal = cand_proposals.get(comp.pk)
-            opinion = cand_opinions.get(comp.pk)
-            comp_facts.append(
-                awards.CompetencyFacts(
-                    competency_id=comp.pk,
-                    number=comp.number,
-                    block_id=comp.block_id,
-                    commission=proposal.conclusion if proposal is not None and _submitted(proposal) else None,
-                    company_opinion=(opinion.opinion or None)
-                    if opinion is not None and opinion.signed_at
-                    else None,
-                    capitalised_until=until,
-                )
-            )
-        facts = awards.CandidateFacts(
-            is_vae=not opinion_required,
-            deliberation_date=session.date,
-            competencies=tuple(comp_facts),
-            blocks=tuple(
-                awards.BlockFacts(block_id=b.pk, number=b.number, capitalised_until=cap.blocks.get(b.pk))
-                for b in blocks
-            ),
-            rncp_registered=bool(session.certification.rncp_number),
-        )
-        proposals_by_comp = awards.propose(facts)
-        anomalies = _anomalies(
-            candidate=candidate,
-            dossier=dossier,
-            competencies=competencies,
-            proposals=proposals_by_comp,
-            commission_proposals=cand_proposals,
-            opinions=cand_opinions,
-            opinion_required=opinion_required,
-            sheets=sheets.get(candidate.pk, []),
-            conflicts=conflicts,
-            items=items,
-            documents=documents.get(candidate.pk, []),
+        facts, proposals, anomalies, opinion_required = _assess(
+            session, referential, evidence, entry.candidate_id, texts
         )
         rows.append(
             CandidateRow(
                 entry=entry,
-                candidate=candidate,
+                candidate=entry.candidate,
                 facts=facts,
-                proposals=proposals_by_comp,
+                proposals=proposals,
                 anomalies=anomalies,
-                decisions={d.competency_id: d for d in decisions.get(candidate.pk, [])},
-                outcome=outcomes.get(candidate.pk),
+                decisions=decisions.get(entry.candidate_id, {}),
+                outcome=outcomes.get(entry.candidate_id),
                 competencies=competencies,
                 opinion_required=opinion_required,
             )
@@ -470,27 +604,230 @@ def board(session):
 
 
 def board_row(session, candidate_id):
-    for row in board(session):
-        if row.candidate.pk == candidate_id:
-            return row
-    return None
+    """One candidate's row (None when the candidate is not presented to the session)."""
+    rows = board(session, candidate_ids=[candidate_id])
+    return rows[0] if rows else None
 
 
-def _submitted(proposal):
-    # A proposal row is the commission's submitted conclusion; drafts (if the model has them) do not count.
-    status = getattr(proposal, "status", "submitted")
-    return status in ("submitted", "") and bool(proposal.conclusion)
+# --- The jury board: one page of light rows, the counts of the whole session -------------------
 
 
-def _capitalised_bulk(session, entries):
-    """capitalised_for() for every candidate of the board in a constant number of queries.
+@dataclass
+class BoardLine:
+    """One candidate on the jury board, with its cells already worded."""
+
+    candidate_id: int
+    reference: str
+    full_name: str
+    pathway: str
+    anomalies: list
+    proposals: str  # one line per competency, e.g. « C3 : acquise ⚠ »
+    is_complete: bool
+    decided: bool
+    result: str  # the outcome's label, "" while undecided
+    blocks: str  # numbers of the blocs acquired, e.g. « 1, 3 »
+
+
+@dataclass
+class Board:
+    lines: list
+    page: object  # django.core.paginator.Page of candidate ids
+    counts: dict  # "all", BOARD_TODO, BOARD_DECIDED, BOARD_REVIEW → number of candidates (whole session)
+    state: str
+    search: str
+
+
+def _review_pairs(session):
+    """(candidate, competency, bloc) of the session where the commission and the signed company opinion
+    disagree, the candidate needs an opinion and its dossier does not hold the competency as acquired:
+    awards.propose's `needs_review` cases but capitalisation by earlier deliberations, which
+    `_review_candidates` checks. One query, whatever the size of the session."""
+    CommissionProposal = _model("evaluations", "CommissionProposal")
+    CompanyOpinion = _model("evaluations", "CompanyOpinion")
+    if CommissionProposal is None or CompanyOpinion is None:  # pragma: no cover
+        return []
+    DossierCompetency = apps.get_model("candidates", "DossierCompetency")
+    signed = CompanyOpinion.objects.filter(
+        candidate_id=OuterRef("candidate_id"),
+        competency_id=OuterRef("competency_id"),
+        signed_at__isnull=False,
+    )
+    acquired_in_dossier = DossierCompetency.objects.filter(
+        dossier__candidate_id=OuterRef("candidate_id"),
+        competency_id=OuterRef("competency_id"),
+        already_acquired=True,
+        acquired_until__gte=session.date,
+    )
+    return list(
+        CommissionProposal.objects.filter(candidate__deliberation_entries__session=session)
+        .exclude(candidate__pathway=VAE_PATHWAY)
+        .filter(Q(candidate__dossier__isnull=True) | Q(candidate__dossier__company_opinion_applies=True))
+        .filter(
+            Q(
+                Exists(signed.filter(opinion__in=[awards.RESERVED, awards.UNFAVOURABLE])),
+                conclusion=awards.ACQUIRED,
+            )
+            | Q(Exists(signed.filter(opinion=awards.FAVOURABLE)), conclusion=awards.NOT_ACQUIRED)
+        )
+        .exclude(Exists(acquired_in_dossier))
+        .values_list("candidate_id", "competency_id", "competency__block_id")
+    )
+
+
+def _review_candidates(pairs, capitalised):
+    """The candidates of `pairs` with a competency to re-examine: neither it nor its bloc capitalised."""
+    found = set()
+    for candidate_id, competency_id, block_id in pairs:
+        cap = capitalised.get(candidate_id, _NOTHING_CAPITALISED)
+        if competency_id not in cap.competencies and block_id not in cap.blocks:
+            found.add(candidate_id)
+    return found
+
+
+def _search_condition(search):
+    condition = Q()
+    for word in search.split()[:5]:  # several words must all match, as on the candidate list
+        condition &= (
+            Q(candidate__reference__icontains=word)
+            | Q(candidate__birth_name__icontains=word)
+            | Q(candidate__usage_name__icontains=word)
+            | Q(candidate__first_names__icontains=word)
+        )
+    return condition
+
+
+def _full_name(values, anonymised):
+    """Candidate.full_name from plain values."""
+    if values["anonymised_at"] is not None:
+        return anonymised
+    name = values["usage_name"] or values["birth_name"]
+    return f"{name.upper()} {values['first_names']}".strip()
+
+
+def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_SIZE):
+    """The jury board: the counts per state of the whole session and one page of candidates (by
+    reference) in the state asked (BOARD_STATES) whose name or reference match `search`.
+
+    A constant number of queries whatever the size of the session; only the page's candidates are
+    checked in full (the divergence count reads one query of disagreeing proposals)."""
+    from candidates.models import Pathway
+
+    from .models import Result
+
+    state = state if state in BOARD_STATES else ""
+    search = (search or "").strip()
+    decided_flag = Exists(
+        CandidateOutcome.objects.filter(session=session, candidate_id=OuterRef("candidate_id"))
+    )
+    entries = list(
+        SessionCandidate.objects.filter(session=session)
+        .order_by("candidate__reference")
+        .values_list("candidate_id", "candidate__previous_attempt_id", decided_flag)
+    )
+    previous = {candidate_id: parent for candidate_id, parent, _decided in entries}
+    decided = {candidate_id for candidate_id, _parent, is_decided in entries if is_decided}
+    matching = None
+    if search:
+        matching = set(
+            SessionCandidate.objects.filter(session=session)
+            .filter(_search_condition(search))
+            .values_list("candidate_id", flat=True)
+        )
+    referential = _referential(session)
+    pairs = _review_pairs(session)
+
+    def listed(candidate_ids):
+        return [pk for pk in candidate_ids if matching is None or pk in matching]
+
+    ordered = [candidate_id for candidate_id, _parent, _decided in entries]
+    if state == BOARD_TODO:
+        chosen = listed(pk for pk in ordered if pk not in decided)
+    elif state == BOARD_DECIDED:
+        chosen = listed(pk for pk in ordered if pk in decided)
+    else:
+        chosen = listed(ordered)
+    # Who may be on the page: the page itself, or (divergence filter) the candidates of the pairs.
+    candidate_ids = {pair[0] for pair in pairs}
+    if state != BOARD_REVIEW:
+        page_obj = Paginator(chosen, per_page).get_page(page)
+        candidate_ids.update(page_obj.object_list)
+    capitalised = _capitalised_bulk(session, {pk: previous[pk] for pk in candidate_ids}, referential)
+    review = _review_candidates(pairs, capitalised)
+    if state == BOARD_REVIEW:
+        page_obj = Paginator([pk for pk in chosen if pk in review], per_page).get_page(page)
+    page_ids = list(page_obj.object_list)
+
+    Candidate = apps.get_model("candidates", "Candidate")
+    candidates = {
+        row["id"]: row for row in Candidate.objects.filter(pk__in=page_ids).values(*_CANDIDATE_FIELDS)
+    }
+    evidence = _evidence(session, referential, candidates, capitalised=capitalised)
+    outcomes = {}
+    if decided.intersection(page_ids):
+        rows = (
+            CandidateOutcome.objects.filter(session=session, candidate_id__in=page_ids)
+            .order_by("blocks_acquired__number")
+            .values_list("candidate_id", "result", "blocks_acquired__number")
+        )
+        for candidate_id, result, block_number in rows:
+            outcome = outcomes.setdefault(candidate_id, [result, []])
+            if block_number is not None:
+                outcome[1].append(str(block_number))
+
+    # Labels worded once for the page, not once per cell.
+    texts = _anomaly_texts()
+    proposed_labels = {awards.ACQUIRED: _("acquise"), awards.NOT_ACQUIRED: _("non acquise"), None: "—"}
+    capitalised_word = _("capitalisée")
+    capitalised_label = f" ({capitalised_word})"
+    pathways = {value: str(label) for value, label in Pathway.choices}
+    results = {value: str(label) for value, label in Result.choices}
+    anonymised = str(_("Candidat anonymisé"))
+    lines = []
+    for candidate_id in page_ids:
+        values = candidates[candidate_id]
+        _facts, proposals, anomalies, _required = _assess(session, referential, evidence, candidate_id, texts)
+        cells = []
+        for comp in referential.competencies:
+            proposal = proposals[comp.id]
+            text = f"C{comp.number} : {proposed_labels[proposal.proposed]}"
+            if proposal.needs_review:
+                text += " ⚠"
+            if proposal.capitalised:
+                text += capitalised_label
+            cells.append(text)
+        outcome = outcomes.get(candidate_id)
+        lines.append(
+            BoardLine(
+                candidate_id=candidate_id,
+                reference=values["reference"],
+                full_name=_full_name(values, anonymised),
+                pathway=pathways.get(values["pathway"], values["pathway"]),
+                anomalies=anomalies,
+                proposals="\n".join(cells),
+                is_complete=not any(a.blocking for a in anomalies),
+                decided=outcome is not None,
+                result=results.get(outcome[0], outcome[0]) if outcome else "",
+                blocks=", ".join(outcome[1]) if outcome else "",
+            )
+        )
+    counts = {
+        "all": len(entries),
+        BOARD_TODO: len(entries) - len(decided),
+        BOARD_DECIDED: len(decided),
+        BOARD_REVIEW: len(review),
+    }
+    return Board(lines=lines, page=page_obj, counts=counts, state=state, search=search)
+
+
+def _capitalised_bulk(session, previous, referential):
+    """capitalised_for() for many candidates ({candidate id: previous_attempt_id}) in a constant
+    number of queries (the chains of earlier attempts are followed at most 5 levels deep).
 
     Every candidate of a session is registered on the session's CQPM version (services enforce it).
     """
+    if not previous:
+        return {}
     Candidate = apps.get_model("candidates", "Candidate")
-    Competency = apps.get_model("referential", "Competency")
-    Block = apps.get_model("referential", "Block")
-    previous = {e.candidate_id: e.candidate.previous_attempt_id for e in entries}
     parent_of = {}
     pending = {pid for pid in previous.values() if pid}
     for _round in range(5):  # chains of earlier attempts are short; bounded to keep queries constant
@@ -504,92 +841,78 @@ def _capitalised_bulk(session, entries):
                 new.add(parent)
         pending = new
     chains = {}
-    for entry in entries:
-        chain, current = [entry.candidate_id], previous[entry.candidate_id]
+    for candidate_id, current in previous.items():
+        chain = [candidate_id]
         while current and current not in chain:
             chain.append(current)
             current = parent_of.get(current)
-        chains[entry.candidate_id] = set(chain)
-    if not chains:
-        return {}
-    all_ids = set().union(*chains.values())
+        chains[candidate_id] = chain
+    all_ids = {pk for chain in chains.values() for pk in chain}
     code = session.certification.code
-    own_comp = {
-        (c.number, c.title): c.pk
-        for c in Competency.objects.filter(certification_id=session.certification_id)
-    }
-    own_block = {
-        (b.number, b.title): b.pk for b in Block.objects.filter(certification_id=session.certification_id)
-    }
-    comp_rows = list(
-        CapitalisedCompetency.objects.filter(
-            candidate_id__in=all_ids,
-            valid_until__gte=session.date,
-            acquired_on__lt=session.date,  # only earlier deliberations, never this one
-            competency__certification__code=code,
-        ).select_related("competency")
-    )
-    block_rows = list(
-        CapitalisedBlock.objects.filter(
-            candidate_id__in=all_ids,
-            valid_until__gte=session.date,
-            acquired_on__lt=session.date,
-            block__certification__code=code,
-        ).select_related("block")
-    )
+    own_comp = {(c.number, c.title): c.id for c in referential.competencies}
+    own_block = {(b.number, b.title): b.id for b in referential.blocks}
+    competencies_of, blocks_of = {}, {}  # holder id → [(own id, valid_until)]
+    rows = CapitalisedCompetency.objects.filter(
+        candidate_id__in=all_ids,
+        valid_until__gte=session.date,
+        acquired_on__lt=session.date,  # only earlier deliberations, never this one
+        competency__certification__code=code,
+    ).values_list("candidate_id", "competency__number", "competency__title", "valid_until")
+    for holder, number, title, valid_until in rows:
+        target = own_comp.get((number, title))
+        if target:
+            competencies_of.setdefault(holder, []).append((target, valid_until))
+    rows = CapitalisedBlock.objects.filter(
+        candidate_id__in=all_ids,
+        valid_until__gte=session.date,
+        acquired_on__lt=session.date,
+        block__certification__code=code,
+    ).values_list("candidate_id", "block__number", "block__title", "valid_until")
+    for holder, number, title, valid_until in rows:
+        target = own_block.get((number, title))
+        if target:
+            blocks_of.setdefault(holder, []).append((target, valid_until))
     result = {}
     for candidate_id, chain in chains.items():
         cap = Capitalised()
-        for row in comp_rows:
-            target = own_comp.get((row.competency.number, row.competency.title))
-            if (
-                row.candidate_id in chain
-                and target
-                and row.valid_until > cap.competencies.get(target, date.min)
-            ):
-                cap.competencies[target] = row.valid_until
-        for row in block_rows:
-            target = own_block.get((row.block.number, row.block.title))
-            if row.candidate_id in chain and target and row.valid_until > cap.blocks.get(target, date.min):
-                cap.blocks[target] = row.valid_until
+        for holder in chain:
+            for target, valid_until in competencies_of.get(holder, ()):
+                if valid_until > cap.competencies.get(target, date.min):
+                    cap.competencies[target] = valid_until
+            for target, valid_until in blocks_of.get(holder, ()):
+                if valid_until > cap.blocks.get(target, date.min):
+                    cap.blocks[target] = valid_until
         result[candidate_id] = cap
     return result
 
 
 def _anomalies(
     *,
+    texts,
     candidate,
-    dossier,
     competencies,
     proposals,
     commission_proposals,
     opinions,
     opinion_required,
-    sheets,
-    conflicts,
+    conflicted,
     items,
-    documents,
+    reports,
 ):
+    """The checks of one candidate, from plain values (see _Evidence)."""
     found = []
-    if candidate.status not in ("awaiting_deliberation", "deliberated"):
-        found.append(
-            Anomaly(
-                "not_awaiting",
-                _("Le candidat n'est plus en attente de délibération (évaluation rouverte)."),
-                True,
-            )
-        )
-    if dossier is None or dossier.validated_at is None:
-        found.append(Anomaly("dossier_not_validated", _("Le dossier d'évaluation n'est pas validé."), True))
+    if candidate["status"] not in ("awaiting_deliberation", "deliberated"):
+        found.append(Anomaly("not_awaiting", texts["not_awaiting"], True))
+    if candidate["dossier__validated_at"] is None:  # also None without a dossier
+        found.append(Anomaly("dossier_not_validated", texts["dossier_not_validated"], True))
     missing_proposal = [
-        c.number for c in competencies if not proposals[c.pk].capitalised and c.pk not in commission_proposals
+        c.number for c in competencies if not proposals[c.id].capitalised and c.id not in commission_proposals
     ]
     if missing_proposal:
         found.append(
             Anomaly(
                 "missing_proposal",
-                _("Compétence(s) sans proposition de la commission : %(n)s.")
-                % {"n": ", ".join(map(str, missing_proposal))},
+                texts["missing_proposal"] % {"n": ", ".join(map(str, missing_proposal))},
                 True,
             )
         )
@@ -597,64 +920,38 @@ def _anomalies(
         missing_opinion = [
             c.number
             for c in competencies
-            if not proposals[c.pk].capitalised and (c.pk not in opinions or not opinions[c.pk].signed_at)
+            if not proposals[c.id].capitalised and (c.id not in opinions or not opinions[c.id][1])
         ]
         if missing_opinion:
             found.append(
                 Anomaly(
                     "missing_opinion",
-                    _("Avis de l'entreprise manquant ou non signé : compétence(s) %(n)s.")
-                    % {"n": ", ".join(map(str, missing_opinion))},
+                    texts["missing_opinion"] % {"n": ", ".join(map(str, missing_opinion))},
                     True,
                 )
             )
-    evaluator_ids = {s.evaluator_id for s in sheets}
-    conflicted = {
-        c.user_id
-        for c in conflicts
-        if c.user_id in evaluator_ids
-        and (c.candidate_id == candidate.pk or (c.company_id and c.company_id == candidate.company_id))
-    }
     if conflicted:
         found.append(
-            Anomaly(
-                "evaluator_conflict",
-                _("%(n)s évaluateur(s) ayant noté ce candidat ont déclaré un conflit d'intérêts.")
-                % {"n": len(conflicted)},
-                True,
-            )
+            Anomaly("evaluator_conflict", texts["evaluator_conflict"] % {"n": len(conflicted)}, True)
         )
-    needs_report = any("project_presentation" in (item.modalities or []) for item in items.values())
-    reports = [d for d in documents if d.kind == "report"]
+    needs_report = any("project_presentation" in (item[2] or []) for item in items.values())
     if needs_report and not reports:
-        found.append(
-            Anomaly("missing_report", _("Le rapport du candidat (présentation de projet) manque."), True)
-        )
-    if any(d.is_late for d in reports):
-        found.append(Anomaly("late_report", _("Le rapport a été remis après la date limite."), False))
-    divergent = [
-        c.number for c in competencies if getattr(commission_proposals.get(c.pk), "has_divergence", False)
-    ]
+        found.append(Anomaly("missing_report", texts["missing_report"], True))
+    if any(reports):
+        found.append(Anomaly("late_report", texts["late_report"], False))
+    divergent = [c.number for c in competencies if commission_proposals.get(c.id, (None, False))[1]]
     if divergent:
         found.append(
             Anomaly(
                 "evaluator_divergence",
-                _("Les évaluateurs ont divergé sur la/les compétence(s) %(n)s.")
-                % {"n": ", ".join(map(str, divergent))},
+                texts["evaluator_divergence"] % {"n": ", ".join(map(str, divergent))},
                 False,
             )
         )
-    review = [c.number for c in competencies if proposals[c.pk].needs_review]
+    review = [c.number for c in competencies if proposals[c.id].needs_review]
     if review:
         found.append(
-            Anomaly(
-                "needs_review",
-                _(
-                    "Commission et entreprise divergent : compétence(s) %(n)s à réexaminer (motivation requise)."
-                )
-                % {"n": ", ".join(map(str, review))},
-                False,
-            )
+            Anomaly("needs_review", texts["needs_review"] % {"n": ", ".join(map(str, review))}, False)
         )
     return found
 

@@ -3,6 +3,7 @@ scope → 404), permissions from deliberations.permissions (not allowed → 403)
 (a broken rule → message and re-render, never a 500)."""
 
 import re
+from urllib.parse import urlencode
 
 from django.apps import apps
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -198,26 +200,96 @@ def _eligible_candidates(session):
     )
 
 
+# The board's free-text search may hold a name: it travels by POST and waits in the session (per
+# deliberation session), so that it never appears in a URL; the URL only says "search=1".
+BOARD_SEARCH_KEY = "deliberations_board_search"
+
+
+def _board_query(state, search):
+    """The board's query string (filter and search flag), without the page."""
+    params = {}
+    if state:
+        params["state"] = state
+    if search:
+        params["search"] = "1"
+    return urlencode(params)
+
+
+def _board_filters(board, search):
+    """The state filters of the board, with the whole session's count and their link."""
+    labels = [
+        ("", _("Tous")),
+        (selectors.BOARD_TODO, _("À décider")),
+        (selectors.BOARD_DECIDED, _("Décidés")),
+        (selectors.BOARD_REVIEW, _("Divergence commission / entreprise")),
+    ]
+    return [
+        {
+            "label": label,
+            "count": board.counts[state or "all"],
+            "query": _board_query(state, search),
+            "active": state == board.state,
+        }
+        for state, label in labels
+    ]
+
+
 @role_required(STAFF, JURY)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def session_detail(request, pk):
+    """The jury board: the session, its jury and attendance, and one page of its candidates (filters
+    by state with the counts of the whole session, search by name or reference)."""
     session = selectors.session_for(request.user, pk)
     _require(permissions.can_view_session, request.user, session)
+    state = request.GET.get("state", "")
+    if state not in selectors.BOARD_STATES:
+        state = ""
+    searches = request.session.get(BOARD_SEARCH_KEY, {})
+    if request.method == "POST":  # the search form (post/redirect/get)
+        search = request.POST.get("q", "").strip()[:100]
+        if search:
+            searches[str(session.pk)] = search
+        else:
+            searches.pop(str(session.pk), None)
+        request.session[BOARD_SEARCH_KEY] = searches
+        url = reverse("deliberations:session_detail", args=[session.pk])
+        query = _board_query(state, search)
+        return redirect(f"{url}?{query}" if query else url)
+    search = searches.get(str(session.pk), "") if request.GET.get("search") else ""
     can_manage = permissions.can_manage_session(request.user, session)
+    can_decide = permissions.can_decide(request.user, session)
+    can_amend = permissions.can_amend(request.user, session)
     members, attendances = selectors.session_members(session)
-    rows = selectors.board(session)
+    board = selectors.board_page(
+        session, state=state, search=search, page=request.GET.get("page"), per_page=selectors.BOARD_PAGE_SIZE
+    )
     context = {
         "session": session,
-        "rows": rows,
+        "board": board,
+        "rows": board.lines,
+        "page": board.page,
+        "filters": _board_filters(board, search),
+        "querystring": _board_query(board.state, search),
+        "search": search,
         "members": members,
         "attendance_problems": selectors.attendance_problems(session, attendances),
         "composition_problems": selectors.composition_problems(members),
         "convocation_warnings": selectors.convocation_warnings(session),
         "can_manage": can_manage,
-        "can_decide": permissions.can_decide(request.user, session),
+        "can_decide": can_decide,
         "can_close": permissions.can_close_session(request.user, session),
-        "can_amend": permissions.can_amend(request.user, session),
-        "decided_count": sum(1 for r in rows if r.outcome),
+        "can_amend": can_amend,
+        "can_decide_now": can_decide and not session.is_closed,
+        "can_amend_now": can_amend and session.is_closed,
+        "can_remove_now": can_manage and not session.is_closed,
+        "page_numbers": [
+            number if isinstance(number, int) else None
+            for number in board.page.paginator.get_elided_page_range(
+                board.page.number, on_each_side=2, on_ends=1
+            )
+        ],
+        "decided_count": board.counts[selectors.BOARD_DECIDED],
+        "candidate_count": board.counts["all"],
     }
     if can_manage and not session.is_closed:
         context["convocation_form"] = ConvocationForm(

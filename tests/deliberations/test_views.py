@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from core.models import AuditEvent, Role
-from deliberations import services
+from deliberations import selectors, services
 from deliberations.models import (
     CandidateOutcome,
     DocumentKind,
@@ -180,10 +180,13 @@ def test_board_query_budget_is_constant(client, django_assert_max_num_queries, s
     services.add_candidates(actor=None, session=session, candidates=[incomplete])
     client.force_login(staff)
     url = reverse("deliberations:session_detail", args=[session.pk])
-    with django_assert_max_num_queries(40):
+    with django_assert_max_num_queries(25):
         response = client.get(url)
     assert response.status_code == 200
-    assert len(response.context["rows"]) == size + 1
+    # one page of the board, the counts of the whole session
+    assert len(response.context["rows"]) == min(size + 1, selectors.BOARD_PAGE_SIZE)
+    assert response.context["board"].counts == {"all": size + 1, "todo": size - 1, "decided": 2, "review": 0}
+    assert f"(2 / {size + 1} décidés)" in response.content.decode()
 
 
 @pytest.mark.parametrize("size", [5, 50])
