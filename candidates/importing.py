@@ -1,6 +1,11 @@
 """Bulk import of candidates from CSV / XLSX: reading the table and turning a row into the keyword
-arguments of `services.register_candidate`. The import itself (all-or-nothing, same validation as
-the registration form) is `services.import_candidates`.
+arguments of `services.register_candidate`. The import itself (all-or-nothing, same rules as the
+registration form, checked in memory for the whole file) is `services.validate_import_rows` /
+`services.commit_import_rows`; `services.import_candidates` runs both synchronously (command), the
+`ImportJob` tasks run them in a Celery worker with progress (pages).
+
+Every problem is located: `Problem(column, message)`, the column being the canonical header below
+("" when the problem concerns the whole row).
 
 Columns (first row; case, accents and spaces do not matter):
 nom_naissance*, nom_usage, prenoms*, sexe* (F/M), date_naissance* (JJ/MM/AAAA or AAAA-MM-JJ),
@@ -24,7 +29,10 @@ from referential.models import Certification
 from .models import Company, LegalBasis, Pathway, Sex, Tutor
 from .validators import normalise_siret
 
-MAX_ROWS = 2000
+# A national body's yearly intake of one centre fits in one file; larger files are split by the user.
+MAX_ROWS = 20000
+# Progress of the import tasks is recorded every CHUNK_ROWS rows.
+CHUNK_ROWS = 500
 
 COLUMNS = [
     "nom_naissance",
@@ -101,12 +109,33 @@ class ImportFileError(Exception):
     """The file itself cannot be read (type, encoding, headers, size)."""
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One problem of one row: the column it concerns (canonical header, "" for the whole row)."""
+
+    column: str
+    message: str
+    duplicate: bool = False
+
+    def __str__(self):
+        return self.message
+
+
 @dataclass
 class RowResult:
     line: int
     values: dict
-    errors: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
     reference: str = ""
+
+    @property
+    def errors(self):
+        """The messages of the row's problems (French, shown as they are)."""
+        return [problem.message for problem in self.problems]
+
+    @property
+    def is_duplicate(self):
+        return any(problem.duplicate for problem in self.problems)
 
     @property
     def display_name(self):
@@ -120,7 +149,11 @@ class ImportReport:
 
     @property
     def error_rows(self):
-        return [row for row in self.rows if row.errors]
+        return [row for row in self.rows if row.problems]
+
+    @property
+    def duplicate_rows(self):
+        return [row for row in self.rows if row.is_duplicate]
 
     @property
     def is_valid(self):
@@ -199,7 +232,13 @@ def read_table(uploaded_file):
             _("Colonnes obligatoires absentes : %(columns)s.") % {"columns": ", ".join(missing)}
         )
     if len(table) - 1 > MAX_ROWS:
-        raise ImportFileError(_("Au plus %(max)s candidats par import.") % {"max": MAX_ROWS})
+        raise ImportFileError(
+            _(
+                "Le fichier contient %(rows)s lignes : au plus %(max)s candidats par import. "
+                "Découpez-le en plusieurs fichiers."
+            )
+            % {"rows": len(table) - 1, "max": MAX_ROWS}
+        )
     rows = []
     for index, cells in enumerate(table[1:], start=2):
         values = {
@@ -223,18 +262,93 @@ def parse_date(text):
     return None
 
 
+def prefetch_lookups(rows, *, centre):
+    """What the rows refer to, fetched once for the whole file: the version in force of each CQPM code
+    (one query), the centre's companies with the SIRETs of the file (one query) and their tutors (one
+    query). The result is the `cache` of `parse_row`, marked complete: a miss means « unknown »."""
+    codes, sirets = set(), set()
+    for row in rows:
+        values = row["values"]
+        code = (values.get("cqpm") or "").strip()
+        if code and "\x00" not in code:
+            codes.add(code)
+        siret = normalise_siret(values.get("siret_entreprise"))
+        if siret and "\x00" not in siret:
+            sirets.add(siret)
+    certifications = dict.fromkeys(codes)
+    if codes:
+        # Highest published version first: the first one seen per code is the version in force.
+        for certification in (
+            Certification.objects.published().filter(code__in=codes).order_by("code", "-version")
+        ):
+            if certifications.get(certification.code) is None:
+                certifications[certification.code] = certification
+    companies = {(centre.pk, siret): None for siret in sirets}
+    tutors = {}
+    if sirets:
+        found = {company.pk: company for company in Company.objects.filter(centre=centre, siret__in=sirets)}
+        for company in found.values():
+            companies[(centre.pk, company.siret)] = company
+        if found:
+            for tutor in Tutor.objects.filter(company_id__in=list(found)).order_by(*Tutor._meta.ordering):
+                tutor.company = found[tutor.company_id]
+                tutors.setdefault((tutor.company_id, tutor.email.strip().upper()), tutor)
+    return {"certifications": certifications, "companies": companies, "tutors": tutors, "complete": True}
+
+
+def _certification(code, cache):
+    if code not in cache["certifications"]:
+        cache["certifications"][code] = (
+            None if cache.get("complete") else Certification.objects.in_force(code)
+        )
+    return cache["certifications"][code]
+
+
+def _company(centre, siret, cache):
+    key = (centre.pk, siret)
+    if key not in cache["companies"]:
+        cache["companies"][key] = (
+            None if cache.get("complete") else Company.objects.filter(centre=centre, siret=siret).first()
+        )
+    return cache["companies"][key]
+
+
+def _tutor(company, email, cache):
+    tutors = cache.setdefault("tutors", {})
+    key = (company.pk, email.upper())
+    if key not in tutors:
+        tutors[key] = (
+            None
+            if cache.get("complete")
+            else Tutor.objects.filter(company=company, email__iexact=email).first()
+        )
+    return tutors[key]
+
+
 def row_to_kwargs(values, *, centre, cache):
     """Keyword arguments for register_candidate, or raise ValueError with the list of problems."""
+    kwargs, problems = parse_row(values, centre=centre, cache=cache)
+    if problems:
+        raise ValueError([problem.message for problem in problems])
+    return kwargs
+
+
+def parse_row(values, *, centre, cache):
+    """(keyword arguments for register_candidate, [Problem]) of one row. `cache` comes from
+    `prefetch_lookups` (no query) or is {"certifications": {}, "companies": {}} (queries as needed)."""
     if any("\x00" in str(value or "") for value in values.values()):
         # PostgreSQL refuses NUL in text: say so instead of failing on the first query.
-        raise ValueError([_("La ligne contient un caractère nul (0x00) : corrigez le fichier.")])
+        return {}, [Problem("", _("La ligne contient un caractère nul (0x00) : corrigez le fichier."))]
     errors = []
     kwargs = {}
+
+    def problem(column, message):
+        errors.append(Problem(column, message))
 
     def required(column, label):
         value = (values.get(column) or "").strip()
         if not value:
-            errors.append(_("%(label)s manquant.") % {"label": label})
+            problem(column, _("%(label)s manquant.") % {"label": label})
         return value
 
     kwargs["birth_name"] = required("nom_naissance", _("Nom de naissance"))
@@ -255,43 +369,41 @@ def row_to_kwargs(values, *, centre, cache):
     if sex_text:
         kwargs["sex"] = SEX_ALIASES.get(_fold(sex_text))
         if kwargs["sex"] is None:
-            errors.append(_("Sexe inconnu (F ou M attendu)."))
+            problem("sexe", _("Sexe inconnu (F ou M attendu)."))
 
     birth_text = required("date_naissance", _("Date de naissance"))
     if birth_text:
         kwargs["birth_date"] = parse_date(birth_text)
         if kwargs["birth_date"] is None:
-            errors.append(_("Date de naissance illisible (JJ/MM/AAAA attendu)."))
+            problem("date_naissance", _("Date de naissance illisible (JJ/MM/AAAA attendu)."))
 
     registered_text = (values.get("date_inscription") or "").strip()
     if registered_text:
         kwargs["registered_on"] = parse_date(registered_text)
         if kwargs["registered_on"] is None:
-            errors.append(_("Date d'inscription illisible (JJ/MM/AAAA attendu)."))
+            problem("date_inscription", _("Date d'inscription illisible (JJ/MM/AAAA attendu)."))
 
     pathway_text = required("parcours", _("Parcours"))
     if pathway_text:
         kwargs["pathway"] = PATHWAY_ALIASES.get(_fold(pathway_text))
         if kwargs["pathway"] is None:
-            errors.append(_("Parcours inconnu (salarié, alternant, demandeur d'emploi, VAE ou autre)."))
+            problem("parcours", _("Parcours inconnu (salarié, alternant, demandeur d'emploi, VAE ou autre)."))
 
     code = required("cqpm", _("Code CQPM"))
     if code:
-        if code not in cache["certifications"]:
-            cache["certifications"][code] = Certification.objects.in_force(code)
-        kwargs["certification"] = cache["certifications"][code]
+        kwargs["certification"] = _certification(code, cache)
         if kwargs["certification"] is None:
-            errors.append(_("Aucune version en vigueur du CQPM « %(code)s ».") % {"code": code})
+            problem("cqpm", _("Aucune version en vigueur du CQPM « %(code)s ».") % {"code": code})
 
     siret = normalise_siret(values.get("siret_entreprise"))
     company = None
     if siret:
-        key = (centre.pk, siret)
-        if key not in cache["companies"]:
-            cache["companies"][key] = Company.objects.filter(centre=centre, siret=siret).first()
-        company = cache["companies"][key]
+        company = _company(centre, siret, cache)
         if company is None:
-            errors.append(_("Aucune entreprise de ce centre n'a le SIRET %(siret)s.") % {"siret": siret})
+            problem(
+                "siret_entreprise",
+                _("Aucune entreprise de ce centre n'a le SIRET %(siret)s.") % {"siret": siret},
+            )
     kwargs["company"] = company
 
     tutor_email = (values.get("email_tuteur") or "").strip()
@@ -299,25 +411,22 @@ def row_to_kwargs(values, *, centre, cache):
     if tutor_email:
         if company is None:
             if not siret:
-                errors.append(_("Un tuteur est indiqué sans SIRET d'entreprise."))
+                problem("email_tuteur", _("Un tuteur est indiqué sans SIRET d'entreprise."))
         else:
-            tutor = Tutor.objects.filter(company=company, email__iexact=tutor_email).first()
+            tutor = _tutor(company, tutor_email, cache)
             if tutor is None:
-                errors.append(_("Aucun tuteur de cette entreprise n'a cette adresse électronique."))
+                problem("email_tuteur", _("Aucun tuteur de cette entreprise n'a cette adresse électronique."))
     kwargs["tutor"] = tutor
 
     basis_text = (values.get("base_legale") or "").strip()
     kwargs["legal_basis"] = LEGAL_BASIS_ALIASES.get(_fold(basis_text)) if basis_text else LegalBasis.CONTRACT
     if kwargs["legal_basis"] is None:
-        errors.append(_("Base légale inconnue."))
+        problem("base_legale", _("Base légale inconnue."))
     consent_text = _fold(values.get("consentement"))
     if consent_text in YES:
         kwargs["consent_given"] = True
     elif consent_text in NO:
         kwargs["consent_given"] = False
     else:
-        errors.append(_("Consentement : « oui » ou « non » attendu."))
-
-    if errors:
-        raise ValueError(errors)
-    return kwargs
+        problem("consentement", _("Consentement : « oui » ou « non » attendu."))
+    return kwargs, errors

@@ -376,3 +376,106 @@ class CandidateDocument(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.pk}"
+
+
+# --- bulk import (issue 9) -------------------------------------------------------------------
+
+
+class ImportJobStatus(models.TextChoices):
+    PENDING = "pending", _("En attente de vérification")
+    VALIDATING = "validating", _("Vérification en cours")
+    INVALID = "invalid", _("Erreurs à corriger")
+    READY = "ready", _("Prêt à importer")
+    COMMITTING = "committing", _("Import en cours")
+    DONE = "done", _("Importé")
+    FAILED = "failed", _("Échec")
+
+
+# A task is working on the job: the page polls for its progress.
+IMPORT_RUNNING_STATUSES = frozenset(
+    {ImportJobStatus.PENDING, ImportJobStatus.VALIDATING, ImportJobStatus.COMMITTING}
+)
+
+
+def import_upload_to(instance, filename):
+    """A random, non-guessable storage path (the file holds personal data; never served)."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    token = secrets.token_hex(16)
+    return f"candidates/imports/{token[:2]}/{token}.{extension}"
+
+
+class ImportJob(models.Model):
+    """One uploaded CSV/XLSX file of candidates, checked then imported (all or nothing) by Celery tasks.
+
+    The stored file is deleted once the job is finished (imported, refused or failed); the job keeps
+    its SHA-256, its counts and the located error report (line, column, message — no names)."""
+
+    centre = models.ForeignKey(
+        CertificationCentre, verbose_name=_("centre"), on_delete=models.PROTECT, related_name="import_jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("déposé par"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmé par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    file = models.FileField(_("fichier"), upload_to=import_upload_to, max_length=255, blank=True)
+    original_name = models.CharField(_("nom d'origine"), max_length=255)
+    size = models.PositiveBigIntegerField(_("taille (octets)"), default=0)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, blank=True)
+    status = models.CharField(
+        _("statut"), max_length=20, choices=ImportJobStatus.choices, default=ImportJobStatus.PENDING
+    )
+    rows_total = models.PositiveIntegerField(_("lignes du fichier"), default=0)
+    rows_done = models.PositiveIntegerField(_("lignes traitées"), default=0)
+    valid_count = models.PositiveIntegerField(_("lignes valides"), default=0)
+    error_count = models.PositiveIntegerField(_("lignes en erreur"), default=0)
+    duplicate_count = models.PositiveIntegerField(_("doublons"), default=0)
+    imported_count = models.PositiveIntegerField(_("candidats importés"), default=0)
+    errors = models.JSONField(
+        _("rapport d'erreurs"),
+        default=list,
+        blank=True,
+        help_text=_("[{line, column, message, duplicate}] : lignes et colonnes du fichier, sans nom."),
+    )
+    imported_ids = models.JSONField(_("candidats importés (identifiants)"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("exécutions"), default=0)
+    created_at = models.DateTimeField(_("déposé le"), auto_now_add=True)
+    validated_at = models.DateTimeField(_("vérifié le"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmé le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import de candidats")
+        verbose_name_plural = _("imports de candidats")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ImportJobStatus.values),
+                name="candidates_importjob_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["centre", "-created_at"])]
+
+    def __str__(self):
+        return f"Import {self.pk}"
+
+    @property
+    def is_running(self):
+        return self.status in IMPORT_RUNNING_STATUSES
+
+    @property
+    def percent(self):
+        if not self.rows_total:
+            return 0
+        return min(100, round(100 * self.rows_done / self.rows_total))

@@ -118,3 +118,12 @@ def candidates_due_for_anonymisation(now=None):
     return Candidate.objects.filter(
         Q(status__in=CLOSED_STATUSES), anonymised_at__isnull=True, status_changed_at__lt=limit
     ).order_by("pk")
+
+
+def import_jobs_visible_to(user):
+    """Import jobs of the staff member's centres (superusers: all), most recent first."""
+    from .models import ImportJob
+
+    if user is None or not user.is_authenticated or not user.is_active or not user.is_centre_staff:
+        return ImportJob.objects.none()
+    return ImportJob.objects.filter(centre_id__in=user.centre_ids())

@@ -1,7 +1,6 @@
 """Staff pages of the candidates app. Thin: objects come from `selectors` (outside scope → 404), rules
 from `permissions` (→ 403), every change goes through `services` (BusinessRuleError → message)."""
 
-import secrets
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -14,10 +13,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
+from django_htmx.http import HttpResponseClientRefresh
 
 from core.exceptions import BusinessRuleError
 from core.exports import export_response, requested_format
-from core.models import CertificationCentre, Role
+from core.models import Role
 from core.permissions import RoleRequiredMixin
 from core.services import audit
 
@@ -33,13 +33,12 @@ from .forms import (
     TransitionForm,
     TutorForm,
 )
-from .importing import ImportFileError, read_table
+from .importing import MAX_ROWS
 from .models import CandidateDocument, CandidateStatusChange, Company, Tutor
 from .permissions import can_download_document, can_export_personal_data, can_manage_candidate
 
 STAFF = (Role.STAFF,)
 PAGE_SIZE = 50
-IMPORT_SESSION_KEY = "candidates_import"
 
 
 def _get(queryset, **lookup):
@@ -415,62 +414,105 @@ class PersonalDataExportView(RoleRequiredMixin, View):
         return response
 
 
+# --- import ---------------------------------------------------------------------------------
+
+IMPORT_ERRORS_PAGE_SIZE = 100
+IMPORTED_PAGE_SIZE = 50
+
+
+def _import_job(request, pk):
+    """The job, if it belongs to one of the user's centres (else 404)."""
+    queryset = selectors.import_jobs_visible_to(request.user).select_related(
+        "centre", "created_by", "confirmed_by"
+    )
+    return _get(queryset, pk=pk)
+
+
 class ImportView(RoleRequiredMixin, View):
-    """Upload → preview with per-row errors → confirm (all or nothing). The checked rows wait in the
-    session (never in a URL or a hidden field) until confirmed."""
+    """Upload a CSV/XLSX file: it is stored privately and checked by a task; the job page shows the
+    progress, the located errors, then asks for the confirmation (all or nothing)."""
 
     allowed_roles = STAFF
     template_name = "candidates/import.html"
 
+    def _render(self, request, form):
+        jobs = selectors.import_jobs_visible_to(request.user).select_related("centre")[:10]
+        return render(request, self.template_name, {"form": form, "jobs": jobs, "max_rows": MAX_ROWS})
+
     def get(self, request):
-        return render(request, self.template_name, {"form": ImportUploadForm(user=request.user)})
+        return self._render(request, ImportUploadForm(user=request.user))
 
     def post(self, request):
-        if "confirm" in request.POST:
-            return self.confirm(request)
         form = ImportUploadForm(request.POST, request.FILES, user=request.user)
-        if not form.is_valid():
-            return render(request, self.template_name, {"form": form})
-        centre = form.cleaned_data["centre"]
-        try:
-            rows = read_table(form.cleaned_data["file"])
-        except ImportFileError as exc:
-            form.add_error("file", str(exc))
-            return render(request, self.template_name, {"form": form})
-        report = services.import_candidates(centre=centre, rows=rows, by=request.user, dry_run=True)
-        token = ""
-        if report.is_valid:
-            token = secrets.token_urlsafe(16)
-            request.session[IMPORT_SESSION_KEY] = {"token": token, "centre": centre.pk, "rows": rows}
-        else:
-            request.session.pop(IMPORT_SESSION_KEY, None)
-        return render(
-            request,
-            self.template_name,
-            {"form": ImportUploadForm(user=request.user), "report": report, "token": token, "centre": centre},
-        )
+        if form.is_valid():
+            try:
+                job = services.create_import_job(
+                    centre=form.cleaned_data["centre"],
+                    uploaded_file=form.cleaned_data["file"],
+                    by=request.user,
+                )
+            except BusinessRuleError as exc:
+                form.add_error("file", exc.message)
+            else:
+                return redirect("candidates:import_job", pk=job.pk)
+        return self._render(request, form)
 
-    def confirm(self, request):
-        pending = request.session.get(IMPORT_SESSION_KEY)
-        if not pending or not secrets.compare_digest(pending["token"], request.POST.get("token", "")):
-            messages.error(
-                request, _("Cet import a expiré ou a déjà été effectué : chargez à nouveau le fichier.")
+
+class ImportJobView(RoleRequiredMixin, View):
+    """One import: progress while a task works on it, then the preview (counts, errors located by
+    line and column; `?format=csv|xlsx` downloads the whole error report) or the imported candidates."""
+
+    allowed_roles = STAFF
+    ERROR_HEADERS = [gettext_lazy("Ligne"), gettext_lazy("Colonne"), gettext_lazy("Problème")]
+
+    def get(self, request, pk):
+        job = _import_job(request, pk)
+        fmt = requested_format(request)
+        if fmt:
+            rows = ([error["line"], error["column"], error["message"]] for error in job.errors)
+            return export_response(
+                filename=f"import-{job.pk}-erreurs", headers=self.ERROR_HEADERS, rows=rows, fmt=fmt
             )
-            return redirect("candidates:import")
-        centre = _get(
-            CertificationCentre.objects.filter(pk__in=request.user.centre_ids()), pk=pending["centre"]
-        )
-        report = services.import_candidates(centre=centre, rows=pending["rows"], by=request.user)
-        request.session.pop(IMPORT_SESSION_KEY, None)
-        if not report.committed:
-            messages.error(request, _("Le fichier n'est plus valide : aucun candidat n'a été importé."))
-            return render(
-                request,
-                self.template_name,
-                {"form": ImportUploadForm(user=request.user), "report": report, "centre": centre},
+        context = {"job": job}
+        if job.errors:
+            context["errors"] = Paginator(job.errors, IMPORT_ERRORS_PAGE_SIZE).get_page(
+                request.GET.get("page")
             )
-        messages.success(request, _("%(count)s candidat(s) importé(s).") % {"count": len(report.rows)})
-        return redirect("candidates:list")
+        if job.imported_ids:
+            page = Paginator(job.imported_ids, IMPORTED_PAGE_SIZE).get_page(request.GET.get("page"))
+            context["imported_page"] = page
+            context["imported"] = (
+                selectors.candidates_visible_to(request.user)
+                .filter(pk__in=list(page.object_list))
+                .select_related("certification")
+                .order_by("reference")
+            )
+        return render(request, "candidates/import_job.html", context)
+
+
+class ImportJobStatusView(RoleRequiredMixin, View):
+    """htmx fragment polled every second while a task works on the job; once it is finished, the
+    page is reloaded to show the result (and the polling stops)."""
+
+    allowed_roles = STAFF
+
+    def get(self, request, pk):
+        job = _import_job(request, pk)
+        if request.htmx and not job.is_running:
+            return HttpResponseClientRefresh()
+        return render(request, "candidates/_import_progress.html", {"job": job})
+
+
+class ImportJobConfirmView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def post(self, request, pk):
+        job = _import_job(request, pk)
+        try:
+            services.confirm_import_job(job=job, by=request.user)
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        return redirect("candidates:import_job", pk=job.pk)
 
 
 # --- companies and tutors -------------------------------------------------------------------

@@ -473,30 +473,35 @@ def test_personal_data_export_view(client_a, centre_a):
 
 
 @pytest.mark.django_db
-def test_import_preview_then_confirm(client_a, centre_a, certification):
+def test_import_preview_then_confirm(client_a, centre_a, certification, django_capture_on_commit_callbacks):
+    """Upload → checked by a task (eager here) → job page with the located errors or the confirm
+    button → confirmation → imported (see tests/candidates/test_import_jobs.py for the details)."""
     header = "nom_naissance;prenoms;sexe;date_naissance;parcours;cqpm\n"
     good = f"Petit;Emma;F;14/07/1992;VAE;{certification.code}\nBlanc;Hugo;M;01/02/1991;demandeur d'emploi;{certification.code}\n"
     bad = good + f"Noir;Léo;X;01/02/1991;vae;{certification.code}\n"
     url = reverse("candidates:import")
-    response = client_a.post(
-        url, {"centre": centre_a.pk, "file": SimpleUploadedFile("c.csv", (header + bad).encode())}
-    )
-    body = response.content.decode()
-    assert "Sexe inconnu" in body and 'name="confirm"' not in body
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_a.post(
+            url, {"centre": centre_a.pk, "file": SimpleUploadedFile("c.csv", (header + bad).encode())}
+        )
+    body = client_a.get(response["Location"]).content.decode()
+    assert "Sexe inconnu" in body and "/confirmer/" not in body
     assert not Candidate.objects.exists()
-    response = client_a.post(
-        url, {"centre": centre_a.pk, "file": SimpleUploadedFile("c.csv", (header + good).encode())}
-    )
-    assert 'name="confirm"' in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_a.post(
+            url, {"centre": centre_a.pk, "file": SimpleUploadedFile("c.csv", (header + good).encode())}
+        )
+    job_url = response["Location"]
+    assert "Confirmer l'import" in client_a.get(job_url).content.decode()
     assert not Candidate.objects.exists()
-    token = response.context["token"]
-    assert client_a.post(url, {"confirm": "1", "token": "wrong"}).status_code == 302
-    assert not Candidate.objects.exists()
-    response = client_a.post(url, {"confirm": "1", "token": token})
+    confirm_url = reverse("candidates:import_job_confirm", args=[job_url.rstrip("/").rsplit("/", 1)[1]])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_a.post(confirm_url)
     assert response.status_code == 302
     assert Candidate.objects.filter(centre=centre_a).count() == 2
-    # The pending import is consumed: a second confirmation imports nothing more.
-    client_a.post(url, {"confirm": "1", "token": token})
+    # The job is done: a second confirmation imports nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        client_a.post(confirm_url)
     assert Candidate.objects.count() == 2
 
 

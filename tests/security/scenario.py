@@ -141,6 +141,11 @@ def _tenant(code, *, staff, evaluator_in, evaluator_out, tutor_user, other_tutor
     batch = AccrochageBatch(centre=centre, session=deliberation, sha256="0" * 64, record_count=0)
     batch.file.save(f"accrochage-{code}.xml", ContentFile(b"<?xml version='1.0'?><flux/>"), save=False)
     batch.save()
+    from candidates.models import ImportJob, ImportJobStatus
+
+    import_job = ImportJob.objects.create(
+        centre=centre, created_by=staff, original_name=f"import-{code}.csv", status=ImportJobStatus.INVALID
+    )
 
     return Tenant(
         centre,
@@ -166,6 +171,7 @@ def _tenant(code, *, staff, evaluator_in, evaluator_out, tutor_user, other_tutor
             "deliberated": deliberated,
             "certificate": certificate,
             "batch": batch,
+            "import_job": import_job,
         },
     )
 
