@@ -83,7 +83,8 @@ def find_targets():
                 "label": f"Tableau du jury, session de {session_size} candidats",
                 "path": reverse("deliberations:session_detail", args=[open_session.pk]),
                 "user": president.user.username,
-                "expect": open_session.entries.order_by("-candidate__reference").first().candidate.reference,
+                # the board shows its first page (by reference) and the counts of the whole session
+                "expect": open_session.entries.order_by("candidate__reference").first().candidate.reference,
             },
             {
                 "key": "statistics",
