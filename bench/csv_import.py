@@ -1,15 +1,20 @@
-"""CSV import of N candidates through the candidates app's import (issue 9): validation, then commit.
+"""CSV import of N candidates through the candidates app's import jobs (issue 9): validation, then commit.
 
 Run by bench/bench.py against the bench database: `python bench/csv_import.py 10000`. Prints progress
 on stderr and one JSON line on stdout. The rows go to a centre of their own (code BENCH-IMPORT) whose
-candidates are deleted before and after the run, so the bench data stays the same run after run.
+candidates and import jobs are deleted before and after the run, so the bench data stays the same
+run after run.
 
-The file is read with `candidates.importing.read_table` (as the upload form does); if the app caps
-the number of rows per file, the same rows are imported in files of that size and the refusal is
-reported. The run is bounded by BENCH_IMPORT_TIMEOUT seconds (240): past it, the remaining files
-are not imported and the totals are extrapolated from the rate so far (said so in the output).
-Validation is `services.import_candidates(dry_run=True)` (the preview), commit the same
-call without dry_run (the confirmation), as the staff user of that centre.
+The path measured is the one the pages use: the file is stored as an `ImportJob`
+(`services.create_import_job` stores it; its task is not queued here), then the two task bodies run
+in this process, exactly as the Celery tasks call them:
+- validation: `services.run_import_validation(job_id)` — reads the stored file (`read_table`),
+  checks every row with the registration rules, records counts and errors, job « prêt à importer »;
+- commit: `services.run_import_commit(job_id)` after `services.confirm_import_job` — reads the file
+  again, checks the rows again, then writes everything in one transaction, job « importé ».
+Each step gives wall time, CPU time of this process (`process_time`, independent of the machine's
+load) and the number of SQL queries. The run is bounded by BENCH_IMPORT_TIMEOUT seconds (240) only
+in the sense that a step slower than that is reported as such (the steps cannot be interrupted).
 """
 
 import csv
@@ -66,7 +71,7 @@ def make_csv(rows, *, companies, certification_code):
                 last.upper(),
                 first,
                 "F" if female else "M",
-                (born + timedelta(days=index)).strftime("%d/%m/%Y"),  # unique: no duplicate warning
+                (born + timedelta(days=index)).strftime("%d/%m/%Y"),  # unique: no duplicate
                 "Nancy",
                 f"import{index}@exemple.test",
                 "06 00 00 00 00",
@@ -83,10 +88,31 @@ def make_csv(rows, *, companies, certification_code):
 
 
 def clean(centre):
-    """Remove the candidates an earlier run imported into the bench centre (not the centre)."""
-    from candidates.models import Candidate
+    """Remove what an earlier run imported into the bench centre (not the centre, its companies)."""
+    from candidates.models import Candidate, ImportJob
 
     Candidate.objects.filter(centre=centre).delete()
+    for job in ImportJob.objects.filter(centre=centre):
+        if job.file:
+            job.file.delete(save=False)
+        job.delete()
+
+
+SLOWEST = {}
+
+
+def measure(step, name=""):
+    """(result, wall s, CPU s, queries) of step(); the SQL time and slowest statements go to SLOWEST."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = step()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    timed = sorted(((float(q["time"]), q["sql"][:70]) for q in queries.captured_queries), reverse=True)
+    SLOWEST[name] = {"sql_s": round(sum(t for t, _sql in timed), 3), "slowest": timed[:5]}
+    return result, wall, cpu, len(queries)
 
 
 def main(rows):
@@ -97,7 +123,7 @@ def main(rows):
     from django.db import transaction
 
     from candidates import importing, services
-    from candidates.models import Candidate, Company, Tutor
+    from candidates.models import Candidate, Company, ImportJobStatus, Tutor
     from core.models import CertificationCentre, Role, User
     from core.scale import ensure_referential
 
@@ -132,65 +158,64 @@ def main(rows):
     clean(centre)
 
     content = make_csv(rows, companies=companies, certification_code=certification.code)
-    result = {"rows": rows, "bytes": len(content), "refused": ""}
-    started = time.perf_counter()
-    try:
-        batches = [
-            importing.read_table(SimpleUploadedFile("candidats.csv", content, content_type="text/csv"))
-        ]
-    except importing.ImportFileError as exc:
-        result["refused"] = str(exc)
-        # Files as large as the app accepts, but small enough for a bounded run to measure a few.
-        limit = min(getattr(importing, "MAX_ROWS", rows), int(os.environ.get("BENCH_IMPORT_FILE_ROWS", 500)))
-        log(f"Fichier de {rows} lignes refusé ({exc}) : import en fichiers de {limit} lignes.")
-        lines = content.decode("utf-8").splitlines(keepends=True)
-        header, body = lines[0], lines[1:]
-        batches = [
-            importing.read_table(
-                SimpleUploadedFile(
-                    "candidats.csv", (header + "".join(body[i : i + limit])).encode(), content_type="text/csv"
-                )
-            )
-            for i in range(0, len(body), limit)
-        ]
-    result["read_s"] = time.perf_counter() - started
-    result["files"] = len(batches)
-
-    validation = commit = 0.0
-    imported = errors = measured = 0
+    result = {"rows": rows, "bytes": len(content), "refused": "", "files": 1, "max_rows": importing.MAX_ROWS}
     budget = float(os.environ.get("BENCH_IMPORT_TIMEOUT", 240))
-    run_started = time.perf_counter()
-    for table in batches:
-        if time.perf_counter() - run_started > budget:
-            log(f"Limite de {budget:.0f} s atteinte après {measured} lignes : durée extrapolée.")
-            break
-        measured += len(table)
-        started = time.perf_counter()
-        report = services.import_candidates(centre=centre, rows=table, by=staff, dry_run=True)
-        validation += time.perf_counter() - started
-        errors += len(report.error_rows)
-        if report.error_rows:
-            first = report.error_rows[0]
-            log(f"Ligne {first.line} refusée : {first.errors}")
-            continue
-        started = time.perf_counter()
-        report = services.import_candidates(centre=centre, rows=table, by=staff)
-        commit += time.perf_counter() - started
-        imported += len(report.rows) if report.committed else 0
-    # Bounded run (BENCH_IMPORT_TIMEOUT): the rest is extrapolated from the rate of the files done.
-    scale = rows / measured if measured else 1.0
-    result.update(
-        extrapolated=measured < rows,
-        measured_rows=measured,
-        validation_s=validation * scale + result["read_s"],
-        commit_s=commit * scale,
-        imported_rows=imported,
-        error_rows=errors,
-        in_database=Candidate.objects.filter(centre=centre).count(),
+
+    # The upload (what the page does before queueing the validation task): content check + storage.
+    upload = SimpleUploadedFile("candidats.csv", content, content_type="text/csv")
+    job, wall, cpu, queries = measure(
+        lambda: _create_without_queueing(services, centre=centre, uploaded_file=upload, by=staff)
     )
-    log(f"{imported} candidats importés ; nettoyage…")
+    result.update(upload_s=wall, upload_cpu_s=cpu, upload_queries=queries)
+
+    log(f"Vérification de {rows} lignes (tâche validate_import, dans ce processus)…")
+    job, wall, cpu, queries = measure(lambda: services.run_import_validation(job.pk), "validation")
+    result.update(validation_s=wall, validation_cpu_s=cpu, validation_queries=queries)
+    result["job_status_after_validation"] = job.status
+    if job.status != ImportJobStatus.READY:
+        result["refused"] = job.message or f"{job.error_count} ligne(s) en erreur"
+        first = job.errors[:1]
+        log(f"Import refusé : {result['refused']} {first}")
+        result.update(commit_s=0.0, commit_cpu_s=0.0, commit_queries=0, imported_rows=0)
+    else:
+        log(f"{job.valid_count} lignes valides en {wall:.1f} s ({cpu:.1f} s CPU, {queries} requêtes).")
+        _confirm_without_queueing(services, job=job, by=staff)
+        log("Enregistrement (tâche commit_import, dans ce processus)…")
+        job, wall, cpu, queries = measure(lambda: services.run_import_commit(job.pk), "commit")
+        result.update(commit_s=wall, commit_cpu_s=cpu, commit_queries=queries)
+        result["imported_rows"] = job.imported_count
+        log(f"{job.imported_count} candidats importés en {wall:.1f} s ({cpu:.1f} s CPU, {queries} requêtes).")
+    result["job_status"] = job.status
+    result["in_database"] = Candidate.objects.filter(centre=centre).count()
+    result["validation_sql_s"] = SLOWEST.get("validation", {}).get("sql_s", 0.0)
+    result["commit_sql_s"] = SLOWEST.get("commit", {}).get("sql_s", 0.0)
+    for name, info in SLOWEST.items():
+        log(f"{name} : SQL {info['sql_s']:.1f} s ; plus lentes : {info['slowest']}")
+    result["extrapolated"] = False
+    result["measured_rows"] = rows
+    result["over_budget"] = result["validation_s"] + result["commit_s"] > budget
+    log("Nettoyage…")
     clean(centre)
     print(json.dumps(result))
+
+
+def _create_without_queueing(services, **kwargs):
+    """`create_import_job` without queueing its task (this process runs the task bodies itself)."""
+    from unittest import mock
+
+    from candidates import tasks
+
+    with mock.patch.object(tasks.validate_import, "delay"):
+        return services.create_import_job(**kwargs)
+
+
+def _confirm_without_queueing(services, **kwargs):
+    from unittest import mock
+
+    from candidates import tasks
+
+    with mock.patch.object(tasks.commit_import, "delay"):
+        return services.confirm_import_job(**kwargs)
 
 
 if __name__ == "__main__":

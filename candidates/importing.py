@@ -17,11 +17,13 @@ cqpm* (code; the version in force is used), date_inscription, base_legale, conse
 import csv
 import datetime
 import io
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.files import validate_upload
 from referential.models import Certification
@@ -252,8 +254,18 @@ def read_table(uploaded_file):
     return rows
 
 
+_DAY_FIRST = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
 def parse_date(text):
     text = (text or "").strip()
+    match = _DAY_FIRST.match(text)
+    if match:  # the common JJ/MM/AAAA without strptime (10 000 rows per file)
+        day, month, year = (int(part) for part in match.groups())
+        try:
+            return datetime.date(year, month, day)
+        except ValueError:
+            return None
     for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
         try:
             return datetime.datetime.strptime(text, fmt).date()
@@ -351,8 +363,8 @@ def parse_row(values, *, centre, cache):
             problem(column, _("%(label)s manquant.") % {"label": label})
         return value
 
-    kwargs["birth_name"] = required("nom_naissance", _("Nom de naissance"))
-    kwargs["first_names"] = required("prenoms", _("Prénoms"))
+    kwargs["birth_name"] = required("nom_naissance", gettext_lazy("Nom de naissance"))
+    kwargs["first_names"] = required("prenoms", gettext_lazy("Prénoms"))
     for column, name in (
         ("nom_usage", "usage_name"),
         ("lieu_naissance", "birth_place"),
@@ -365,13 +377,13 @@ def parse_row(values, *, centre, cache):
         kwargs[name] = (values.get(column) or "").strip()
     kwargs["birth_country"] = (values.get("pays_naissance") or "").strip() or "France"
 
-    sex_text = required("sexe", _("Sexe"))
+    sex_text = required("sexe", gettext_lazy("Sexe"))
     if sex_text:
         kwargs["sex"] = SEX_ALIASES.get(_fold(sex_text))
         if kwargs["sex"] is None:
             problem("sexe", _("Sexe inconnu (F ou M attendu)."))
 
-    birth_text = required("date_naissance", _("Date de naissance"))
+    birth_text = required("date_naissance", gettext_lazy("Date de naissance"))
     if birth_text:
         kwargs["birth_date"] = parse_date(birth_text)
         if kwargs["birth_date"] is None:
@@ -383,13 +395,13 @@ def parse_row(values, *, centre, cache):
         if kwargs["registered_on"] is None:
             problem("date_inscription", _("Date d'inscription illisible (JJ/MM/AAAA attendu)."))
 
-    pathway_text = required("parcours", _("Parcours"))
+    pathway_text = required("parcours", gettext_lazy("Parcours"))
     if pathway_text:
         kwargs["pathway"] = PATHWAY_ALIASES.get(_fold(pathway_text))
         if kwargs["pathway"] is None:
             problem("parcours", _("Parcours inconnu (salarié, alternant, demandeur d'emploi, VAE ou autre)."))
 
-    code = required("cqpm", _("Code CQPM"))
+    code = required("cqpm", gettext_lazy("Code CQPM"))
     if code:
         kwargs["certification"] = _certification(code, cache)
         if kwargs["certification"] is None:

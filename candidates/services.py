@@ -40,6 +40,7 @@ from .validators import normalise_siret, validate_siret
 logger = logging.getLogger(__name__)
 
 S = CandidateStatus
+PATHWAY_VALUES = frozenset(Pathway.values)
 
 # The candidate lifecycle (issue 4). Anything not listed here is refused.
 TRANSITIONS = {
@@ -117,7 +118,7 @@ def _full_clean(instance, exclude=None):
 
 
 def _check_company_and_tutor(*, centre, pathway, company, tutor):
-    if pathway not in Pathway.values:
+    if pathway not in PATHWAY_VALUES:
         raise BusinessRuleError(_("Parcours inconnu."), code="pathway")
     if pathway not in PATHWAYS_WITHOUT_COMPANY and (company is None or tutor is None):
         raise BusinessRuleError(
@@ -909,15 +910,18 @@ def _add_problem(result, column, message, *, duplicate=False):
     result.problems.append(Problem(column, message, duplicate=duplicate))
 
 
-def prepare_import_rows(*, centre, rows, by, progress=None):
+def prepare_import_rows(*, centre, rows, by, progress=None, field_checks=True):
     """Per-row checks of a whole file, in memory (3 queries whatever the number of rows). `progress`
-    is called with the number of rows checked every `importing.CHUNK_ROWS` rows and at the end."""
+    is called with the number of rows checked every `importing.CHUNK_ROWS` rows and at the end.
+    `field_checks=False` skips the model's field checks (lengths, formats), which depend on the row's
+    text only: the commit of a job uses it for the very file (same SHA-256) its validation checked."""
     from .importing import CHUNK_ROWS, ImportReport, RowResult, parse_row, prefetch_lookups
 
     _check_staff_of(by, centre)
     cache = prefetch_lookups(rows, centre=centre)
     validation = ImportValidation(centre, ImportReport(rows=[]))
     now = timezone.now()
+    today = timezone.localdate(now)
     for index, row in enumerate(rows, start=1):
         result = RowResult(line=row["line"], values=row["values"])
         validation.report.rows.append(result)
@@ -938,8 +942,11 @@ def prepare_import_rows(*, centre, rows, by, progress=None):
             except BusinessRuleError as exc:
                 _add_problem(result, _RULE_COLUMNS.get(exc.code, ""), exc.message)
         if not result.problems:
+            kwargs["registered_on"] = kwargs.get("registered_on") or today
             candidate = new_candidate(centre=centre, by=by, now=now, **kwargs)
-            for field, message in _field_errors(candidate, exclude=_IMPORT_CLEAN_EXCLUDE):
+            for field, message in (
+                _field_errors(candidate, exclude=_IMPORT_CLEAN_EXCLUDE) if field_checks else ()
+            ):
                 _add_problem(result, _FIELD_COLUMNS.get(field, ""), message)
             if not result.problems:
                 validation.prepared.append((result, candidate))
@@ -1066,8 +1073,6 @@ def _allocate_references(centre, candidates):
 
 def _insert_candidates(validation, *, by):
     """Bulk inserts of the candidates, their first status, their dossiers and dossier competencies."""
-    from referential.models import Competency
-
     candidates = validation.candidates
     centre = validation.centre
     for _attempt in range(5):
@@ -1098,22 +1103,52 @@ def _insert_candidates(validation, *, by):
         ],
         batch_size=2000,
     )
-    competencies = {}
-    for pk, certification_id in (
-        Competency.objects.filter(certification_id__in={c.certification_id for c in candidates})
-        .order_by("certification_id", "number")
-        .values_list("pk", "certification_id")
-    ):
-        competencies.setdefault(certification_id, []).append(pk)
-    DossierCompetency.objects.bulk_create(
-        [
-            DossierCompetency(dossier=dossier, competency_id=competency_id, modalities=[])
-            for dossier in dossiers
-            for competency_id in competencies.get(dossier.candidate.certification_id, [])
-        ],
-        batch_size=2000,
-    )
+    _insert_dossier_competencies([dossier.pk for dossier in dossiers])
     return candidates
+
+
+def _insert_dossier_competencies(dossier_ids):
+    """One item per competency of the candidate's CQPM version for each new dossier (as
+    `create_dossier`), written by the database itself: INSERT … SELECT joining the dossiers with the
+    competencies of their candidate's version (7 items per candidate: 70 000 rows for 10 000
+    candidates, which model instances would cost seconds to build)."""
+    from django.db import connection
+
+    from referential.models import Competency
+
+    item, dossier, candidate, competency = (
+        DossierCompetency._meta,
+        Dossier._meta,
+        Candidate._meta,
+        Competency._meta,
+    )
+    qn = connection.ops.quote_name
+    empty = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    # PostgreSQL takes the whole list as one array parameter; SQLite caps the parameters of a query.
+    chunks = (
+        [dossier_ids]
+        if connection.vendor == "postgresql"
+        else [dossier_ids[i : i + 900] for i in range(0, len(dossier_ids), 900)]
+    )
+    with connection.cursor() as cursor:
+        for chunk in chunks:
+            if not chunk:
+                continue
+            if connection.vendor == "postgresql":
+                condition, params = f"d.{qn('id')} = ANY(%s)", [list(chunk)]
+            else:
+                condition, params = f"d.{qn('id')} IN ({', '.join(['%s'] * len(chunk))})", list(chunk)
+            # Identifiers come from the models' _meta, values are parameters.
+            sql = (
+                f"INSERT INTO {qn(item.db_table)} "  # noqa: S608
+                f"({qn('dossier_id')}, {qn('competency_id')}, {qn('modalities')}, {qn('already_acquired')}) "
+                f"SELECT d.{qn('id')}, c.{qn('id')}, {empty}, %s "
+                f"FROM {qn(dossier.db_table)} d "
+                f"JOIN {qn(candidate.db_table)} ca ON ca.{qn('id')} = d.{qn('candidate_id')} "
+                f"JOIN {qn(competency.db_table)} c ON c.{qn('certification_id')} = ca.{qn('certification_id')} "
+                f"WHERE {condition} ORDER BY d.{qn('id')}, c.{qn('number')}"
+            )
+            cursor.execute(sql, ["[]", False, *params])
 
 
 def commit_import_rows(*, validation, by, source=None):
@@ -1226,21 +1261,26 @@ def _record_report(job, report):
     job.errors = _error_report(report)
 
 
+class ImportJobError(BusinessRuleError):
+    """The job cannot go on (its file is gone, its author left the centre…): it is marked failed."""
+
+
 def _read_job_rows(job):
-    from django.core.files import File
+    """The rows of the job's stored file, which must be the very file uploaded (SHA-256)."""
+    import hashlib
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
 
     from .importing import read_table
 
     try:
-        handle = job.file.open("rb")
+        with job.file.open("rb") as handle:
+            content = handle.read()
     except (FileNotFoundError, OSError, ValueError) as exc:
         raise ImportJobError(_("Le fichier déposé est introuvable : déposez-le à nouveau.")) from exc
-    with handle:
-        return read_table(File(handle, name=job.original_name))
-
-
-class ImportJobError(BusinessRuleError):
-    """The job cannot go on (its file is gone, its author left the centre…): it is marked failed."""
+    if hashlib.sha256(content).hexdigest() != job.sha256:
+        raise ImportJobError(_("Le fichier stocké a été modifié depuis son dépôt : déposez-le à nouveau."))
+    return read_table(SimpleUploadedFile(job.original_name, content))
 
 
 @transaction.atomic
@@ -1350,7 +1390,11 @@ def run_import_commit(job_id):
         )
     rows = _read_job_rows(job)
     # The per-row checks (the long part) run outside the transaction so that the page sees progress.
-    validation = prepare_import_rows(centre=job.centre, rows=rows, by=by, progress=_job_progress(job.pk))
+    # The field checks ran at validation on this very file (same SHA-256): not again. The rules that
+    # depend on the database (versions in force, companies, tutors, duplicates) are checked again.
+    validation = prepare_import_rows(
+        centre=job.centre, rows=rows, by=by, progress=_job_progress(job.pk), field_checks=False
+    )
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().select_related("centre").get(pk=job.pk)
         if job.status != ImportJobStatus.COMMITTING:
