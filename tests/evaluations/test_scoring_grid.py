@@ -6,9 +6,12 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
-from evaluations import scoring_grid, services
+from candidates.models import Candidate, Tutor
+from core.models import User
+from evaluations import scoring_grid, selectors, services
 from evaluations.models import CriterionJudgement, Judgement, ScoringSheet
 from referential.models import Criterion, CriterionCategory
 from tests.evaluations.conftest import judge_all
@@ -243,3 +246,93 @@ def test_co_members_judgements_show_after_submission_with_a_dash_when_unjudged(w
     assert html.count(f"{name} — <strong>Non observé</strong>") == len(world.criteria()) - 1
     assert f"{name} — —" in html and "jamais vu" not in html
     assert ScoringSheet.objects.filter(evaluator=world.member, status="submitted").exists()
+
+
+# --- the scope of the scoring page: `sheets_for_evaluator`, its SQL composed once per key ---------
+
+
+def _declare_candidate_conflict(world):
+    services.declare_conflict(user=world.member, candidate=world.candidate, reason="Voisin", by=world.staff)
+
+
+def _declare_company_conflict(world):
+    services.declare_conflict(
+        user=world.member, company=world.candidate.company, reason="Ancien employeur", by=world.staff
+    )
+
+
+def _share_the_tutors_email_domain(world):
+    Tutor.objects.filter(pk=world.candidate.tutor_id).update(email="contact@ateliers-lorrains.fr")
+    User.objects.filter(pk=world.member.pk).update(email="jean.dupont@ateliers-lorrains.fr")
+
+
+def _leave_the_centre(world):
+    world.member.centres.remove(world.centre)
+
+
+def _unassign(world):
+    services.unassign_evaluator(convocation=world.convocation, user=world.member, by=world.staff)
+
+
+def _anonymise(world):
+    Candidate.objects.filter(pk=world.candidate.pk).update(anonymised_at=timezone.now())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _declare_candidate_conflict,
+        _declare_company_conflict,
+        _share_the_tutors_email_domain,
+        _leave_the_centre,
+        _unassign,
+        _anonymise,
+    ],
+)
+def test_the_scoring_scope_follows_every_change_of_the_evaluators_situation(world, change):
+    """The page is loaded first (its scope's SQL is then composed and kept for this evaluator): a change
+    of his situation afterwards still closes the page and its autosave (404), as for every evaluator URL."""
+    competency = world.competencies[0]
+    url = score_url(world, competency)
+    autosave = reverse("evaluations:autosave", args=[world.candidate.pk, competency.pk])
+    client = login(world.member)
+    assert client.get(url).status_code == 200
+    change(world)
+    member = User.objects.get(pk=world.member.pk)
+    assert not selectors.sheets_for_evaluator(member).filter(candidate=world.candidate).exists()
+    with pytest.raises(ScoringSheet.DoesNotExist):
+        selectors.sheet_for_scoring(member, world.candidate.pk, competency.pk)
+    assert client.get(url).status_code == 404
+    assert client.post(autosave, {"version": 1}).status_code == 404
+
+
+def test_the_scoring_scope_finds_exactly_the_sheets_of_sheets_for_evaluator(two_worlds):
+    """Every (evaluator, candidate, competency) of two commissions: the page's sheet exists exactly
+    when `sheets_for_evaluator` lists it (assigned member, president, other commission, conflict)."""
+    first, second = two_worlds
+    services.declare_conflict(
+        user=second.member, candidate=second.candidate, reason="Cousin", by=second.staff
+    )
+    users = [first.president, first.member, second.president, second.member]
+    checked = 0
+    for user in users:
+        listed = set(selectors.sheets_for_evaluator(user).values_list("candidate_id", "competency_id"))
+        for world in (first, second):
+            for competency in world.competencies:
+                try:
+                    selectors.sheet_for_scoring(user, world.candidate.pk, competency.pk)
+                except ScoringSheet.DoesNotExist:
+                    found = False
+                else:
+                    found = True
+                assert found == ((world.candidate.pk, competency.pk) in listed), (user, world.candidate)
+                checked += found
+    assert checked == 3 * len(first.competencies)  # both members of the first, the second's president
+
+
+@pytest.fixture
+def two_worlds(db, django_capture_on_commit_callbacks):
+    from tests.evaluations.conftest import build_world
+
+    with django_capture_on_commit_callbacks(execute=True):
+        return build_world(), build_world(code="B")
