@@ -8,10 +8,21 @@ evaluations app adds « session d'évaluation »:
         label=_("Session"), queryset=sessions_for_request, field_name="convocations__session"))
 
 A filter's queryset may be a callable taking the request (django-filter), so it stays role-scoped.
+
+At national scale the list never renders a choice per company (2 500 `<option>`s): the company is
+searched by name or SIRET (`company_search`, with suggestions from `candidates:company_search`), and
+`company=<id>` (links, and a search that designates a single company) filters on one company of the
+user's scope. The selects left (status, pathway, CQPM) are rendered in Python, not through one widget
+template per option.
 """
 
+from html import escape
+
 import django_filters
+from django import forms
 from django.db.models import Q
+from django.forms.utils import flatatt
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from referential.models import Certification
@@ -20,10 +31,27 @@ from . import selectors
 from .models import Candidate, CandidateStatus, Company, Pathway
 
 
+class FlatSelect(forms.Select):
+    """A flat <select> built in Python: Django's Select renders every <option> through its own template
+    (≈ 0.1 ms each); every value and label is escaped here, which dominates a page as soon as a list of choices grows. No optgroups."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        final_attrs["name"] = name
+        selected = set(self.format_value(value))
+        options = "".join(
+            '<option value="{}"{}>{}</option>'.format(
+                escape(str(choice)), " selected" if str(choice) in selected else "", escape(str(label))
+            )
+            for choice, label in self.choices
+        )
+        return mark_safe(f"<select{flatatt(final_attrs)}>{options}</select>")
+
+
 def companies_for_request(request):
     if request is None:
         return Company.objects.none()
-    return selectors.companies_visible_to(request.user).order_by("name")
+    return selectors.companies_visible_to(request.user)
 
 
 def certification_codes():
@@ -38,12 +66,31 @@ class CandidateFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Recherche"), method="search", help_text=_("Référence, nom, prénom ou adresse électronique.")
     )
-    status = django_filters.ChoiceFilter(label=_("Statut"), choices=CandidateStatus.choices)
-    pathway = django_filters.ChoiceFilter(label=_("Parcours"), choices=Pathway.choices)
-    company = django_filters.ModelChoiceFilter(label=_("Entreprise"), queryset=companies_for_request)
-    certification = django_filters.ChoiceFilter(
-        label=_("CQPM"), field_name="certification__code", choices=certification_codes
+    status = django_filters.ChoiceFilter(
+        label=_("Statut"), choices=CandidateStatus.choices, widget=FlatSelect(attrs={"class": "form-select"})
     )
+    pathway = django_filters.ChoiceFilter(
+        label=_("Parcours"), choices=Pathway.choices, widget=FlatSelect(attrs={"class": "form-select"})
+    )
+    # One company of the user's scope, by id (links; a search naming a single company): never a
+    # select of every company. Another centre's company is an invalid choice (form error).
+    company = django_filters.ModelChoiceFilter(
+        label=_("Entreprise"), queryset=companies_for_request, widget=forms.HiddenInput
+    )
+    company_search = django_filters.CharFilter(
+        label=_("Entreprise"),
+        method="search_company",
+        help_text=_("Nom ou numéro SIRET (des suggestions s'affichent pendant la saisie)."),
+    )
+    certification = django_filters.ChoiceFilter(
+        label=_("CQPM"),
+        field_name="certification__code",
+        choices=certification_codes,
+        widget=FlatSelect(attrs={"class": "form-select"}),
+    )
+
+    # Filters the list template renders itself; the ones other apps register are rendered generically.
+    BUILTIN = ("q", "status", "pathway", "company", "company_search", "certification")
 
     class Meta:
         model = Candidate
@@ -60,6 +107,21 @@ class CandidateFilter(django_filters.FilterSet):
                 | Q(email__icontains=word)
             )
         return queryset
+
+    def search_company(self, queryset, name, value):
+        """Candidates whose company matches the text as `selectors.companies_matching` reads it."""
+        condition = selectors.company_condition(value, prefix="company__")
+        return queryset if condition is None else queryset.filter(condition)
+
+    def registered_fields(self):
+        """Bound fields of the filters added by other apps (`register_filter`)."""
+        return [field for field in self.form if field.name not in self.BUILTIN]
+
+    def selected_company(self):
+        """The company chosen by id (`company=<id>`), when valid, else None."""
+        if not self.is_bound or not self.form.is_valid():
+            return None
+        return self.form.cleaned_data.get("company")
 
 
 def register_filter(name, filter_instance):

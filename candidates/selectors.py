@@ -11,13 +11,22 @@ them in, they return no candidate (least privilege). Change only the body of the
 signature: everything else in the product goes through `candidates_visible_to`.
 """
 
+import re
 import unicodedata
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from .models import CLOSED_STATUSES, Candidate, Company, Tutor
+from .models import (
+    CLOSED_STATUSES,
+    Candidate,
+    CandidateDocument,
+    CandidateStatusChange,
+    Company,
+    DossierCompetency,
+    Tutor,
+)
 
 
 def _no_candidates():
@@ -55,16 +64,192 @@ def candidate_list_queryset(user):
     return candidates_visible_to(user).select_related("centre", "certification", "company", "tutor")
 
 
-def candidate_detail_queryset(user):
-    return candidates_visible_to(user).select_related(
-        "centre", "certification", "company", "tutor", "previous_attempt", "created_by"
+def candidate_list_values(queryset):
+    """The rows of the list page as dicts: only the columns it shows (no model instance per row)."""
+    return queryset.values(
+        "pk",
+        "reference",
+        "birth_name",
+        "usage_name",
+        "first_names",
+        "anonymised_at",
+        "pathway",
+        "status",
+        "registered_on",
+        certification_code=F("certification__code"),
+        certification_title=F("certification__title"),
+        certification_version=F("certification__version"),
+        company_name=F("company__name"),
     )
+
+
+def candidate_detail_queryset(user):
+    """The candidate page's candidate in one query: its own fields, plus what the page shows of its
+    centre, CQPM, company, tutor, previous attempt and dossier as annotations (no related model
+    instances: each select_related model costs its every column in SQL compilation and hydration)."""
+    return candidates_visible_to(user).annotate(
+        centre_name=F("centre__name"),
+        certification_code=F("certification__code"),
+        certification_title=F("certification__title"),
+        certification_version=F("certification__version"),
+        company_name=F("company__name"),
+        tutor_first_name=F("tutor__first_name"),
+        tutor_last_name=F("tutor__last_name"),
+        tutor_function=F("tutor__function"),
+        previous_reference=F("previous_attempt__reference"),
+        dossier_pk=F("dossier__id"),
+        dossier_report_due_date=F("dossier__report_due_date"),
+        dossier_company_opinion_applies=F("dossier__company_opinion_applies"),
+        dossier_validated_at=F("dossier__validated_at"),
+        dossier_validated_by_first_name=F("dossier__validated_by__first_name"),
+        dossier_validated_by_last_name=F("dossier__validated_by__last_name"),
+        dossier_validated_by_username=F("dossier__validated_by__username"),
+    )
+
+
+def detail_dossier(candidate):
+    """The dossier of a candidate from `candidate_detail_queryset`, as a dict (None without one)."""
+    if candidate.dossier_pk is None:
+        return None
+    return {
+        "pk": candidate.dossier_pk,
+        "report_due_date": candidate.dossier_report_due_date,
+        "company_opinion_applies": candidate.dossier_company_opinion_applies,
+        "validated_at": candidate.dossier_validated_at,
+        "is_frozen": candidate.dossier_validated_at is not None,
+        "validated_by": _person(
+            candidate.dossier_validated_by_first_name,
+            candidate.dossier_validated_by_last_name,
+            candidate.dossier_validated_by_username,
+        ),
+    }
+
+
+def _person(first_name, last_name, username):
+    """A user's display name, as str(User): full name, else username; None without a user."""
+    if username is None:
+        return None
+    return f"{first_name or ''} {last_name or ''}".strip() or username
+
+
+def dossier_rows(dossier_id):
+    """The competencies of a dossier as dicts, in the competencies' order (candidate page)."""
+    return list(
+        DossierCompetency.objects.filter(dossier_id=dossier_id)
+        .order_by("competency__number")
+        .values(
+            "modalities",
+            "already_acquired",
+            "acquired_on",
+            "acquired_until",
+            number=F("competency__number"),
+            title=F("competency__title"),
+            block_number=F("competency__block__number"),
+        )
+    )
+
+
+def document_rows(candidate_id):
+    """The candidate's documents as dicts, newest first, with the uploader's display name."""
+    rows = list(
+        CandidateDocument.objects.filter(candidate_id=candidate_id)
+        .order_by("-uploaded_at", "-id")
+        .values(
+            "pk",
+            "original_name",
+            "kind",
+            "is_late",
+            "uploaded_at",
+            "size",
+            "sha256",
+            "uploaded_by__first_name",
+            "uploaded_by__last_name",
+            "uploaded_by__username",
+        )
+    )
+    for row in rows:
+        row["uploaded_by"] = _person(
+            row.pop("uploaded_by__first_name"),
+            row.pop("uploaded_by__last_name"),
+            row.pop("uploaded_by__username"),
+        )
+    return rows
+
+
+def status_history_rows(candidate_id):
+    """The candidate's status changes as dicts, oldest first, with the author's display name (None:
+    an automatic change)."""
+    rows = list(
+        CandidateStatusChange.objects.filter(candidate_id=candidate_id)
+        .order_by("at", "id")
+        .values("from_status", "to_status", "at", "reason", "by__first_name", "by__last_name", "by__username")
+    )
+    for row in rows:
+        row["by"] = _person(row.pop("by__first_name"), row.pop("by__last_name"), row.pop("by__username"))
+    return rows
 
 
 def companies_visible_to(user):
     if user is None or not user.is_authenticated or not user.is_centre_staff:
         return Company.objects.none()
     return Company.objects.filter(centre_id__in=user.centre_ids())
+
+
+SIRET_PATTERN = re.compile(r"(?<!\d)\d{14}(?!\d)")
+COMPANY_SUGGESTIONS = 20
+
+
+def company_search_term(text):
+    """How a company search text reads: ("siret", s) when it holds a 14-digit SIRET (a suggestion
+    « Name — SIRET »), ("siret_prefix", digits) when it is only digits (spaces allowed), else
+    ("name", text); None for an empty text."""
+    text = " ".join(str(text or "").split())[:100]
+    if not text:
+        return None
+    siret = SIRET_PATTERN.search(text)
+    if siret:
+        return "siret", siret.group()
+    digits = text.replace(" ", "")
+    if digits.isdigit():
+        return "siret_prefix", digits
+    return "name", text
+
+
+def company_condition(text, *, prefix=""):
+    """The search text as a Q on the company's fields (`prefix`: the path of a relation to Company);
+    a name matches when it contains the text, case-insensitively. None for an empty text."""
+    term = company_search_term(text)
+    if term is None:
+        return None
+    kind, value = term
+    lookup = {"siret": "siret", "siret_prefix": "siret__startswith", "name": "name__icontains"}[kind]
+    return Q(**{f"{prefix}{lookup}": value})
+
+
+def companies_matching(user, text, *, limit=COMPANY_SUGGESTIONS):
+    """At most `limit` companies of the user's scope matching a search text (name or SIRET), as
+    dicts (pk, name, siret, centre_code): the suggestions of the candidate list's company filter."""
+    condition = company_condition(text)
+    if condition is None:
+        return []
+    return list(
+        companies_visible_to(user)
+        .filter(condition)
+        .order_by("name", "siret", "pk")
+        .values("pk", "name", "siret", centre_code=F("centre__code"))[:limit]
+    )
+
+
+def company_designated_by(user, text):
+    """The id of the one company of the user's scope that the text designates — by its full SIRET or
+    its exact name (case-insensitive) — or None when it designates none or several."""
+    term = company_search_term(text)
+    if term is None or term[0] == "siret_prefix":
+        return None
+    kind, value = term
+    lookup = {"siret": value} if kind == "siret" else {"name__iexact": value}
+    ids = list(companies_visible_to(user).filter(**lookup).values_list("pk", flat=True)[:2])
+    return ids[0] if len(ids) == 1 else None
 
 
 def company_list_queryset(user):

@@ -29,6 +29,7 @@ urlpatterns = [
         name="personal_data_export",
     ),
     path("entreprises/", views.CompanyListView.as_view(), name="company_list"),
+    path("entreprises/recherche/", views.CompanySearchView.as_view(), name="company_search"),
     path("entreprises/nouvelle/", views.CompanyCreateView.as_view(), name="company_create"),
     path("entreprises/<int:pk>/", views.CompanyDetailView.as_view(), name="company_detail"),
     path("entreprises/<int:pk>/modifier/", views.CompanyUpdateView.as_view(), name="company_update"),

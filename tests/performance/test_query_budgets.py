@@ -25,8 +25,8 @@ STAFF = f"scale-staff-{BENCH_CENTRE_CODE.lower()}-1"
 # of the request: session, user, centres, navigation, the page's own queries. Measured on
 # 2026-11-26 (identical at 5 and 50 rows: no page grows with its data).
 BUDGETS = {
-    "candidate_list": 7,
-    "candidate_detail": 9,
+    "candidate_list": 6,
+    "candidate_detail": 7,
     "scoring": 7,
     "opinions_todo": 4,
     "opinion": 4,

@@ -81,6 +81,7 @@ TABLE = {
     "candidates:document_download": (G, "L ok/404 404/ok ok ok/404 404 403 403 404"),
     "candidates:personal_data_export": (P, STAFF_OBJECT),
     "candidates:company_list": (G, STAFF_PAGE),
+    "candidates:company_search": (G, STAFF_PAGE),  # suggestions: companies of the user's centres only
     "candidates:company_create": (GP, STAFF_PAGE),
     "candidates:company_detail": (G, STAFF_OBJECT),
     "candidates:company_update": (GP, STAFF_OBJECT),
