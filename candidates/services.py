@@ -1283,12 +1283,40 @@ def _read_job_rows(job):
     return read_table(SimpleUploadedFile(job.original_name, content))
 
 
+# A checked file waits this long for its confirmation; then it is deleted (personal data).
+IMPORT_CONFIRMATION_DAYS = 7
+
+
+def expire_import_jobs(*, centre=None, now=None):
+    """Checked imports never confirmed within IMPORT_CONFIRMATION_DAYS: their file is deleted and the
+    job says so. Run at each upload (for its centre) and by the `expire_import_jobs` task."""
+    import datetime
+
+    limit = (now or timezone.now()) - datetime.timedelta(days=IMPORT_CONFIRMATION_DAYS)
+    stale = ImportJob.objects.filter(status=ImportJobStatus.READY, validated_at__lt=limit)
+    if centre is not None:
+        stale = stale.filter(centre=centre)
+    expired = 0
+    for job in stale:
+        with transaction.atomic():
+            job.status = ImportJobStatus.FAILED
+            job.message = _(
+                "Import non confirmé dans les %(days)s jours : le fichier a été supprimé. Déposez-le à nouveau."
+            ) % {"days": IMPORT_CONFIRMATION_DAYS}
+            job.finished_at = timezone.now()
+            _delete_job_file(job)
+            job.save()
+        expired += 1
+    return expired
+
+
 @transaction.atomic
 def create_import_job(*, centre, uploaded_file, by):
     """Store the file (checked by content, private storage) and queue its validation."""
     from . import tasks
 
     _check_staff_of(by, centre)
+    expire_import_jobs(centre=centre)
     try:
         info = validate_upload(uploaded_file, allowed=("csv", "xlsx"))
     except ValidationError as exc:

@@ -68,3 +68,9 @@ def validate_import(self, job_id):
 def commit_import(self, job_id):
     """Import the confirmed job's rows in one transaction; the job becomes « importé »."""
     return _run(self, services.run_import_commit, job_id)
+
+
+@shared_task(acks_late=True)
+def expire_import_jobs():
+    """Delete the files of checked imports left unconfirmed (can be scheduled daily by Celery beat)."""
+    return services.expire_import_jobs()

@@ -2,6 +2,7 @@
 queries, ImportJob + Celery tasks (eager here; one test with the real worker), the job pages."""
 
 import csv
+import datetime
 import io
 import math
 import time
@@ -351,6 +352,21 @@ def test_commit_interrupted_then_redelivered_imports_once(world, django_capture_
     tasks.commit_import.apply(args=[job.pk])
     assert Candidate.objects.count() == 4
     assert ImportJob.objects.get(pk=job.pk).status == ImportJobStatus.DONE
+
+
+@pytest.mark.django_db
+def test_checked_file_never_confirmed_is_deleted_after_a_week(world, django_capture_on_commit_callbacks):
+    job = start_job(world, rows_of(world, 2), django_capture_on_commit_callbacks)
+    stored = job.file.name
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.expire_import_jobs() == 0
+        ImportJob.objects.filter(pk=job.pk).update(validated_at=timezone.now() - datetime.timedelta(days=8))
+        assert tasks.expire_import_jobs.apply().get() == 1
+    job.refresh_from_db()
+    assert job.status == ImportJobStatus.FAILED and "non confirmé" in job.message
+    assert not job.file and not default_storage.exists(stored)
+    with pytest.raises(services.BusinessRuleError):
+        services.confirm_import_job(job=job, by=world["staff"])
 
 
 @pytest.mark.django_db
