@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 
@@ -33,8 +34,26 @@ class StaticOnlyURLFetcher(URLFetcher):
         raise ValueError(f"Ressource externe refusée dans le rendu PDF : {url}")
 
 
+_font_config = None
+
+
+def font_config():
+    """One FontConfiguration per process, reused by every document (our CSS has no @font-face)."""
+    global _font_config  # noqa: PLW0603 - a per-process cache
+    if _font_config is None:
+        _font_config = FontConfiguration()
+    return _font_config
+
+
+def render_html(html):
+    """Lay the HTML out without writing the PDF: a WeasyPrint Document (pages, anchors, write_pdf())."""
+    return HTML(string=html, base_url="/", url_fetcher=StaticOnlyURLFetcher()).render(
+        font_config=font_config()
+    )
+
+
 def html_to_pdf(html):
-    return HTML(string=html, base_url="/", url_fetcher=StaticOnlyURLFetcher()).write_pdf()
+    return render_html(html).write_pdf()
 
 
 def render_pdf(template_name, context):

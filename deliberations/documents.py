@@ -20,6 +20,7 @@ import hashlib
 import io
 import logging
 import posixpath
+import re
 import zipfile
 from datetime import date
 
@@ -29,12 +30,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models.fields.json import KT
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from core.pdf import render_pdf
+from core.pdf import render_html, render_pdf
 
 from . import selectors
 from .awards import (
@@ -429,18 +431,37 @@ def _pv_context(document):
     }
 
 
+# Candidate documents that print the QR code of their verification page.
+QR_KINDS = frozenset({DocumentKind.CERTIFICATE, DocumentKind.BLOCK_ATTESTATION})
+
+
+def _candidate_contexts(documents):
+    """{document id: context, or the DocumentError that prevents it} for candidate documents of one
+    session, with the queries of one document."""
+    session = documents[0].session
+    results = {r["candidate"].pk: r for r in _candidate_results(session, [d.candidate_id for d in documents])}
+    jury = _jury_context(session)
+    contexts = {}
+    for document in documents:
+        result = results.get(document.candidate_id)
+        if result is None:
+            contexts[document.pk] = DocumentError("Le candidat n'a pas de résultat dans cette session.")
+            continue
+        contexts[document.pk] = {
+            **_base_context(document, qr=document.kind in QR_KINDS),
+            **jury,
+            "result": result,
+            "candidate": document.candidate,
+            "outcome": result["outcome"],
+        }
+    return contexts
+
+
 def _candidate_context(document):
-    results = _candidate_results(document.session, [document.candidate_id])
-    if not results:
-        raise DocumentError("Le candidat n'a pas de résultat dans cette session.")
-    result = results[0]
-    return {
-        **_base_context(document),
-        **_jury_context(document.session),
-        "result": result,
-        "candidate": document.candidate,
-        "outcome": result["outcome"],
-    }
+    context = _candidate_contexts([document])[document.pk]
+    if isinstance(context, Exception):
+        raise context
+    return context
 
 
 TEMPLATES = {
@@ -521,6 +542,100 @@ def build(document) -> bytes:
     raise DocumentError(f"Type de document inconnu : {kind}")
 
 
+# Candidate documents are laid out several per WeasyPrint run (one kind, one session): WeasyPrint's
+# cost is mostly per page, but each run also pays its start (styles, fonts, page setup) and each
+# document its queries; a batch of 25 pays them once. The file is then split again, one PDF per
+# candidate, with pypdf (a few milliseconds per page).
+BATCH_KINDS = frozenset({DocumentKind.LETTER, DocumentKind.CERTIFICATE, DocumentKind.BLOCK_ATTESTATION})
+
+
+def _page_ranges(laid_out, anchors):
+    """[(first page, end page)] of each part, found by the anchor that opens it."""
+    starts = {}
+    for index, page in enumerate(laid_out.pages):
+        for anchor in page.anchors:
+            starts.setdefault(anchor, index)
+    firsts = [starts[anchor] for anchor in anchors]
+    return list(zip(firsts, [*firsts[1:], len(laid_out.pages)], strict=True))
+
+
+_PDF_NAME = re.compile(rb"/([^\s/\[\]()<>{}%]+)")
+
+
+def _own_resources(page):
+    """Give the page a resource dictionary with only what its content uses.
+
+    WeasyPrint shares one resource dictionary between the pages of a file: copied as is, a
+    candidate's file would carry the images (QR codes, hence document numbers) of the whole batch.
+    """
+    from pypdf.generic import DictionaryObject, NameObject
+
+    resources = page["/Resources"].get_object()
+    used = {b"/" + name for name in _PDF_NAME.findall(page.get_contents().get_data())}
+    own = DictionaryObject()
+    for category, value in resources.items():
+        value = value.get_object()
+        if isinstance(value, DictionaryObject):
+            value = DictionaryObject({k: v for k, v in value.items() if k.encode() in used})
+        own[NameObject(category)] = value
+    page[NameObject("/Resources")] = own
+
+
+def _split(content, ranges, titles):
+    """One PDF per page range of `content`, each with its own title and only its own resources."""
+    from pypdf import PdfReader, PdfWriter
+
+    reader = PdfReader(io.BytesIO(content))
+    metadata = {k: v for k, v in (reader.metadata or {}).items() if k in ("/Producer", "/Creator")}
+    files = []
+    for (start, end), title in zip(ranges, titles, strict=True):
+        writer = PdfWriter()
+        for index in range(start, end):
+            page = reader.pages[index]
+            _own_resources(page)
+            writer.add_page(page)
+        writer.add_metadata({**metadata, "/Title": title})
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        files.append(buffer.getvalue())
+    return files
+
+
+def build_batch(documents):
+    """{document id: bytes, or the exception that prevents it} for candidate documents of one kind
+    and one session, laid out in one WeasyPrint run and split into one file each.
+
+    A part longer than one page is rendered again on its own, so that its footer numbers its pages
+    (« Page 1 / 2 »): in the shared run the footer can only say « Page 1 / 1 »."""
+    kinds = {d.kind for d in documents}
+    if len(kinds) != 1 or not kinds <= BATCH_KINDS or len({d.session_id for d in documents}) != 1:
+        raise ValueError("build_batch: documents of one candidate kind and one session only")
+    template = TEMPLATES[documents[0].kind]
+    contexts = _candidate_contexts(documents)
+    results = {pk: context for pk, context in contexts.items() if isinstance(context, Exception)}
+    ready = [d for d in documents if d.pk not in results]
+    if not ready:
+        return results
+    parts = [
+        {
+            "anchor": f"part-{index}",
+            "number": document.number,
+            "body": render_to_string(template, {**contexts[document.pk], "body_only": True}),
+        }
+        for index, document in enumerate(ready)
+    ]
+    laid_out = render_html(render_to_string(template, {**contexts[ready[0].pk], "parts": parts}))
+    ranges = _page_ranges(laid_out, [part["anchor"] for part in parts])
+    titles = [f"{d.get_kind_display()} — {d.number}" for d in ready]
+    files = _split(laid_out.write_pdf(), ranges, titles)
+    for document, (start, end), content in zip(ready, ranges, files, strict=True):
+        if end - start == 1:
+            results[document.pk] = content
+        else:
+            results[document.pk] = render_pdf(template, contexts[document.pk])
+    return results
+
+
 # ---------------------------------------------------------------------------------------------
 # Production
 # ---------------------------------------------------------------------------------------------
@@ -586,17 +701,83 @@ def _publish(document, name, content):
         return record
 
 
-def produce(document_id):
-    """Render, store and publish one document. Idempotent; safe to run again after a crash."""
-    document, claimed = _claim(document_id)
-    if not claimed:
-        return document
-    content = build(document)
+def _store(document, content):
+    """Write the file of a claimed record under a fresh name, then publish it (steps 3 and 4)."""
     _remove_leftovers(document)
     name = default_storage.save(
         f"{_directory(document)}/{document.pk}-{document.attempts}.{document.extension}", ContentFile(content)
     )
     return _publish(document, name, content)
+
+
+def produce(document_id):
+    """Render, store and publish one document. Idempotent; safe to run again after a crash."""
+    document, claimed = _claim(document_id)
+    if not claimed:
+        return document
+    return _store(document, build(document))
+
+
+def _claim_many(document_ids):
+    """Claim the records of `document_ids` not done yet, in their order, in one short transaction."""
+    with transaction.atomic():
+        records = {
+            str(d.pk): d
+            for d in GeneratedDocument.objects.select_for_update(of=("self",))
+            .select_related("session__centre", "session__certification", "session__jury", "candidate")
+            .filter(pk__in=document_ids)
+        }
+        claimed = []
+        now = timezone.now()
+        for document_id in dict.fromkeys(str(i) for i in document_ids):
+            document = records.get(document_id)
+            if document is None or document.status == DocumentStatus.DONE:
+                continue
+            document.status = DocumentStatus.RENDERING
+            document.attempts += 1
+            document.started_at = now
+            document.error = ""
+            claimed.append(document)
+        GeneratedDocument.objects.bulk_update(claimed, ["status", "attempts", "started_at", "error"])
+    return claimed
+
+
+def produce_batch(document_ids, transient=()):
+    """Produce several documents (any kinds); candidate documents of one kind and session are laid out
+    together (`build_batch`). Idempotent like `produce`: done records are skipped, each record is
+    stored and published on its own, a crash leaves the others to the retry.
+
+    Returns [(document id, exception)] for the documents that could not be produced; exceptions of
+    the `transient` classes are raised instead (the caller retries the whole batch).
+    """
+    claimed = _claim_many(document_ids)
+    groups = {}
+    for document in claimed:
+        key = (document.kind, document.session_id) if document.kind in BATCH_KINDS else document.pk
+        groups.setdefault(key, []).append(document)
+    failures = []
+    for documents in groups.values():
+        contents = {}
+        if len(documents) > 1:
+            try:
+                contents = build_batch(documents)
+            except transient:
+                raise
+            except Exception:  # noqa: BLE001 - one broken document must not sink the others: one by one
+                logger.exception("Batch of %s documents failed; producing them one by one", len(documents))
+        for document in documents:
+            try:
+                content = contents.get(document.pk)
+                if content is None:
+                    content = build(document)
+                if isinstance(content, Exception):
+                    raise content
+                _store(document, content)
+            except transient:
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded by the caller, the page offers a retry
+                failures.append((document.pk, exc))
+    return failures
 
 
 def mark_failed(document_id, message):
@@ -612,18 +793,16 @@ def mark_waiting(document_id, message):
 
 
 def produce_session_documents_inline(session, *, actor=None):
-    """`--sync`: request every document of the session and produce them in this process, in order."""
+    """`--sync`: request every document of the session and produce them in this process, in order
+    (the candidate documents in batches, as the workers do)."""
     from . import services
 
     documents = services.request_session_documents(actor=actor, session=session, queue=False)
-    produced = []
-    for document in documents:
-        if document.status == DocumentStatus.DONE:
-            produced.append(document)
-            continue
-        try:
-            produced.append(produce(document.pk))
-        except Exception as exc:
-            mark_failed(document.pk, exc)
-            raise
-    return produced
+    for batch in services.document_batches(documents):
+        failures = produce_batch([d.pk for d in batch])
+        for document_id, exc in failures:
+            mark_failed(document_id, exc)
+        if failures:
+            raise failures[0][1]
+    done = GeneratedDocument.objects.in_bulk([d.pk for d in documents])
+    return [done[d.pk] for d in documents]

@@ -523,12 +523,55 @@ def enqueue(document_id):
         )
 
 
+# Candidate documents of one kind are rendered by batches of this size: big enough to spread
+# WeasyPrint's start and the queries over many documents, small enough for several workers to share
+# a session (a 300-candidate session: about 24 batches) and for a retry to redo little.
+DOCUMENT_BATCH_SIZE = 25
+
+
+def document_batches(documents, size=None):
+    """The order of production: each session document alone (the PV first), then the candidate
+    documents by kind, in batches of `size`."""
+    size = size or DOCUMENT_BATCH_SIZE
+    batches, by_kind = [], {}
+    for document in documents:
+        if document.kind in CANDIDATE_KINDS:
+            by_kind.setdefault(document.kind, []).append(document)
+        else:
+            batches.append([document])
+    batches.sort(key=lambda batch: batch[0].kind != DocumentKind.PV)
+    for kind_documents in by_kind.values():
+        batches += [kind_documents[i : i + size] for i in range(0, len(kind_documents), size)]
+    return batches
+
+
+def enqueue_batches(documents):
+    """Queue the production of `documents` (one task per batch); unreachable broker → failed records."""
+    from .tasks import render_document, render_documents
+
+    for batch in document_batches(documents):
+        ids = [str(d.pk) for d in batch]
+        queued = safe_delay(render_document, ids[0]) if len(ids) == 1 else safe_delay(render_documents, ids)
+        if queued is None:
+            GeneratedDocument.objects.filter(pk__in=ids, status=DocumentStatus.QUEUED).update(
+                status=DocumentStatus.FAILED, error=QUEUE_UNAVAILABLE
+            )
+
+
 @transaction.atomic
 def request_document(*, actor, session, kind, candidate=None, queue=True):
     """Create the record of a document to produce and queue its task once committed.
 
     Idempotent: while a rendering of the same document is pending, the same record is returned.
     """
+    document, created = _request_document(actor=actor, session=session, kind=kind, candidate=candidate)
+    if queue and created:
+        transaction.on_commit(lambda: enqueue(document.pk))
+    return document
+
+
+def _request_document(*, actor, session, kind, candidate=None):
+    """(record, created): the pending record of this document, or a new one (not queued)."""
     if kind not in DocumentKind.values:
         raise BusinessRuleError(_("Type de document inconnu."))
     if (kind in CANDIDATE_KINDS) != (candidate is not None):
@@ -550,7 +593,7 @@ def request_document(*, actor, session, kind, candidate=None, queue=True):
     same = GeneratedDocument.objects.filter(session=session, kind=kind, candidate=candidate)
     pending = same.filter(status__in=[DocumentStatus.QUEUED, DocumentStatus.RENDERING]).first()
     if pending is not None:
-        return pending
+        return pending, False
     version = (same.aggregate(v=Max("version"))["v"] or 0) + 1
     for _attempt in range(5):
         try:
@@ -576,25 +619,32 @@ def request_document(*, actor, session, kind, candidate=None, queue=True):
         kind=kind,
         candidate_id=candidate.pk if candidate else None,
     )
-    if queue:
-        transaction.on_commit(lambda: enqueue(document.pk))
-    return document
+    return document, True
 
 
 @transaction.atomic
 def request_session_documents(*, actor, session, queue=True):
-    """The PV, the attendance sheet and every candidate's documents of a closed session."""
-    documents = [
-        request_document(actor=actor, session=session, kind=DocumentKind.PV, queue=queue),
-        request_document(actor=actor, session=session, kind=DocumentKind.ATTENDANCE, queue=queue),
-    ]
-    for outcome in session.outcomes.select_related("candidate").prefetch_related("blocks_acquired"):
-        for kind in _candidate_kinds(outcome):
-            documents.append(
-                request_document(
-                    actor=actor, session=session, kind=kind, candidate=outcome.candidate, queue=queue
-                )
-            )
+    """The PV, the attendance sheet and every candidate's documents of a closed session.
+
+    Queued once committed: the PV and the attendance sheet alone, the candidate documents by batches
+    of one kind (`document_batches`), so that several workers share the session. Records already
+    pending are returned as they are (their task is on its way)."""
+    requests = [(DocumentKind.PV, None), (DocumentKind.ATTENDANCE, None)]
+    outcomes = (
+        session.outcomes.select_related("candidate")
+        .prefetch_related("blocks_acquired")
+        .order_by("candidate__reference")
+    )
+    for outcome in outcomes:
+        requests += [(kind, outcome.candidate) for kind in _candidate_kinds(outcome)]
+    documents, created = [], []
+    for kind, candidate in requests:
+        document, new = _request_document(actor=actor, session=session, kind=kind, candidate=candidate)
+        documents.append(document)
+        if new:
+            created.append(document)
+    if queue and created:
+        transaction.on_commit(lambda: enqueue_batches(created))
     return documents
 
 

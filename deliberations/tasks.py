@@ -1,8 +1,10 @@
-"""Celery tasks of the deliberations: produce one generated document (PV, letters, parchemins…).
+"""Celery tasks of the deliberations: produce generated documents (PV, letters, parchemins…).
 
-The task takes the record's id, is idempotent (a `done` record is left as is) and safe to run again
-after a crash: `acks_late` + `reject_on_worker_lost` put the message back when the worker dies, and
-`documents.produce` never exposes a half-written file (see its docstring).
+`render_document` produces one record, `render_documents` a batch of records (the candidate
+documents of a session, laid out several per WeasyPrint run). Both take ids, are idempotent (a
+`done` record is left as is) and safe to run again after a crash: `acks_late` +
+`reject_on_worker_lost` put the message back when the worker dies, and `documents.produce` /
+`documents.produce_batch` never expose a half-written file (see their docstrings).
 """
 
 import logging
@@ -41,6 +43,29 @@ def render_document(self, document_id):
         documents.mark_failed(document_id, _public_message(exc))
         return str(document_id)
     return str(document.pk)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def render_documents(self, document_ids):
+    """A batch of documents; a failure of one is recorded on its record, the others are produced."""
+    try:
+        failures = documents.produce_batch(document_ids, transient=TRANSIENT_ERRORS)
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= self.max_retries:
+            logger.warning(
+                "Batch of %s documents failed after %s retries", len(document_ids), self.request.retries
+            )
+            for document_id in document_ids:
+                documents.mark_failed(document_id, _public_message(exc))
+            return list(document_ids)
+        logger.warning("Batch of %s documents: transient error, retrying: %r", len(document_ids), exc)
+        for document_id in document_ids:
+            documents.mark_waiting(document_id, _public_message(exc))
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    for document_id, exc in failures:
+        logger.error("Document %s could not be produced: %r", document_id, exc)
+        documents.mark_failed(document_id, _public_message(exc))
+    return [str(i) for i in document_ids]
 
 
 def _public_message(exc):
