@@ -117,6 +117,9 @@ def test_company_id_links_still_filter_and_show_the_company(client_a, companies)
     assert "company" in response.context["filter"].form.errors
     assert c["at_other"].reference not in response.content.decode()
     assert "is-invalid" in re.search(r'<input type="search"[^>]*>', response.content.decode()).group()
+    # A tampered id is an error too, never a crash.
+    response = client_a.get(reverse(LIST), {"company": "abc"})
+    assert response.status_code == 200 and "company" in response.context["filter"].form.errors
 
 
 @pytest.mark.django_db
