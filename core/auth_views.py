@@ -185,19 +185,16 @@ def _count_in_window(key):
 
 
 class ThrottledPasswordResetView(auth_views_django.PasswordResetView):
-    def post(self, request, *args, **kwargs):
-        if _count_in_window(f"password-reset:ip:{_ip(request)}") > PASSWORD_RESET_PER_IP:
-            form = self.get_form()
-            form.is_valid()
+    # Only well-formed requests count: an empty or invalid form sends nothing and is answered as usual.
+    def form_valid(self, form):
+        ip = _ip(self.request)
+        if _count_in_window(f"password-reset:ip:{ip}") > PASSWORD_RESET_PER_IP:
             form.add_error(
                 None,
                 _("Trop de demandes de réinitialisation depuis ce poste : réessayez dans une heure."),
             )
-            audit(action="auth.password_reset_throttled", ip_address=_ip(request))
+            audit(action="auth.password_reset_throttled", ip_address=ip)
             return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
-
-    def form_valid(self, form):
         email = form.cleaned_data["email"].strip().lower()
         digest = hashlib.sha256(email.encode()).hexdigest()  # no address in cache keys
         if _count_in_window(f"password-reset:email:{digest}") > PASSWORD_RESET_PER_EMAIL:

@@ -40,7 +40,16 @@ def test_a_client_address_over_the_limit_is_refused_with_a_message_and_audited(c
     response = _ask(client, "unknown@example.org")
     assert response.status_code == 429
     assert "Trop de demandes de réinitialisation" in response.content.decode()
-    assert AuditEvent.objects.filter(action="auth.password_reset_throttled", ip_address="203.0.113.7").exists()
+    assert AuditEvent.objects.filter(
+        action="auth.password_reset_throttled", ip_address="203.0.113.7"
+    ).exists()
     # Another client address is not affected.
     assert _ask(client, "unknown@example.org", ip="198.51.100.1").status_code == 302
     assert mailoutbox == []
+
+
+def test_invalid_submissions_are_answered_as_usual_and_not_counted(client):
+    for _ in range(auth_views.PASSWORD_RESET_PER_IP + 2):
+        response = client.post(reverse("password_reset"), {"email": ""}, REMOTE_ADDR="203.0.113.8")
+        assert response.status_code == 200  # the form again, with its field error
+    assert _ask(client, "someone@example.org", ip="203.0.113.8").status_code == 302
