@@ -154,27 +154,33 @@ LIST_ROW_HTML = (
     '<td><span class="badge {status_badge}">{status_label}</span>{anonymised}</td>'
     "<td>{registered}</td></tr>\n"
 )
-LIST_ROW_FIELDS = (
-    "url",
+# Values that come from the database, escaped for each row; the others (labels, badge classes, dates,
+# URL) are escaped once per page, memoised by value.
+LIST_ROW_DATA = (
     "reference",
     "full_name",
     "certification_title",
     "certification_code",
     "certification_version",
-    "pathway_label",
-    "status_badge",
-    "status_label",
-    "registered",
 )
+LIST_ROW_LABELS = ("url", "pathway_label", "status_badge", "status_label", "registered")
 
 
 def _rows_html(rows):
     """The <tr>s of the list's rows (`_list_rows`), every value HTML-escaped."""
     anonymised = ' <span class="badge text-bg-light border">{}</span>'.format(html_escape(_("Anonymisé")))
+    escaped = {}  # label → escaped label
+
+    def label(value):
+        if value not in escaped:
+            escaped[value] = html_escape(value)
+        return escaped[value]
+
     return mark_safe(
         "".join(
             LIST_ROW_HTML.format(
-                **{name: html_escape(str(row[name])) for name in LIST_ROW_FIELDS},
+                **{name: html_escape(str(row[name])) for name in LIST_ROW_DATA},
+                **{name: label(row[name]) for name in LIST_ROW_LABELS},
                 company=html_escape(row["company_name"] or "—"),
                 anonymised=anonymised if row["anonymised_at"] else "",
             )
