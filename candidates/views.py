@@ -363,9 +363,9 @@ class CandidateDetailView(RoleRequiredMixin, View):
         if items:
             modality_labels = {value: str(label) for value, label in ModalityCode.choices}
             for item in items:
-                item["modality_labels"] = [
+                item["modalities_text"] = " ; ".join(
                     modality_labels[code] for code in item["modalities"] if code in modality_labels
-                ]
+                )
         documents = selectors.document_rows(candidate.pk)
         if documents:
             kind_labels = {value: str(label) for value, label in DocumentKind.choices}

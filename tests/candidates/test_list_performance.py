@@ -392,3 +392,10 @@ def test_candidate_page_without_dossier_company_or_tutor(client_a, centre_a):
         r"Tuteur</dt><dd[^>]*>—</dd>", page
     )
     assert "Aucun document" in page and "Aucun changement de statut" in page
+
+
+@pytest.mark.django_db
+def test_candidate_page_says_which_modalities_are_still_to_choose(client_a, centre_a):
+    candidate = CandidateFactory(centre=centre_a, with_dossier__modalities=[])
+    page = client_a.get(reverse("candidates:detail", args=[candidate.pk])).content.decode()
+    assert page.count("À choisir") == candidate.dossier.items.count() > 0
