@@ -11,6 +11,11 @@ Prints progress on stderr and one JSON line on stdout:
    the SHA-256 and the storage write of a file of that size;
 3. every document of the session (`request_session_documents`: PV, attendance sheet, letters,
    parchemins, bloc attestations) with TWO workers, then the ZIP archive of the session.
+
+The machine may be shared: besides wall-clock times, the JSON gives CPU times, which do not depend
+on the neighbours: of the worker processes (`*_worker_cpu_s`, from /proc) and of this process
+(`*_cpu_s`, process_time), e.g. `weasyprint_cpu_s` and `pv_rest_cpu_ratio` = (the worker's CPU for
+the PV − WeasyPrint's CPU on the same HTML) / WeasyPrint's CPU.
 """
 
 import hashlib
@@ -79,6 +84,21 @@ class Worker:
                 return self
         raise SystemExit("Le worker Celery ne répond pas.")
 
+    def cpu_seconds(self):
+        """CPU time (user + system) used so far by the worker and its pool processes (Linux /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        total = 0.0
+        for pid in [self.process.pid, *map(int, children)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return total
+
     def __exit__(self, *exc):
         self.process.terminate()
         try:
@@ -110,7 +130,9 @@ def wait_done(ids, timeout):
 
 
 def instrumented_build(document):
-    """`documents.build(document)` with the time of each stage and the HTML given to WeasyPrint."""
+    """`documents.build(document)` with the time of each stage and the HTML given to WeasyPrint.
+
+    Returns (content, html, wall seconds per stage, CPU seconds per stage, number of queries)."""
     from django.db import connection
     from django.template.loader import render_to_string
     from django.test.utils import CaptureQueriesContext
@@ -119,24 +141,60 @@ def instrumented_build(document):
     from deliberations import documents
 
     stages = {"template": 0.0, "weasyprint": 0.0}
+    cpu = {"template": 0.0, "weasyprint": 0.0}
     captured = {}
 
     def render_pdf(template_name, context):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         html = render_to_string(template_name, context)
         stages["template"] += time.perf_counter() - started
-        started = time.perf_counter()
+        cpu["template"] += time.process_time() - started_cpu
+        started, started_cpu = time.perf_counter(), time.process_time()
         content = html_to_pdf(html)
         stages["weasyprint"] += time.perf_counter() - started
+        cpu["weasyprint"] += time.process_time() - started_cpu
         captured["html"] = html
         return content
 
+    html_to_pdf("<p>warm-up</p>")  # fonts loaded once per process, as in a worker that already ran
     with CaptureQueriesContext(connection) as queries, mock.patch.object(documents, "render_pdf", render_pdf):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         content = documents.build(document)
-        total = time.perf_counter() - started
+        total, total_cpu = time.perf_counter() - started, time.process_time() - started_cpu
     stages["context"] = total - stages["template"] - stages["weasyprint"]
-    return content, captured["html"], stages, len(queries.captured_queries)
+    cpu["context"] = total_cpu - cpu["template"] - cpu["weasyprint"]
+    return content, captured["html"], stages, cpu, len(queries.captured_queries)
+
+
+def candidate_batches_cpu(session):
+    """CPU seconds, in this process, to build every candidate document of the session by batches
+    (context, templates, WeasyPrint, split), without storing anything: the pack's work besides
+    the PV and the attendance sheet, independent of the machine's load."""
+    from deliberations import documents
+    from deliberations.models import DocumentKind, GeneratedDocument
+    from deliberations.services import DOCUMENT_BATCH_SIZE
+
+    records = list(
+        GeneratedDocument.objects.filter(
+            session=session, is_current=True, kind__in=sorted(documents.BATCH_KINDS)
+        )
+        .select_related("session__centre", "session__certification", "session__jury", "candidate")
+        .order_by("kind", "candidate__reference")
+    )
+    by_kind = {}
+    for record in records:
+        by_kind.setdefault(record.kind, []).append(record)
+    cpu, count = {}, 0
+    for kind, kind_records in by_kind.items():
+        started = time.process_time()
+        for i in range(0, len(kind_records), DOCUMENT_BATCH_SIZE):
+            built = documents.build_batch(kind_records[i : i + DOCUMENT_BATCH_SIZE])
+            bad = [pk for pk, content in built.items() if isinstance(content, Exception)]
+            if bad:
+                raise SystemExit(f"{len(bad)} document(s) {kind} impossibles à produire")
+            count += len(built)
+        cpu[str(DocumentKind(kind).label)] = time.process_time() - started
+    return count, cpu
 
 
 def main(session_id):
@@ -160,12 +218,14 @@ def main(session_id):
     result = {"session_size": size}
 
     log(f"PV de la session {session_id} ({size} candidats), un worker…")
-    with Worker(concurrency=1):
+    with Worker(concurrency=1) as worker:
+        cpu_before = worker.cpu_seconds()
         started = time.perf_counter()
         document = services.request_document(actor=None, session=session, kind=DocumentKind.PV)
         if not wait_done([document.pk], timeout=900):
             raise SystemExit("PV non produit en 15 minutes.")
         result["pv_end_to_end_s"] = time.perf_counter() - started
+        result["pv_worker_cpu_s"] = worker.cpu_seconds() - cpu_before
     document = GeneratedDocument.objects.get(pk=document.pk)
     result["pv_worker_s"] = (document.finished_at - document.started_at).total_seconds()
     with default_storage.open(document.file.name, "rb") as handle:
@@ -173,10 +233,13 @@ def main(session_id):
     result["pv_bytes"] = document.size
 
     log("Même PV dans ce processus, étape par étape (WeasyPrint seul sur le HTML produit)…")
-    content, html, stages, queries = instrumented_build(document)
+    content, html, stages, cpu, queries = instrumented_build(document)
     result["weasyprint_s"] = stages["weasyprint"]
+    result["weasyprint_cpu_s"] = cpu["weasyprint"]
     result["pv_context_s"] = stages["context"]
+    result["pv_context_cpu_s"] = cpu["context"]
     result["pv_template_s"] = stages["template"]
+    result["pv_template_cpu_s"] = cpu["template"]
     result["pv_queries"] = queries
     result["pv_html_bytes"] = len(html.encode())
     started = time.perf_counter()
@@ -186,13 +249,18 @@ def main(session_id):
     default_storage.delete(name)
     result["pv_rest_s"] = max(0.0, result["pv_end_to_end_s"] - result["weasyprint_s"])
     result["pv_rest_ratio"] = result["pv_rest_s"] / result["weasyprint_s"]
+    # The same ratio in CPU time: what the worker spent besides WeasyPrint, whatever the load.
+    result["pv_rest_cpu_ratio"] = max(0.0, result["pv_worker_cpu_s"] - cpu["weasyprint"]) / cpu["weasyprint"]
 
     log("Tous les documents de la session, deux workers…")
-    with Worker(concurrency=2):
+    with Worker(concurrency=2) as worker:
+        cpu_before = worker.cpu_seconds()
         started = time.perf_counter()
         produced = services.request_session_documents(actor=None, session=session)
+        result["pack_request_s"] = time.perf_counter() - started
         done = wait_done([d.pk for d in produced], timeout=PACK_TIMEOUT)
         elapsed = time.perf_counter() - started
+        result["pack_worker_cpu_s"] = worker.cpu_seconds() - cpu_before
         result["pack_documents"] = len(produced)
         result["pack_done"] = done
         # Bounded run: past the time limit the total is extrapolated from the rate so far.
@@ -210,6 +278,12 @@ def main(session_id):
     for document in produced:
         kinds[document.kind] = kinds.get(document.kind, 0) + 1
     result["pack_kinds"] = kinds
+
+    log("Documents des candidats par lots, dans ce processus (temps CPU)…")
+    count, per_kind = candidate_batches_cpu(session)
+    result["candidate_documents_cpu_s"] = per_kind
+    result["candidate_document_cpu_ms"] = 1000 * sum(per_kind.values()) / max(count, 1)
+    log(json.dumps({k: v for k, v in result.items() if "cpu" in k or k.startswith("pack")}, default=str))
     print(json.dumps(result))
 
 

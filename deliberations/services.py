@@ -626,9 +626,13 @@ def _request_document(*, actor, session, kind, candidate=None):
 def request_session_documents(*, actor, session, queue=True):
     """The PV, the attendance sheet and every candidate's documents of a closed session.
 
+    Records already pending are returned as they are (their task is on its way); the others are
+    created in one insert (a 300-candidate session has 600 documents) and audited in one event.
     Queued once committed: the PV and the attendance sheet alone, the candidate documents by batches
-    of one kind (`document_batches`), so that several workers share the session. Records already
-    pending are returned as they are (their task is on its way)."""
+    of one kind (`document_batches`), so that several workers share the session."""
+    session = DeliberationSession.objects.select_for_update().select_related("centre").get(pk=session.pk)
+    if session.status != SessionStatus.CLOSED:
+        raise BusinessRuleError(_("Ce document est produit après la clôture de la délibération."))
     requests = [(DocumentKind.PV, None), (DocumentKind.ATTENDANCE, None)]
     outcomes = (
         session.outcomes.select_related("candidate")
@@ -637,14 +641,53 @@ def request_session_documents(*, actor, session, queue=True):
     )
     for outcome in outcomes:
         requests += [(kind, outcome.candidate) for kind in _candidate_kinds(outcome)]
-    documents, created = [], []
+    pending, versions = {}, {}
+    for document in GeneratedDocument.objects.filter(session=session).only(
+        "id", "kind", "candidate_id", "status", "version"
+    ):
+        key = (document.kind, document.candidate_id)
+        versions[key] = max(versions.get(key, 0), document.version)
+        if document.status in (DocumentStatus.QUEUED, DocumentStatus.RENDERING):
+            pending[key] = document.pk
+    requested_by = actor if getattr(actor, "is_authenticated", False) else None
+    new = [
+        GeneratedDocument(
+            session=session,
+            candidate=candidate,
+            kind=kind,
+            version=versions.get((kind, candidate.pk if candidate else None), 0) + 1,
+            number=new_document_number(kind, session.centre.code, session.date.year),
+            requested_by=requested_by,
+        )
+        for kind, candidate in requests
+        if (kind, candidate.pk if candidate else None) not in pending
+    ]
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                GeneratedDocument.objects.bulk_create(new)
+            break
+        except IntegrityError:  # a number collision (1 in 32^10 per pair): draw them all again
+            for document in new:
+                document.number = new_document_number(document.kind, session.centre.code, session.date.year)
+    else:  # pragma: no cover
+        raise BusinessRuleError(_("Impossible d'attribuer un numéro unique au document ; réessayez."))
+    if new:
+        audit(
+            actor=actor,
+            action="deliberations.documents_requested",
+            target=session,
+            document_ids=[str(d.pk) for d in new],
+            kinds={kind: sum(1 for d in new if d.kind == kind) for kind in {d.kind for d in new}},
+        )
+    existing = GeneratedDocument.objects.in_bulk(list(pending.values()))
+    by_key = {(d.kind, d.candidate_id): d for d in new}
+    documents = []
     for kind, candidate in requests:
-        document, new = _request_document(actor=actor, session=session, kind=kind, candidate=candidate)
-        documents.append(document)
-        if new:
-            created.append(document)
-    if queue and created:
-        transaction.on_commit(lambda: enqueue_batches(created))
+        key = (kind, candidate.pk if candidate else None)
+        documents.append(by_key[key] if key in by_key else existing[pending[key]])
+    if queue and new:
+        transaction.on_commit(lambda: enqueue_batches(new))
     return documents
 
 

@@ -359,3 +359,29 @@ def test_a_real_worker_produces_every_document_of_a_session_by_batches(celery_wo
         assert hashlib.sha256(content).hexdigest() == letter.sha256 and len(reader.pages) == 1
         assert letter.candidate.reference in text
         assert not [c.reference for c in candidates if c.pk != letter.candidate_id and c.reference in text]
+
+
+@pytest.mark.django_db
+def test_requesting_a_session_documents_costs_the_same_queries_for_2_and_8_candidates(
+    django_capture_on_commit_callbacks,
+):
+    from core.models import AuditEvent
+
+    counts = []
+    for n in (2, 8):
+        session, _ = session_with_departures(n=n, close=False)
+        with django_capture_on_commit_callbacks(execute=False):
+            services.close_session(actor=None, session=session)
+        first = GeneratedDocument.objects.filter(session=session)
+        total = first.count()
+        first.update(status=DocumentStatus.FAILED)  # nothing pending: every document is asked again
+        session.refresh_from_db()
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=False):
+            again = services.request_session_documents(actor=None, session=session)
+        counts.append(len(queries.captured_queries))
+        assert len(again) == total and {d.version for d in again} == {2}
+        event = AuditEvent.objects.filter(
+            action="deliberations.documents_requested", target_id=str(session.pk)
+        )
+        assert event.count() == 2 and len(event.latest("pk").data["document_ids"]) == total
+    assert counts[0] == counts[1] <= 15
