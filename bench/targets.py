@@ -93,6 +93,14 @@ def find_targets():
                 "user": ADMIN_USERNAME,
                 "expect": "",
             },
+            {
+                # The floor of every page: session, user, middlewares and base.html around nothing.
+                "key": "empty",
+                "label": "Page authentifiée vide (Mes messages, personnel de centre)",
+                "path": reverse("core:notifications"),
+                "user": staff,
+                "expect": "Mes messages",
+            },
         ],
         "closed_session_id": closed_session.pk,
         "open_session_id": open_session.pk,

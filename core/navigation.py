@@ -1,6 +1,18 @@
-"""The main navigation: each role sees only what it may use. Apps add their entries here."""
+"""The main navigation: each role sees only what it may use. Apps add their entries here.
 
-from django.urls import NoReverseMatch, reverse
+Every page shows the menu, so its cost is part of the floor of every request. The entries of a role
+(reversed URLs, translated labels) do not change while the process runs: they are computed once per
+(role, language, script prefix) and kept in memory; only the "active" entry depends on the
+request. `core.templatetags.chrome.main_menu` also keeps the rendered menu per (role, language, active
+entry). Both caches are cleared when the URL configuration or the languages change (tests).
+"""
+
+from functools import lru_cache
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .models import Role
@@ -23,11 +35,14 @@ NAVIGATION = [
 ]
 
 
-def navigation_for(user, current_path=""):
-    if not user.is_authenticated:
-        return []
-    role = Role.STAFF if user.is_superuser else user.role
-    items = []
+def menu_role(user):
+    """The role whose menu the user sees (a superuser is the national staff)."""
+    return Role.STAFF if user.is_superuser else user.role
+
+
+@lru_cache(maxsize=64)
+def _entries(role, language, script_prefix):
+    entries = []
     for label, url_name, roles in NAVIGATION:
         if role not in roles:
             continue
@@ -35,6 +50,50 @@ def navigation_for(user, current_path=""):
             url = reverse(url_name)
         except NoReverseMatch:  # the app providing it is not installed in this build
             continue
-        active = current_path == url if url == "/" else current_path.startswith(url)
-        items.append({"label": label, "url": url, "active": active})
-    return items
+        entries.append((str(label), url))
+    return tuple(entries)
+
+
+def entries_for_role(role):
+    """((label, url), ...) of a role's menu in the active language, computed once per process."""
+    return _entries(role, get_language(), get_script_prefix())
+
+
+def active_url(entries, current_path):
+    """The url of the entry the current page belongs to, the most specific one (/candidats/entreprises/
+    is « Entreprises », not « Candidats »); None when it belongs to none."""
+    best = None
+    for _label, url in entries:
+        if (current_path == url if url == "/" else current_path.startswith(url)) and (
+            best is None or len(url) > len(best)
+        ):
+            best = url
+    return best
+
+
+def navigation_for(user, current_path=""):
+    if not user.is_authenticated:
+        return []
+    entries = entries_for_role(menu_role(user))
+    active = active_url(entries, current_path)
+    return [{"label": label, "url": url, "active": url == active} for label, url in entries]
+
+
+def clear_caches():
+    _entries.cache_clear()
+    from .templatetags.chrome import clear_memos
+
+    clear_memos()
+
+
+@receiver(setting_changed)
+def _clear_on_setting_change(*, setting, **kwargs):
+    if setting in {
+        "ROOT_URLCONF",
+        "LANGUAGES",
+        "LANGUAGE_CODE",
+        "FORCE_SCRIPT_NAME",
+        "STORAGES",
+        "STATIC_URL",
+    }:
+        clear_caches()

@@ -6,14 +6,26 @@ superusers: all centres). Aggregates are computed by the database in a fixed num
 cached briefly (the key holds the user's centres and the filters). Each table carries the spec of
 its chart, so the chart is drawn from exactly the numbers the table shows.
 
+Caching (docs/performance.md): the figures are cached for settings.CQPM["STATISTICS_CACHE_SECONDS"]
+under a key made of the user's centres and the filters, together with a small "stamp" entry naming
+that computation. The page's rendered summary, tables and charts (`cached_fragment`) are cached under
+the same key plus the language and the fragment's name, and are served only while the stamp of the
+figures they were drawn from is still there: they never outlive the figures, and a recomputation
+(expiry, `invalidate`) makes them stale at once. A centre's staff and another centre's never share a
+key; two users with the same centres share the figures, which hold nothing personal.
+
 Definitions (shown on the page):
 - registrations: candidates whose registration date falls in the period;
 - results: outcomes of *closed* deliberation sessions held in the period (certified / partial / failed);
 - pass rate: certified ÷ deliberated; bloc / competency rate: acquired ÷ decided.
 """
 
+import functools
 import hashlib
 import json
+import os
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -24,9 +36,10 @@ from django.core.cache import cache
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Q
 from django.db.models.functions import TruncMonth, TruncQuarter, TruncYear
 from django.utils import formats
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from . import charts as charts_module
 from .charts import BarChart, format_number
 from .models import CertificationCentre
 
@@ -37,8 +50,11 @@ GRANULARITIES = {
 }
 RESULTS = ("certified", "partial", "failed")
 COMPANY_CHART_LIMIT = 15
+# The page shows the companies with the most registrations; the whole table is one click away (its own
+# page) and in the CSV / XLSX exports. 2 300 companies nationally made a 600 KiB page.
+COMPANY_TABLE_LIMIT = 50
 MAX_FILLED_PERIODS = 240
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -59,6 +75,12 @@ class StatTable:
     chart_rows: int | None = None
     rate_columns: tuple = ()
     note: str = ""
+    # Rows shown on the statistics page (None: all); the table's own page and the exports have all.
+    shown_rows: int | None = None
+
+    @property
+    def truncated(self):
+        return self.shown_rows is not None and len(self.rows) > self.shown_rows
 
     @property
     def chart_data_rows(self):
@@ -74,10 +96,11 @@ class StatTable:
             chart.add_series(name, [r[column] for r in rows])
         return chart.render()
 
-    def display_rows(self):
+    def display_rows(self, *, complete=False):
         """Cells formatted for the HTML table (the same numbers the chart shows)."""
         shown = []
-        for row in self.rows:
+        rows = self.rows if complete or self.shown_rows is None else self.rows[: self.shown_rows]
+        for row in rows:
             cells = []
             for index, value in enumerate(row):
                 if isinstance(value, int | float) and not isinstance(value, bool):
@@ -104,6 +127,7 @@ class StatTable:
             "chart_rows": self.chart_rows,
             "rate_columns": list(self.rate_columns),
             "note": self.note,
+            "shown_rows": self.shown_rows,
         }
 
     @classmethod
@@ -115,6 +139,9 @@ class StatTable:
 class Statistics:
     tables: list
     summary: dict
+    # Which computation these figures come from, and until when they are cached (epoch seconds).
+    stamp: str = ""
+    expires_at: float = 0.0
 
     def table(self, key):
         return next(t for t in self.tables if t.key == key)
@@ -158,13 +185,17 @@ class StatisticsFilter(django_filters.FilterSet):
         self.user = user
         self.filters["centre"].queryset = CertificationCentre.objects.filter(pk__in=user.centre_ids())
         self.filters["pathway"].extra["choices"] = Pathway.choices
-        self.filters["cqpm"].extra["choices"] = [
-            (code, f"{code} — {title}")
-            for code, title in Certification.objects.filter(status__in=["published", "archived"])
-            .values_list("code", "title")
-            .order_by("code", "-version")
-            .distinct()
-        ]
+
+        def cqpm_choices():  # read only when the form is drawn or a CQPM is chosen (not from the cache)
+            return [
+                (code, f"{code} — {title}")
+                for code, title in Certification.objects.filter(status__in=["published", "archived"])
+                .values_list("code", "title")
+                .order_by("code", "-version")
+                .distinct()
+            ]
+
+        self.filters["cqpm"].extra["choices"] = cqpm_choices
 
     def keep(self, queryset, name, value):
         return queryset  # not a filter on the candidates: read from cleaned_data
@@ -182,9 +213,20 @@ class StatisticsFilter(django_filters.FilterSet):
         }
 
     def cache_key(self):
+        """The figures' cache key: the user's centres (the scope), the filters' values and the
+        language (titles and labels are translated when computed). An invalid filter (another
+        centre's id) shows no figure: it has a key of its own, so its empty tables are never served
+        for the unfiltered page."""
         values = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in self.values.items()}
         raw = json.dumps(
-            {"v": CACHE_VERSION, "centres": sorted(self.user.centre_ids()), "filters": values}, sort_keys=True
+            {
+                "v": CACHE_VERSION,
+                "centres": sorted(self.user.centre_ids()),
+                "filters": values,
+                "valid": self.is_valid(),
+                "language": get_language(),
+            },
+            sort_keys=True,
         )
         return "statistics:" + hashlib.sha256(raw.encode()).hexdigest()
 
@@ -310,14 +352,68 @@ def compute_statistics(filterset):
     cached = cache.get(key)
     if cached is not None:
         return Statistics(
-            tables=[StatTable.from_dict(t) for t in cached["tables"]], summary=cached["summary"]
+            tables=[StatTable.from_dict(t) for t in cached["tables"]],
+            summary=cached["summary"],
+            stamp=cached["stamp"],
+            expires_at=cached["expires_at"],
         )
     statistics = _compute(filterset)
     timeout = settings.CQPM.get("STATISTICS_CACHE_SECONDS", 300)
-    cache.set(
-        key, {"tables": [t.as_dict() for t in statistics.tables], "summary": statistics.summary}, timeout
-    )
+    statistics.stamp = uuid.uuid4().hex
+    statistics.expires_at = time.time() + timeout
+    data = {
+        "tables": [t.as_dict() for t in statistics.tables],
+        "summary": statistics.summary,
+        "stamp": statistics.stamp,
+        "expires_at": statistics.expires_at,
+    }
+    cache.set_many({key: data, key + ":stamp": statistics.stamp}, timeout)
     return statistics
+
+
+def invalidate(filterset):
+    """Forget the figures of this scope and filters, and with them every fragment drawn from them."""
+    key = filterset.cache_key()
+    cache.delete_many([key, key + ":stamp"])
+
+
+FRAGMENT_SOURCES = (
+    "core/includes/statistics_body.html",
+    "core/includes/statistics_table.html",
+)
+
+
+@functools.cache
+def _code_stamp():
+    """Changes when the code or the templates that draw the fragments change (a deployment): cached
+    HTML drawn by the previous version is then never served. Computed once per process."""
+    from django.template.loader import get_template
+
+    paths = [__file__, charts_module.__file__]
+    paths += [get_template(name).origin.name for name in FRAGMENT_SOURCES]
+    raw = "|".join(f"{path}:{os.stat(path).st_mtime_ns}:{os.stat(path).st_size}" for path in paths)
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def cached_fragment(filterset, name, render):
+    """What `render(statistics)` draws from the figures (HTML), cached as long as those figures are.
+
+    `name` tells the fragments of one scope and filters apart (the page, one table's page, the query
+    string its links carry). Returns (value, served_from_cache).
+    """
+    key = filterset.cache_key()
+    name_hash = hashlib.sha256(name.encode()).hexdigest()[:24]
+    fragment_key = f"{key}:html:{_code_stamp()}:{name_hash}"
+    found = cache.get_many([key + ":stamp", fragment_key])
+    fragment = found.get(fragment_key)
+    if fragment is not None and fragment["stamp"] == found.get(key + ":stamp"):
+        return fragment["value"], True
+    statistics = compute_statistics(filterset)
+    value = render(statistics)
+    remaining = int(statistics.expires_at - time.time())
+    if remaining > 0:
+        cache.set(fragment_key, {"stamp": statistics.stamp, "value": value}, remaining)
+    return value, False
 
 
 def _compute(filterset):
@@ -464,6 +560,8 @@ def _compute(filterset):
         company_table.note = _(
             "Le graphique montre les %(n)s entreprises qui comptent le plus d'inscriptions."
         ) % {"n": COMPANY_CHART_LIMIT}
+    if len(company_table.rows) > COMPANY_TABLE_LIMIT:
+        company_table.shown_rows = COMPANY_TABLE_LIMIT
     tables.append(company_table)
 
     # 7. Pass rate per bloc: outcomes whose candidate's CQPM version has the bloc, and those acquiring it.

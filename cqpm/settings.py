@@ -213,6 +213,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    # Every request reads its session: from the shared cache rather than with a database query
+    # (docs/performance.md, floor of a page). "cached_db" writes through to the database, so sessions
+    # survive a cache flush or restart, and logout deletes both. Only with a shared cache: with the
+    # per-process memory cache a session ended in one worker would live on in another's copy.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -56,11 +56,21 @@ def test_seed_demo_refused_in_production():
     assert not User.objects.filter(username="staff-a").exists()
 
 
-@pytest.mark.django_db
-def test_navigation_shows_each_role_only_its_entries(django_user_model, monkeypatch):
+@pytest.fixture
+def fake_reverse(monkeypatch):
+    """navigation's reverse() replaced; its per-process entries rebuilt before and after."""
     from core import navigation
 
     monkeypatch.setattr(navigation, "reverse", lambda name: f"/{name}/")
+    navigation.clear_caches()
+    yield navigation
+    monkeypatch.undo()
+    navigation.clear_caches()
+
+
+@pytest.mark.django_db
+def test_navigation_shows_each_role_only_its_entries(django_user_model, fake_reverse):
+    navigation = fake_reverse
     tutor = django_user_model.objects.create_user("t", password="x", role=Role.TUTOR)
     staff = django_user_model.objects.create_user("s", password="x", role=Role.STAFF)
     tutor_entries = {item["url"] for item in navigation.navigation_for(tutor)}
