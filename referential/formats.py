@@ -61,11 +61,14 @@ def parse_json(raw):
         except UnicodeDecodeError:
             return None, [FormatError("", "le fichier n'est pas un texte UTF-8.")]
     try:
-        return json.loads(raw), []
+        data = json.loads(raw)
     except json.JSONDecodeError as exc:
         return None, [FormatError("", f"JSON invalide ligne {exc.lineno}, colonne {exc.colno} : {exc.msg}.")]
     except RecursionError:  # hostile nesting ("[[[[…") must be an error message, not a crash
         return None, [FormatError("", "JSON invalide : imbrication trop profonde.")]
+    if data is None:  # the document "null": valid JSON, but no referential in it
+        return None, [FormatError("", "le fichier ne contient aucun référentiel (JSON « null »).")]
+    return data, []
 
 
 class _Validator:

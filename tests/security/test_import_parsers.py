@@ -458,3 +458,10 @@ def test_traversal_name_is_stored_without_its_directories(client, import_world):
         and ".." not in document.original_name
     )
     assert ".." not in document.file.name and not document.file.name.startswith("/")
+
+
+@pytest.mark.parametrize("raw", [b"null", b" null\n", "null"])
+def test_parse_json_of_the_document_null_is_an_error_not_an_empty_referential(raw):
+    data, errors = formats.parse_json(raw)
+    assert data is None
+    assert [str(error) for error in errors] and "aucun référentiel" in str(errors[0])

@@ -124,7 +124,7 @@ TABLE = {
     "deliberations:jury_list": (GP, STAFF_PAGE),
     "deliberations:jury_detail": (GP, STAFF_OBJECT),
     "deliberations:jury_member_remove": (P, STAFF_OBJECT),
-    "deliberations:session_detail": (G, JURY_SESSION),
+    "deliberations:session_detail": (GP, JURY_SESSION),  # POST: the board's search (kept out of URLs)
     "deliberations:session_convocations": (P, STAFF_OBJECT),
     "deliberations:session_attendance": (P, STAFF_OBJECT),
     "deliberations:session_add_candidates": (P, STAFF_OBJECT),
