@@ -254,6 +254,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.requeue_stuck_notifications",
         "schedule": crontab(minute="*/15"),
     },
+    # Files of checked imports never confirmed hold personal data: gone after 7 days, every centre.
+    "candidates-expire-import-jobs": {
+        "task": "candidates.tasks.expire_import_jobs",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- Email ----------------------------------------------------------------------------------
