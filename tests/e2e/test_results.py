@@ -58,7 +58,9 @@ def test_vae_candidate_is_certified_without_tutor_and_partial_result_gets_a_bloc
         jury, session_pk=session_pk, reference=partial.reference
     )
     scan(jury, "71-deliberation-vae-et-partiel")
-    assert jury.get_by_role("link", name="Décider", exact=True).count() == 0  # both decided: only « Revoir » left
+    assert (
+        jury.get_by_role("link", name="Décider", exact=True).count() == 0
+    )  # both decided: only « Revoir » left
     asked = accept_confirmations(jury)
     jury.get_by_role("button", name="Clore la délibération").click(timeout=CLOSING_TIMEOUT)
     jury.wait_for_url(f"**/deliberations/sessions/{session_pk}/documents/", timeout=CLOSING_TIMEOUT)
