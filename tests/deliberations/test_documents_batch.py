@@ -385,3 +385,13 @@ def test_requesting_a_session_documents_costs_the_same_queries_for_2_and_8_candi
         )
         assert event.count() == 2 and len(event.latest("pk").data["document_ids"]) == total
     assert counts[0] == counts[1] <= 15
+
+
+def test_worker_warm_up_loads_fonts_and_compiles_templates_without_failing(monkeypatch):
+    compiled = []
+    from django.template import loader
+
+    real = loader.get_template
+    monkeypatch.setattr(loader, "get_template", lambda name: compiled.append(name) or real(name))
+    tasks.warm_up_pdf_rendering()
+    assert set(compiled) == set(documents.TEMPLATES.values())
