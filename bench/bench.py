@@ -206,6 +206,59 @@ class Gunicorn:
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def cpu_seconds(self):
+        """CPU time (user + system) spent so far by the gunicorn workers and by PostgreSQL + Redis.
+
+        Read from /proc: unlike throughput, CPU per request does not depend on what else the
+        machine is doing, so it is the steadier figure on a shared machine.
+        """
+        return {
+            "app": sum(process_cpu_seconds(pid) for pid in child_pids(self.process.pid)),
+            "db": sum(process_cpu_seconds(pid) for pid in pids_named("postgres", "redis-server")),
+        }
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat_fields(pid):
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # the process ended, or no /proc (then CPU figures are simply 0)
+        return None
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    return name, text[text.rindex(")") + 2 :].split()
+
+
+def process_cpu_seconds(pid):
+    """utime + stime of the process and of its ended children (a PostgreSQL backend that exits
+    is counted in the postmaster's cutime/cstime)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    rest = fields[1]  # rest[0] is the state: utime, stime, cutime, cstime are fields 14 to 17 of stat
+    return sum(int(value) for value in rest[11:15]) / CLOCK_TICKS
+
+
+def _all_pids():
+    try:
+        return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return []
+
+
+def child_pids(parent):
+    children = []
+    for pid in _all_pids():
+        fields = _stat_fields(pid)
+        if fields and int(fields[1][1]) == parent:
+            children.append(pid)
+    return children
+
+
+def pids_named(*names):
+    return [pid for pid in _all_pids() if (fields := _stat_fields(pid)) and fields[0] in names]
+
 
 def request(port, method, path, *, headers=None, body=None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -290,6 +343,7 @@ def measure_pages(server, pages, *, duration, warmup, connections, use_wrk):
                 connections=connections,
                 use_wrk=use_wrk,
             )
+        cpu_before = server.cpu_seconds()
         result = load.run(
             server.url(page["path"]),
             cookie=cookie,
@@ -297,23 +351,34 @@ def measure_pages(server, pages, *, duration, warmup, connections, use_wrk):
             connections=connections,
             use_wrk=use_wrk,
         )
+        cpu_after = server.cpu_seconds()
+        served = max(result["requests"], 1)
+        result["app_cpu_ms"] = (cpu_after["app"] - cpu_before["app"]) * 1000 / served
+        result["db_cpu_ms"] = (cpu_after["db"] - cpu_before["db"]) * 1000 / served
         result.update(bytes=size, path=page["path"], user=user or "-", label=page.get("label", page["key"]))
         results[page["key"]] = result
         say(
             f"  {page['key']:<17} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.1f} ms  "
-            f"p95 {result['p95_ms']:7.1f} ms  erreurs {result['errors']}"
+            f"p95 {result['p95_ms']:7.1f} ms  CPU {result['app_cpu_ms']:.1f} + {result['db_cpu_ms']:.1f} ms/req  "
+            f"erreurs {result['errors']}"
         )
     return results
+
+
+def _cpu_ms(result):
+    return result.get("app_cpu_ms", 0.0) + result.get("db_cpu_ms", 0.0)
 
 
 def page_table(results):
     reference = (results["bare"]["rps"] + results["bare_end"]["rps"]) / 2
     lines = [
         f"Référence : vue nue {results['bare']['rps']:.0f} req/s au début, {results['bare_end']['rps']:.0f} "
-        f"à la fin (moyenne {reference:.0f}).",
+        f"à la fin (moyenne {reference:.0f}) ; CPU du serveur : {_cpu_ms(results['bare']):.2f} ms par requête.",
+        "Ratio CPU : CPU par requête de la vue nue / CPU par requête de la page (app + PostgreSQL + Redis), "
+        "indépendant de la charge de la machine.",
         "",
-        "| page | req/s | ratio / vue nue | p50 (ms) | p95 (ms) | objectif | tenu |",
-        "|---|---:|---:|---:|---:|---|---|",
+        "| page | req/s | ratio / vue nue | p50 (ms) | p95 (ms) | CPU app + données (ms/req) | ratio CPU | objectif | tenu |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     verdicts = {}
     for key, result in results.items():
@@ -329,6 +394,8 @@ def page_table(results):
             latency = f"> {result['seconds'] * 1000:.0f} | —"
         lines.append(
             f"| {result['label']} | {result['rps']:.1f} | {ratio:.2f} | {latency} | "
+            f"{result.get('app_cpu_ms', 0):.1f} + {result.get('db_cpu_ms', 0):.1f} | "
+            f"{_cpu_ms(results['bare']) / _cpu_ms(result) if _cpu_ms(result) else 0:.2f} | "
             f"≥ {target} et p95 < {P95_TARGET_MS} ms | {'oui' if ok else 'NON'} |"
         )
     return "\n".join(lines), reference, verdicts
@@ -507,6 +574,16 @@ def documents_table(d):
         f"| WeasyPrint seul sur le même HTML ({d['pv_pages']} pages) | {d['weasyprint_s']:.2f} s | | |",
         f"| le reste (file, requêtes, gabarit, stockage, empreinte) | {d['pv_rest_s']:.2f} s "
         f"({d['pv_rest_ratio']:.2f} × WeasyPrint) | < 0,5 × WeasyPrint | {'oui' if d['pv_rest_ratio'] < 0.5 else 'NON'} |",
+        *(
+            [
+                f"| le même reste mesuré en CPU (worker − WeasyPrint seul, indépendant de la charge) | "
+                f"{d['pv_worker_cpu_s'] - d['weasyprint_cpu_s']:.2f} s CPU ({d['pv_rest_cpu_ratio']:.2f} × "
+                f"{d['weasyprint_cpu_s']:.2f} s CPU) | < 0,5 × WeasyPrint | "
+                f"{'oui' if d['pv_rest_cpu_ratio'] < 0.5 else 'NON'} |"
+            ]
+            if "pv_rest_cpu_ratio" in d
+            else []
+        ),
         f"| — contexte et requêtes (en processus, {d['pv_queries']} requêtes) | {d['pv_context_s']:.2f} s | | |",
         f"| — gabarit HTML (en processus) | {d['pv_template_s']:.2f} s | | |",
         f"| — empreinte SHA-256 + stockage (en processus) | {d['pv_store_s']:.3f} s | | |",
@@ -517,6 +594,14 @@ def documents_table(d):
             else ""
         )
         + f" | {d['pack_s']:.1f} s | < 60 s | {'oui' if d['pack_s'] < 60 else 'NON'} |",
+        *(
+            [
+                f"| CPU des 2 workers pour ces documents | {d['pack_worker_cpu_s']:.1f} s "
+                f"({d['candidate_document_cpu_ms']:.0f} ms par document de candidat) | | |"
+            ]
+            if "pack_worker_cpu_s" in d and "candidate_document_cpu_ms" in d
+            else []
+        ),
         "| puis l'archive ZIP de la session | "
         + (f"{d['zip_s']:.1f} s" if d["zip_s"] is not None else "non mesurée")
         + " | | |",

@@ -15,6 +15,7 @@ import re
 import unicodedata
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -81,6 +82,23 @@ def candidate_list_values(queryset):
         certification_version=F("certification__version"),
         company_name=F("company__name"),
     )
+
+
+def candidate_list_page(queryset, number, per_page):
+    """One page of the staff list as `candidate_list_values` rows (a Paginator `Page`).
+
+    At national scale the database work is in counting and skipping rows, not in showing 50: the
+    count and the page's ids read the candidate table alone (index-only scans on the list indexes,
+    no join), and only the page's own rows are joined to their CQPM and company, in the same query
+    as the ids (`pk IN (… LIMIT/OFFSET)`, a « deferred join »).
+    """
+    ordering = Candidate._meta.ordering
+    ids = queryset.select_related(None).order_by(*ordering).values_list("pk", flat=True)
+    page = Paginator(ids, per_page).get_page(number)
+    page.object_list = list(
+        candidate_list_values(Candidate.objects.filter(pk__in=page.object_list).order_by(*ordering))
+    )
+    return page
 
 
 def candidate_detail_queryset(user):

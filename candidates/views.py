@@ -195,14 +195,12 @@ class CandidateListView(RoleRequiredMixin, View):
     def get(self, request):
         candidate_filter = _candidate_filter(request)
         queryset = candidate_filter.qs if candidate_filter.is_bound else candidate_filter.queryset
-        page = Paginator(selectors.candidate_list_values(queryset), PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
+        page = selectors.candidate_list_page(queryset, request.GET.get("page"), PAGE_SIZE)
         query = request.GET.copy()
         query.pop("page", None)
         query.pop(SEARCH_FIELD, None)
         company = candidate_filter.selected_company()
-        rows = _list_rows(list(page.object_list))
+        rows = _list_rows(page.object_list)
         return render(
             request,
             "candidates/list.html",

@@ -399,3 +399,45 @@ def test_candidate_page_says_which_modalities_are_still_to_choose(client_a, cent
     candidate = CandidateFactory(centre=centre_a, with_dossier__modalities=[])
     page = client_a.get(reverse("candidates:detail", args=[candidate.pk])).content.decode()
     assert page.count("À choisir") == candidate.dossier.items.count() > 0
+
+
+@pytest.mark.django_db
+def test_list_pages_keep_the_newest_first_order_without_gap_or_repeat(
+    client, staff_a, centre_a, centre_b, certification, django_assert_max_num_queries
+):
+    """The list's page ids are read apart from its rows (`selectors.candidate_list_page`): walking
+    every page must give each visible candidate exactly once, newest registration first (ties by
+    id), with the company of each row, and nothing of another centre."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from candidates.views import PAGE_SIZE
+
+    today = timezone.localdate()
+    company = CompanyFactory(centre=centre_a, name="Aciéries du Nord", siret=make_siret(201))
+    mine = [
+        CandidateFactory(
+            centre=centre_a,
+            certification=certification,
+            company=company,
+            registered_on=today - timedelta(days=n % 7),
+        )
+        for n in range(PAGE_SIZE + 7)
+    ]
+    CandidateFactory(centre=centre_b, certification=certification)
+    expected = [c.reference for c in sorted(mine, key=lambda c: (c.registered_on, c.pk), reverse=True)]
+
+    client.force_login(staff_a)
+    seen = []
+    for number in (1, 2):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse(LIST), {"page": number})
+        content = response.content.decode()
+        seen += re.findall(r'<a href="/candidats/\d+/">([^<]+)</a>', content)
+        assert "Aciéries du Nord" in html.unescape(content)
+        count_sql = next(q["sql"] for q in queries.captured_queries if "COUNT(*)" in q["sql"])
+        assert "JOIN" not in count_sql  # the count reads the candidate table alone
+    assert seen == expected
+    assert f"{len(mine)} candidats" in content  # the total shown counts this centre only
