@@ -116,6 +116,8 @@ def ensure_database(url):
         if cursor.fetchone() is None:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             say(f"  base {name} créée")
+        # The planner setting of docker-compose's PostgreSQL (SSD storage), for this database only.
+        cursor.execute(sql.SQL("ALTER DATABASE {} SET random_page_cost = 1.1").format(sql.Identifier(name)))
         cursor.execute("SHOW server_version")
         version = cursor.fetchone()[0]
     connection.close()
