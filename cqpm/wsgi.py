@@ -4,3 +4,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cqpm.settings")
 application = get_wsgi_application()
+
+# Load the URLconf, hence every view and what they import (WeasyPrint: about a second), when the
+# server process starts rather than during a user's first request.
+from django.urls import get_resolver  # noqa: E402
+
+_views = get_resolver().url_patterns
