@@ -215,6 +215,22 @@ def _board_query(state, search):
     return urlencode(params)
 
 
+def _board_place(params):
+    """Where on the board a decision page was opened (filter, search flag, page), re-read from its
+    query string: only these known values travel back, never a URL (no open redirect)."""
+    state = params.get("state", "")
+    query = _board_query(state if state in selectors.BOARD_STATES else "", params.get("search", ""))
+    page = params.get("page", "")
+    if page.isdigit() and int(page) > 1:
+        query = f"{query}&page={int(page)}" if query else f"page={int(page)}"
+    return query
+
+
+def _board_url(session, place):
+    url = reverse("deliberations:session_detail", args=[session.pk])
+    return f"{url}?{place}" if place else url
+
+
 def _board_filters(board, search):
     """The state filters of the board, with the whole session's count and their link."""
     labels = [
@@ -270,6 +286,8 @@ def session_detail(request, pk):
         "page": board.page,
         "filters": _board_filters(board, search),
         "querystring": _board_query(board.state, search),
+        # the decision pages bring the jury back to this very page of the board
+        "place": _board_place({"state": board.state, "search": search, "page": str(board.page.number)}),
         "search": search,
         "members": members,
         "attendance_problems": selectors.attendance_problems(session, attendances),
@@ -411,6 +429,7 @@ def candidate_decide(request, pk, candidate_pk):
     row = selectors.board_row(session, candidate_pk)
     if row is None:
         raise Http404
+    board_url = _board_url(session, _board_place(request.GET))
     form = DecisionForm(request.POST or None, row=row, amend=amend)
     if request.method == "POST" and form.is_valid():
         try:
@@ -436,11 +455,11 @@ def candidate_decide(request, pk, candidate_pk):
                 request,
                 _("Décisions enregistrées pour le candidat %(ref)s.") % {"ref": row.candidate.reference},
             )
-            return redirect("deliberations:session_detail", pk=session.pk)
+            return redirect(board_url)
     return render(
         request,
         "deliberations/candidate_decide.html",
-        {"session": session, "row": row, "form": form, "amend": amend},
+        {"session": session, "row": row, "form": form, "amend": amend, "board_url": board_url},
     )
 
 

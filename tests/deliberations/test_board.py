@@ -269,3 +269,39 @@ def test_board_page_queries_do_not_grow_with_the_session(django_assert_max_num_q
         assert board.counts["all"] == size
         expected = {"": min(size, 25), "todo": min(size - 3, 25), "decided": 3, "review": 0}[state]
         assert len(board.lines) == expected
+
+
+# --- Back to the same place after a decision ----------------------------------------------------------------
+def test_a_decision_brings_the_jury_back_to_its_page_and_filter(client, session_of_five, small_pages):
+    """Deciding the fifth candidate from page 2 of « À décider » comes back there, not to page 1 of
+    every candidate (with 300 candidates the jury would otherwise page again after each decision)."""
+    session, refs = session_of_five["session"], session_of_five["references"]
+    fifth = session_of_five["candidates"][4]
+    client.force_login(session_of_five["juror"])
+    board = client.get(board_url(session, "state=todo&page=2"))
+    assert references_on(board) == [refs[4]]
+    decide_url = reverse("deliberations:candidate_decide", args=[session.pk, fifth.pk])
+    assert f'href="{decide_url}?state=todo&amp;page=2">Décider</a>' in board.content.decode()
+    page = client.get(f"{decide_url}?state=todo&page=2")
+    assert f'href="{board_url(session, "state=todo&amp;page=2")}">Annuler</a>' in page.content.decode()
+    data = {f"decided_{c.pk}": "acquired" for c in session.certification.competencies.all()}
+    response = client.post(f"{decide_url}?state=todo&page=2", data)
+    assert response.status_code == 302
+    assert response["Location"] == board_url(session, "state=todo&page=2")
+    assert session.outcomes.filter(candidate=fifth).exists()
+    # the page emptied by the decision shows the last page left, with the remaining candidates
+    assert references_on(client.get(response["Location"])) == [refs[0], refs[2]]
+
+
+def test_the_way_back_to_the_board_carries_only_known_values(client, session_of_five):
+    session = session_of_five["session"]
+    candidate = session_of_five["candidates"][0]
+    client.force_login(session_of_five["juror"])
+    decide_url = reverse("deliberations:candidate_decide", args=[session.pk, candidate.pk])
+    hostile = "state=https://evil.example&page=//evil.example&search=1&next=https://evil.example"
+    body = client.get(f"{decide_url}?{hostile}").content.decode()
+    assert "evil.example" not in body
+    assert f'href="{board_url(session, "search=1")}">Annuler</a>' in body
+    data = {f"decided_{c.pk}": "acquired" for c in session.certification.competencies.all()}
+    response = client.post(f"{decide_url}?state=decided&page=0", data)
+    assert response["Location"] == board_url(session, "state=decided")
