@@ -19,7 +19,7 @@ from django.views import View
 from django_htmx.http import HttpResponseClientRefresh
 
 from core.exceptions import BusinessRuleError
-from core.exports import export_response, requested_format
+from core.exports import audited_export_response, export_response, requested_format
 from core.models import Role
 from core.permissions import RoleRequiredMixin
 from core.services import audit
@@ -620,8 +620,8 @@ class ImportJobView(RoleRequiredMixin, View):
         fmt = requested_format(request)
         if fmt:
             rows = ([error["line"], error["column"], error["message"]] for error in job.errors)
-            return export_response(
-                filename=f"import-{job.pk}-erreurs", headers=self.ERROR_HEADERS, rows=rows, fmt=fmt
+            return audited_export_response(
+                request, filename=f"import-{job.pk}-erreurs", headers=self.ERROR_HEADERS, rows=rows, fmt=fmt
             )
         context = {"job": job}
         if job.errors:
@@ -690,7 +690,8 @@ class CompanyListView(RoleRequiredMixin, View):
         queryset = queryset.order_by("name", "id")
         fmt = requested_format(request)
         if fmt:
-            return export_response(
+            return audited_export_response(
+                request,
                 filename="entreprises",
                 headers=self.HEADERS,
                 rows=(

@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "otp_failed": _("Code de double authentification refusé"),
     "document.downloaded": _("Document téléchargé"),
     "audit.exported": _("Journal d'audit exporté"),
+    "list.exported": _("Liste exportée"),
 }
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.exceptions import BusinessRuleError
-from core.exports import export_response
+from core.exports import audited_export_response
 from core.models import Role
 from core.permissions import role_required
 from core.services import audit
@@ -50,7 +50,8 @@ def _page(request, form, errors=None, status=200):
         name = request.GET.get("list", "unreported")
         if export not in ("csv", "xlsx") or name not in lists:
             raise Http404
-        return export_response(
+        return audited_export_response(
+            request,
             filename=f"titulaires-{'non-declares' if name == 'unreported' else 'declares-en-retard'}",
             headers=LIST_HEADERS,
             rows=_list_rows(lists[name]),

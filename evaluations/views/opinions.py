@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from core.exceptions import BusinessRuleError
-from core.exports import export_response, requested_format
+from core.exports import audited_export_response, requested_format
 from core.models import Role
 from core.permissions import role_required
 
@@ -26,7 +26,8 @@ def opinions_todo(request):
     rows = selectors.opinions_todo_rows(request.user)
     fmt = requested_format(request)
     if fmt:
-        return export_response(
+        return audited_export_response(
+            request,
             filename="avis-a-donner",
             headers=[_("Candidat"), _("CQPM"), _("Intitulé"), _("Avis"), _("À rendre avant le")],
             rows=(

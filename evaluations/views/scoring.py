@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from candidates.selectors import candidates_visible_to
 from core.exceptions import BusinessRuleError
-from core.exports import export_response, requested_format
+from core.exports import audited_export_response, requested_format
 from core.files import safe_filename
 from core.models import Role
 from core.pdf import render_pdf
@@ -34,7 +34,7 @@ def to_score(request):
     rows = selectors.to_score_rows(request.user, show_all=show_all)
     fmt = requested_format(request)
     if fmt:
-        return _to_score_export(rows, fmt)
+        return _to_score_export(request, rows, fmt)
     return render(
         request,
         "evaluations/to_score.html",
@@ -52,9 +52,10 @@ def _sheet_state(sheet):
     return _("brouillon") if sheet.version > 1 else _("à noter")
 
 
-def _to_score_export(rows, fmt):
+def _to_score_export(request, rows, fmt):
     """The "to score" list as shown: session, slot, place, candidate, reference, sheets and progress."""
-    return export_response(
+    return audited_export_response(
+        request,
         filename="a-evaluer",
         headers=[
             _("Session"),

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from candidates.selectors import candidates_visible_to
 from core.exceptions import BusinessRuleError
-from core.exports import export_response, requested_format
+from core.exports import audited_export_response, requested_format
 from core.models import CertificationCentre, Role, User
 from core.permissions import role_required
 
@@ -53,7 +53,8 @@ def commission_list(request):
     commissions = selectors.commission_list(request.user)
     fmt = requested_format(request)
     if fmt:
-        return export_response(
+        return audited_export_response(
+            request,
             filename="commissions",
             headers=[_("Commission"), _("Centre"), _("Président(e)"), _("Membres"), _("Sessions")],
             rows=(
@@ -238,7 +239,8 @@ def session_list(request):
     )
     fmt = requested_format(request)
     if fmt:
-        return export_response(
+        return audited_export_response(
+            request,
             filename="sessions-evaluation-passees" if past else "sessions-evaluation",
             headers=[
                 _("Date"),

@@ -382,3 +382,40 @@ def test_evaluator_and_tutor_exports_constant_queries(client, django_assert_max_
     with django_assert_max_num_queries(8):
         response = client.get(reverse("evaluations:opinions_todo"), {"format": "csv"})
     assert len(read_export(response, "csv")) == count + 1
+
+
+# --- The audit journal: who took which list out -----------------------------------------------------
+
+
+def test_name_bearing_list_exports_are_written_in_the_audit_journal(client):
+    """The lists that carry names (to score, opinions to give, companies, commissions, sessions) leave
+    a trace: who, which list, how many rows, which format, from where; never a name in the event."""
+    from core.models import AuditEvent
+
+    world = build_world(code="A", birth_name="Exportdenom")
+    tutor = world.candidate.tutor.user
+    cases = [
+        (world.president, reverse("evaluations:to_score"), "a-evaluer", 1),
+        (world.staff, reverse("candidates:company_list"), "entreprises", None),
+        (world.staff, reverse("evaluations:commission_list"), "commissions", None),
+        (world.staff, reverse("evaluations:session_list"), "sessions-evaluation", None),
+    ]
+    CompanyOpinionFactory(
+        candidate=world.candidate, competency=world.candidate.certification.competencies.first(), signed=False
+    )
+    cases.append((tutor, reverse("evaluations:opinions_todo"), "avis-a-donner", 1))
+    for user, url, name, count in cases:
+        exported = AuditEvent.objects.filter(action="list.exported")
+        before = exported.count()
+        rows = read_export(export(client, user, url, "xlsx"), "xlsx")
+        event = exported.get(data__export=name)
+        assert exported.count() == before + 1
+        assert event.actor == user and event.data["format"] == "xlsx"
+        assert event.data["count"] == len(rows) - 1 and (count is None or event.data["count"] == count)
+        assert event.ip_address == "127.0.0.1"
+        assert "Exportdenom" not in f"{event.message} {event.data}"
+    # showing the page itself writes nothing
+    client.force_login(world.president)
+    before = AuditEvent.objects.count()
+    assert client.get(reverse("evaluations:to_score")).status_code == 200
+    assert AuditEvent.objects.count() == before
