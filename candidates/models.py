@@ -10,6 +10,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower, StrIndex, Substr
 from django.utils.translation import gettext_lazy as _
 
 from core.models import CertificationCentre
@@ -116,10 +117,20 @@ class Tutor(models.Model):
     last_name = models.CharField(_("nom"), max_length=100)
     function = models.CharField(_("fonction"), max_length=150, blank=True)
     email = models.EmailField(_("adresse électronique"))
+    # Computed by the database on every write (bulk paths included), so it can never drift from
+    # `email`: the conflict-of-interest check finds a domain's tutors through its index instead of
+    # scanning every tutor's address with a suffix match.
+    email_domain = models.GeneratedField(
+        expression=Lower(Substr("email", StrIndex("email", models.Value("@")) + 1)),
+        output_field=models.CharField(max_length=254),
+        db_persist=True,
+        verbose_name=_("domaine de l'adresse"),
+    )
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
+        indexes = [models.Index(fields=["email_domain"], name="tutor_email_domain_idx")]
         verbose_name = _("tuteur / contact entreprise")
         verbose_name_plural = _("tuteurs / contacts entreprise")
 

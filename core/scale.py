@@ -332,7 +332,7 @@ def insert_rows(model, fields, rows):
     listed = {f.column for f in model_fields}
     extra_fields, extra_values = [], []
     for f in meta.concrete_fields:
-        if f.primary_key or f.column in listed:
+        if f.primary_key or f.column in listed or f.generated:  # generated: the database computes it
             continue
         extra_fields.append(f)
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):

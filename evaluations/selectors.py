@@ -105,7 +105,9 @@ def _conflict_q_for(user_id, domain):
     q |= Q(company_id__in=declared.filter(company__isnull=False).values("company_id"))
     q |= Q(company_id__in=Tutor.objects.filter(user_id=user_id).values("company_id"))
     if domain:
-        q |= Q(company_id__in=Tutor.objects.filter(email__iendswith=f"@{domain}").values("company_id"))
+        # email_domain (indexed) finds the candidates, the suffix match keeps the rule exact
+        domain_tutors = Tutor.objects.filter(email_domain=domain, email__iendswith=f"@{domain}")
+        q |= Q(company_id__in=domain_tutors.values("company_id"))
         q |= Q(email__iendswith=f"@{domain}")
     return q
 

@@ -262,7 +262,7 @@ def _declare_company_conflict(world):
 
 
 def _share_the_tutors_email_domain(world):
-    Tutor.objects.filter(pk=world.candidate.tutor_id).update(email="contact@ateliers-lorrains.fr")
+    Tutor.objects.filter(pk=world.candidate.tutor_id).update(email="Contact@Ateliers-Lorrains.FR")  # any case
     User.objects.filter(pk=world.member.pk).update(email="jean.dupont@ateliers-lorrains.fr")
 
 
