@@ -655,9 +655,10 @@ def _review_pairs(session, candidate_ids):
     among `candidate_ids` (the session's candidates that need an opinion: not VAE, dossier asking
     for it) and where the dossier does not hold the competency as acquired: awards.propose's
     `needs_review` cases but capitalisation by earlier deliberations, which `_review_candidates`
-    checks. One query, whatever the size of the session; the candidates are chosen by the caller
-    from rows it already read, so the query never joins the candidate table (the planner answered
-    that join with a scan of every candidate: 9 of 23 ms at 20 000 candidates)."""
+    checks. One query, whatever the size of the session. The query reads the session's entries (a
+    semi-join on its index) and the caller's choice is applied to the rows in Python: joining the
+    candidate table to choose in SQL made the planner scan every candidate (9 of 23 ms at 20 000
+    candidates), and a list of 300 literal ids cost more to build and plan than the rows it saves."""
     CommissionProposal = _model("evaluations", "CommissionProposal")
     CompanyOpinion = _model("evaluations", "CompanyOpinion")
     if CommissionProposal is None or CompanyOpinion is None or not candidate_ids:  # pragma: no cover
@@ -676,8 +677,10 @@ def _review_pairs(session, candidate_ids):
     )
     # The signed opinion as a scalar subquery per proposal (an index lookup each): written as two
     # EXISTS the planner hashed the whole opinions table (90 ms at 20 000 candidates).
-    return list(
-        CommissionProposal.objects.filter(candidate_id__in=list(candidate_ids))
+    rows = (
+        CommissionProposal.objects.filter(
+            candidate_id__in=SessionCandidate.objects.filter(session=session).values("candidate_id")
+        )
         .annotate(signed_opinion=Subquery(signed.order_by().values("opinion")[:1]))
         .filter(
             Q(signed_opinion__in=[awards.RESERVED, awards.UNFAVOURABLE], conclusion=awards.ACQUIRED)
@@ -687,6 +690,7 @@ def _review_pairs(session, candidate_ids):
         .order_by()
         .values_list("candidate_id", "competency_id", "competency__block_id")
     )
+    return [row for row in rows if row[0] in candidate_ids]
 
 
 def _review_candidates(pairs, capitalised):
