@@ -226,16 +226,26 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args, candidate, **kwargs):
         super().__init__(*args, **kwargs)
-        # « Dossier validé » is reached by validating the dossier, not by choosing it here.
+        # « Dossier validé » is reached by validating the dossier and « Inscrit » by reopening it,
+        # not by choosing them here.
         choices = [
             (status, CandidateStatus(status).label)
             for status in allowed_transitions(candidate)
-            if status != CandidateStatus.DOSSIER_VALIDATED
+            if status not in (CandidateStatus.DOSSIER_VALIDATED, CandidateStatus.REGISTERED)
         ]
         self.fields["to_status"].choices = choices
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout("to_status", "reason")
+
+
+class DossierReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif de la réouverture"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Gardé dans l'historique des statuts du candidat."),
+    )
 
 
 class DossierForm(forms.Form):

@@ -6,6 +6,7 @@ never names) and queues side effects after commit.
 
 import logging
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -45,7 +46,8 @@ PATHWAY_VALUES = frozenset(Pathway.values)
 # The candidate lifecycle (issue 4). Anything not listed here is refused.
 TRANSITIONS = {
     S.REGISTERED: {S.DOSSIER_VALIDATED, S.WITHDRAWN},
-    S.DOSSIER_VALIDATED: {S.IN_EVALUATION, S.WITHDRAWN},
+    # Back to « inscrit » only by reopening the dossier before any evaluation (reopen_dossier).
+    S.DOSSIER_VALIDATED: {S.IN_EVALUATION, S.WITHDRAWN, S.REGISTERED},
     S.IN_EVALUATION: {S.AWAITING_DELIBERATION, S.WITHDRAWN},
     # Back to evaluation when a commission reopens a scoring sheet before the jury (reason required).
     S.AWAITING_DELIBERATION: {S.DELIBERATED, S.IN_EVALUATION, S.WITHDRAWN},
@@ -53,7 +55,9 @@ TRANSITIONS = {
     S.WITHDRAWN: set(),
 }
 # Transitions that need a written reason.
-REASON_REQUIRED = {(S.AWAITING_DELIBERATION, S.IN_EVALUATION)} | {(s, S.WITHDRAWN) for s in OPEN_STATUSES}
+REASON_REQUIRED = {(S.AWAITING_DELIBERATION, S.IN_EVALUATION), (S.DOSSIER_VALIDATED, S.REGISTERED)} | {
+    (s, S.WITHDRAWN) for s in OPEN_STATUSES
+}
 
 # Fields a staff member may change after registration (the CQPM version is bound for good).
 IDENTITY_FIELDS = (
@@ -476,6 +480,13 @@ def transition(*, candidate, to_status, by, reason=""):
             raise BusinessRuleError(
                 _("Le dossier d'évaluation doit d'abord être validé."), code="dossier_not_validated"
             )
+    if (
+        to_status == CandidateStatus.REGISTERED
+        and Dossier.objects.filter(candidate=locked, validated_at__isnull=False).exists()
+    ):
+        raise BusinessRuleError(
+            _("Pour revenir au statut « Inscrit », rouvrez le dossier d'évaluation."), code="dossier_frozen"
+        )
     locked.status = to_status
     locked.status_changed_at = timezone.now()
     locked.save(update_fields=["status", "status_changed_at"])
@@ -619,6 +630,49 @@ def validate_dossier(*, dossier, by):
         actor=by, action="dossier.validated", target=candidate, centre=candidate.centre, dossier_id=dossier.pk
     )
     transition(candidate=candidate, to_status=CandidateStatus.DOSSIER_VALIDATED, by=by)
+    return dossier
+
+
+def dossier_reopen_obstacle(*, candidate, dossier_frozen):
+    """Why the validated dossier of `candidate` cannot be reopened, or "" when it can: only before any
+    evaluation (not convened yet) and before the tutor was asked for the company opinion (his opinions
+    follow the dossier's competencies). One query, and only for a candidate that could qualify."""
+    if not dossier_frozen:
+        return _("Le dossier d'évaluation n'est pas validé.")
+    if candidate.is_anonymised:
+        return _("Ce candidat a été anonymisé : il ne peut plus être modifié.")
+    if candidate.status != CandidateStatus.DOSSIER_VALIDATED:
+        return _(
+            "Le dossier ne peut être rouvert que tant que le candidat n'est pas convoqué (statut « Dossier validé »)."
+        )
+    CompanyOpinion = apps.get_model("evaluations", "CompanyOpinion")
+    if CompanyOpinion.objects.filter(candidate_id=candidate.pk).exists():
+        return _(
+            "L'avis de l'entreprise a déjà été demandé au tuteur : le dossier ne peut plus être rouvert."
+        )
+    return ""
+
+
+@transaction.atomic
+def reopen_dossier(*, dossier, by, reason):
+    """Staff unfreeze a validated dossier to correct it (modalities, competencies already acquired,
+    report date): the candidate goes back to « inscrit », the reason is kept in his status history."""
+    dossier = Dossier.objects.select_for_update().select_related("candidate__centre").get(pk=dossier.pk)
+    candidate = dossier.candidate
+    _check_staff_of(by, candidate.centre)
+    reason = (reason or "").strip()
+    if not reason:
+        raise BusinessRuleError(_("Indiquez le motif de la réouverture du dossier."), code="reason_required")
+    obstacle = dossier_reopen_obstacle(candidate=candidate, dossier_frozen=dossier.is_frozen)
+    if obstacle:
+        raise BusinessRuleError(obstacle, code="not_reopenable")
+    dossier.validated_at = None
+    dossier.validated_by = None
+    dossier.save(update_fields=["validated_at", "validated_by", "updated_at"])
+    audit(
+        actor=by, action="dossier.reopened", target=candidate, centre=candidate.centre, dossier_id=dossier.pk
+    )
+    transition(candidate=candidate, to_status=CandidateStatus.REGISTERED, by=by, reason=reason)
     return dossier
 
 

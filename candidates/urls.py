@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/statut/", views.CandidateTransitionView.as_view(), name="transition"),
     path("<int:pk>/dossier/", views.DossierEditView.as_view(), name="dossier_edit"),
     path("<int:pk>/dossier/valider/", views.DossierValidateView.as_view(), name="dossier_validate"),
+    path("<int:pk>/dossier/rouvrir/", views.DossierReopenView.as_view(), name="dossier_reopen"),
     path("<int:pk>/documents/ajouter/", views.DocumentUploadView.as_view(), name="document_upload"),
     path(
         "<int:pk>/documents/<int:document_pk>/",

@@ -33,6 +33,7 @@ from .forms import (
     CompanyForm,
     DocumentUploadForm,
     DossierForm,
+    DossierReopenForm,
     ImportUploadForm,
     TransitionForm,
     TutorForm,
@@ -386,6 +387,13 @@ class CandidateDetailView(RoleRequiredMixin, View):
                 TransitionForm(candidate=candidate) if services.allowed_transitions(candidate) else None
             ),
             "can_export": can_export_personal_data(request.user, candidate),
+            "dossier_reopen_form": (
+                None
+                if services.dossier_reopen_obstacle(
+                    candidate=candidate, dossier_frozen=bool(dossier and dossier["is_frozen"])
+                )
+                else DossierReopenForm()
+            ),
         }
         return render(request, "candidates/detail.html", context)
 
@@ -489,6 +497,28 @@ class DossierValidateView(RoleRequiredMixin, View):
             messages.error(request, exc.message)
         else:
             messages.success(request, _("Dossier validé : il est désormais figé."))
+        return redirect("candidates:detail", pk=pk)
+
+
+class DossierReopenView(RoleRequiredMixin, View):
+    """Unfreeze a validated dossier to correct it, before any evaluation (reason required)."""
+
+    allowed_roles = STAFF
+
+    def post(self, request, pk):
+        candidate = _candidate(request, pk)
+        form = DossierReopenForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Indiquez le motif de la réouverture du dossier."))
+            return redirect("candidates:detail", pk=pk)
+        try:
+            services.reopen_dossier(
+                dossier=candidate.dossier, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Dossier rouvert : corrigez-le puis validez-le de nouveau."))
         return redirect("candidates:detail", pk=pk)
 
 

@@ -251,6 +251,7 @@ ALLOWED = {
     (S.REGISTERED, S.WITHDRAWN),
     (S.DOSSIER_VALIDATED, S.IN_EVALUATION),
     (S.DOSSIER_VALIDATED, S.WITHDRAWN),
+    (S.DOSSIER_VALIDATED, S.REGISTERED),  # only with an unfrozen dossier: reopen_dossier
     (S.IN_EVALUATION, S.AWAITING_DELIBERATION),
     (S.IN_EVALUATION, S.WITHDRAWN),
     (S.AWAITING_DELIBERATION, S.DELIBERATED),
@@ -266,6 +267,9 @@ def test_transition_table(staff_a, centre_a, from_status, to_status):
     candidate = CandidateFactory(centre=centre_a, status=from_status)
     if from_status == S.REGISTERED and to_status == S.DOSSIER_VALIDATED:
         candidate.dossier.validated_at = timezone.now()
+        candidate.dossier.save()
+    if from_status == S.DOSSIER_VALIDATED and to_status == S.REGISTERED:
+        candidate.dossier.validated_at = None  # what reopen_dossier does first
         candidate.dossier.save()
     if (from_status, to_status) in ALLOWED:
         services.transition(candidate=candidate, to_status=to_status, by=staff_a, reason="Motif")
@@ -296,6 +300,7 @@ def test_transition_table(staff_a, centre_a, from_status, to_status):
         (S.REGISTERED, S.WITHDRAWN),
         (S.IN_EVALUATION, S.WITHDRAWN),
         (S.AWAITING_DELIBERATION, S.IN_EVALUATION),
+        (S.DOSSIER_VALIDATED, S.REGISTERED),
     ],
 )
 def test_some_transitions_need_a_reason(staff_a, centre_a, from_status, to_status):
@@ -478,3 +483,99 @@ def test_switching_to_vae_turns_the_company_opinion_off(staff_a, centre_a):
     services.update_candidate(candidate=candidate, by=staff_a, pathway=Pathway.VAE)
     candidate.dossier.refresh_from_db()
     assert candidate.dossier.company_opinion_applies is False
+
+
+# --- reopening a validated dossier ------------------------------------------------------------
+
+
+def validated_candidate(staff, centre):
+    candidate = CandidateFactory(centre=centre)
+    dossier = candidate.dossier
+    services.update_dossier(
+        dossier=dossier,
+        by=staff,
+        report_due_date=None,
+        company_opinion_applies=True,
+        items=item_values(dossier, [ModalityCode.WORKPLACE_OBSERVATION]),
+    )
+    services.validate_dossier(dossier=dossier, by=staff)
+    candidate.refresh_from_db()
+    return candidate
+
+
+@pytest.mark.django_db
+def test_a_validated_dossier_reopens_for_correction_then_validates_again(staff_a, centre_a):
+    candidate = validated_candidate(staff_a, centre_a)
+    dossier = candidate.dossier
+    with pytest.raises(BusinessRuleError, match="motif"):
+        services.reopen_dossier(dossier=dossier, by=staff_a, reason="  ")
+    services.reopen_dossier(dossier=dossier, by=staff_a, reason="Modalité erronée (observation → projet)")
+    dossier.refresh_from_db()
+    candidate.refresh_from_db()
+    assert not dossier.is_frozen and dossier.validated_by is None
+    assert candidate.status == S.REGISTERED
+    change = candidate.status_changes.order_by("-pk").first()
+    assert (change.from_status, change.to_status, change.by, change.reason) == (
+        S.DOSSIER_VALIDATED,
+        S.REGISTERED,
+        staff_a,
+        "Modalité erronée (observation → projet)",
+    )
+    event = AuditEvent.objects.get(action="dossier.reopened")
+    assert event.actor == staff_a and event.target_id == str(candidate.pk) and "Modalité" not in event.message
+    # the correction the reopening was for, then a new validation
+    due = timezone.localdate() + datetime.timedelta(days=30)
+    services.update_dossier(
+        dossier=dossier,
+        by=staff_a,
+        report_due_date=due,
+        company_opinion_applies=True,
+        items=item_values(dossier, [ModalityCode.PROJECT_PRESENTATION]),
+    )
+    services.validate_dossier(dossier=dossier, by=staff_a)
+    candidate.refresh_from_db()
+    assert candidate.status == S.DOSSIER_VALIDATED
+    assert {m for item in dossier.items.all() for m in item.modalities} == {ModalityCode.PROJECT_PRESENTATION}
+
+
+@pytest.mark.django_db
+def test_a_dossier_does_not_reopen_once_evaluation_or_the_company_opinion_started(staff_a, centre_a):
+    from evaluations.models import CompanyOpinion
+
+    convened = validated_candidate(staff_a, centre_a)
+    services.start_evaluation(candidate=convened, by=staff_a)
+    with pytest.raises(BusinessRuleError, match="convoqué"):
+        services.reopen_dossier(dossier=convened.dossier, by=staff_a, reason="Erreur")
+    invited = validated_candidate(staff_a, centre_a)
+    competency = invited.dossier.items.first().competency
+    CompanyOpinion.objects.create(candidate=invited, competency=competency, tutor=invited.tutor)
+    with pytest.raises(BusinessRuleError, match="avis de l'entreprise a déjà été demandé"):
+        services.reopen_dossier(dossier=invited.dossier, by=staff_a, reason="Erreur")
+    draft = CandidateFactory(centre=centre_a)
+    with pytest.raises(BusinessRuleError, match="n'est pas validé"):
+        services.reopen_dossier(dossier=draft.dossier, by=staff_a, reason="Erreur")
+    for candidate in (convened, invited):
+        candidate.dossier.refresh_from_db()
+        assert candidate.dossier.is_frozen
+
+
+@pytest.mark.django_db
+def test_only_the_candidates_centre_reopens_its_dossier(staff_a, staff_b, centre_a):
+    candidate = validated_candidate(staff_a, centre_a)
+    with pytest.raises(BusinessRuleError, match="centre"):
+        services.reopen_dossier(dossier=candidate.dossier, by=staff_b, reason="Erreur")
+    candidate.dossier.refresh_from_db()
+    assert candidate.dossier.is_frozen
+
+
+@pytest.mark.django_db
+def test_the_status_form_cannot_go_back_to_registered_around_the_dossier(staff_a, centre_a):
+    """« Inscrit » is reached by reopening the dossier only: the generic status change refuses it while
+    the dossier is validated, and the status form does not offer it."""
+    from candidates.forms import TransitionForm
+
+    candidate = validated_candidate(staff_a, centre_a)
+    with pytest.raises(BusinessRuleError, match="rouvrez le dossier"):
+        services.transition(candidate=candidate, to_status=S.REGISTERED, by=staff_a, reason="Erreur")
+    choices = [value for value, _label in TransitionForm(candidate=candidate).fields["to_status"].choices]
+    assert S.REGISTERED not in choices and S.WITHDRAWN in choices

@@ -103,6 +103,7 @@ def test_other_centre_posts_are_404_and_change_nothing(client, centre_a, staff_b
         ("candidates:transition", {"to_status": S.WITHDRAWN, "reason": "x"}),
         ("candidates:dossier_edit", {"report_due_date": "2030-01-01"}),
         ("candidates:dossier_validate", {}),
+        ("candidates:dossier_reopen", {"reason": "Pirate"}),
         ("candidates:document_upload", {"kind": "report", "file": SimpleUploadedFile("r.pdf", MINIMAL_PDF)}),
         ("candidates:personal_data_export", {}),
     ]
@@ -390,6 +391,39 @@ def test_dossier_edit_validate_and_frozen(client_a, centre_a):
 
 
 @pytest.mark.django_db
+def test_dossier_reopened_from_the_candidate_page_with_its_reason(client_a, centre_a):
+    candidate = CandidateFactory(centre=centre_a, status=S.DOSSIER_VALIDATED)
+    assert candidate.dossier.is_frozen
+    detail = reverse("candidates:detail", args=[candidate.pk])
+    reopen = reverse("candidates:dossier_reopen", args=[candidate.pk])
+    page = client_a.get(detail).content.decode()
+    assert f'action="{reopen}"' in page and "Motif de la réouverture" in page
+    # no reason: a message, nothing changes
+    response = client_a.post(reopen, {"reason": " "}, follow=True)
+    assert "motif" in " ".join(messages_of(response))
+    candidate.refresh_from_db()
+    assert candidate.dossier.is_frozen and candidate.status == S.DOSSIER_VALIDATED
+    response = client_a.post(reopen, {"reason": "Compétence 2 déjà acquise oubliée"}, follow=True)
+    assert "Dossier rouvert" in " ".join(messages_of(response))
+    candidate.refresh_from_db()
+    assert not candidate.dossier.is_frozen and candidate.status == S.REGISTERED
+    page = response.content.decode()
+    assert "Compétence 2 déjà acquise oubliée" in page  # the status history shows the reason
+    assert f'action="{reopen}"' not in page and "Modifier le dossier" in page
+    # once convened, the page no longer offers it and a forged POST is refused with the reason
+    convened = CandidateFactory(centre=centre_a, status=S.IN_EVALUATION)
+    assert (
+        "dossier/rouvrir/"
+        not in client_a.get(reverse("candidates:detail", args=[convened.pk])).content.decode()
+    )
+    response = client_a.post(
+        reverse("candidates:dossier_reopen", args=[convened.pk]), {"reason": "Erreur"}, follow=True
+    )
+    assert "convoqué" in " ".join(messages_of(response))
+    convened.refresh_from_db()
+    assert convened.dossier.is_frozen and convened.status == S.IN_EVALUATION
+
+
 def test_dossier_validation_error_is_a_message(client_a, centre_a):
     candidate = CandidateFactory(centre=centre_a, with_dossier__modalities=[])
     response = client_a.post(reverse("candidates:dossier_validate", args=[candidate.pk]), follow=True)

@@ -149,17 +149,18 @@ def broker_down(settings, monkeypatch):
     """Point Celery at a port where nothing listens, with eager mode off, as in production."""
     from cqpm.celery import app
 
-    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets it).
-    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-    monkeypatch.delenv("CELERY_BROKER_READ_URL", raising=False)
-    monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
-
+    # Saved before the environment changes: Celery's broker_url reads CELERY_BROKER_URL first, and a
+    # dead URL left behind kept a closed connection pool for every later test that enqueues a task.
     saved = {
         "broker_url": app.conf.broker_url,
         "task_always_eager": app.conf.task_always_eager,
         "_pool": app._pool,
         "_producer_pool": app.amqp._producer_pool,
     }
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets it).
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.delenv("CELERY_BROKER_READ_URL", raising=False)
+    monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
     app.conf.broker_url = "redis://127.0.0.1:1/0"
     app.conf.task_always_eager = False
     app._pool = None

@@ -76,6 +76,7 @@ TABLE = {
     "candidates:transition": (P, STAFF_OBJECT),
     "candidates:dossier_edit": (GP, STAFF_OBJECT),
     "candidates:dossier_validate": (P, STAFF_OBJECT),
+    "candidates:dossier_reopen": (P, STAFF_OBJECT),
     "candidates:document_upload": (GP, STAFF_OBJECT),
     # the candidate's report: staff and the evaluators of his commission; the jury only for its session
     "candidates:document_download": (G, "L ok/404 404/ok ok ok/404 404 403 403 404"),
@@ -179,6 +180,7 @@ URL_ARGS = {
     "candidates:transition": _kwargs("candidate"),
     "candidates:dossier_edit": _kwargs("candidate"),
     "candidates:dossier_validate": _kwargs("candidate"),
+    "candidates:dossier_reopen": _kwargs("candidate"),
     "candidates:document_upload": _kwargs("candidate"),
     "candidates:document_download": lambda own, other: {
         "pk": own["candidate"].pk,
