@@ -336,14 +336,14 @@ def to_score_rows(user, *, show_all=False):
 
 
 def proposals_to_arbitrate(user):
-    """For a commission president: (candidate, competency) pairs whose members disagree and that have no
+    """For a commission president (or a member acting as president for a candidate): (candidate, competency) pairs whose members disagree and that have no
     proposal yet. Constant number of queries."""
     if not _is_evaluator(user):
         return []
     president_of = CommissionMember.objects.filter(user=user, is_president=True).values("commission_id")
     convocations = (
         convocations_for_evaluator(user)
-        .filter(session__commission_id__in=president_of)
+        .filter(Q(session__commission_id__in=president_of) | Q(acting_president_id=user.pk))
         .exclude(candidate__in=Candidate.objects.filter(_conflict_q(user)))
     )
     candidate_ids = set(convocations.values_list("candidate_id", flat=True))
@@ -522,12 +522,16 @@ def consolidation_for(candidate, competency):
 
 
 def is_president_for(user, candidate):
-    """Is `user` the president of a commission before which `candidate` is convened?"""
-    return CommissionMember.objects.filter(
-        user=user,
-        is_president=True,
-        commission__sessions__convocations__candidate=candidate,
-    ).exists()
+    """Is `user` the president of a commission before which `candidate` is convened, or the member
+    designated to act as president for this candidate (the president being in conflict with him)?"""
+    return (
+        CommissionMember.objects.filter(
+            user=user,
+            is_president=True,
+            commission__sessions__convocations__candidate=candidate,
+        ).exists()
+        or Convocation.objects.filter(candidate=candidate, acting_president=user).exists()
+    )
 
 
 # --- staff board ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ urlpatterns = [
     path("sessions/<int:pk>/convoquer/", staff.convene, name="convene"),
     path("convocations/<int:pk>/affecter/", staff.assign, name="assign"),
     path("convocations/<int:pk>/retirer/<int:user_pk>/", staff.unassign, name="unassign"),
+    path("convocations/<int:pk>/president-de-seance/", staff.acting_president, name="acting_president"),
     path("convocations/<int:pk>/renvoyer/", staff.resend_convocation, name="resend_convocation"),
     path("commissions/", staff.commission_list, name="commission_list"),
     path("commissions/nouvelle/", staff.commission_create, name="commission_create"),

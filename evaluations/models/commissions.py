@@ -184,6 +184,16 @@ class Convocation(models.Model):
         related_name="assigned_convocations",
         blank=True,
     )
+    # When the commission's president has a conflict of interest with this candidate, the member the
+    # staff designate records the commission's proposals for him instead (services.commissions).
+    acting_president = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("président(e) de séance pour ce candidat"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
     class Meta:

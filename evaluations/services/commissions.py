@@ -22,7 +22,7 @@ from ..models import (
     ScoringSheet,
     SheetStatus,
 )
-from ..selectors import conflict_map, scored_competencies
+from ..selectors import conflict_map, conflicts_between, scored_competencies
 from .common import check_staff_of, required_text
 
 CONVENABLE_STATUSES = (CandidateStatus.DOSSIER_VALIDATED, CandidateStatus.IN_EVALUATION)
@@ -436,6 +436,8 @@ def unassign_evaluator(*, convocation, user, by):
         ScoringSheet.objects.filter(
             candidate=convocation.candidate, evaluator=user, status=SheetStatus.DRAFT
         ).delete()
+    # No longer evaluating this candidate, he no longer records its proposals either.
+    Convocation.objects.filter(pk=convocation.pk, acting_president=user).update(acting_president=None)
     audit(
         actor=by,
         action="evaluations.evaluator_unassigned",
@@ -453,3 +455,49 @@ def unassign_evaluator(*, convocation, user, by):
 def mark_convened(convocation_id):
     """Called by the task once the email is queued."""
     Convocation.objects.filter(pk=convocation_id).update(convened_at=timezone.now())
+
+
+@transaction.atomic
+def designate_acting_president(*, convocation, user, by):
+    """The commission's president has a conflict of interest with the candidate: staff designate one of
+    the members assigned to the candidate (without conflict) to record the commission's proposals in
+    his place, so that a disagreement between members does not leave the candidate stuck."""
+    check_staff_of(by, convocation.session.centre_id)
+    convocation = (
+        Convocation.objects.select_for_update(of=("self",))
+        .select_related("session__commission", "candidate__company")
+        .get(pk=convocation.pk)
+    )
+    candidate = convocation.candidate
+    if candidate.status != CandidateStatus.IN_EVALUATION:
+        raise BusinessRuleError(_("Le candidat n'est plus en évaluation."), code="status")
+    president = (
+        CommissionMember.objects.filter(commission=convocation.session.commission, is_president=True)
+        .select_related("user")
+        .first()
+    )
+    if president is None or not conflicts_between(president.user, candidate):
+        raise BusinessRuleError(
+            _(
+                "Le président de la commission n'a pas de conflit d'intérêts avec ce candidat : "
+                "c'est à lui d'enregistrer les propositions."
+            ),
+            code="president_available",
+        )
+    if (
+        user is None
+        or not ConvocationEvaluator.objects.filter(convocation=convocation, evaluator=user).exists()
+    ):
+        raise BusinessRuleError(_("Choisissez un membre affecté à ce candidat."), code="not_assigned")
+    _check_no_conflict([user], candidate)
+    convocation.acting_president = user
+    convocation.save(update_fields=["acting_president"])
+    audit(
+        actor=by,
+        action="evaluations.acting_president_designated",
+        target=convocation,
+        centre=convocation.session.centre,
+        message=f"convocation {convocation.pk} : président(e) de séance {user.pk}",
+        user_id=user.pk,
+    )
+    return convocation

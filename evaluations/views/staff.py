@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from candidates.models import CandidateStatus
 from candidates.selectors import candidates_visible_to
 from core.exceptions import BusinessRuleError
 from core.exports import audited_export_response, requested_format
@@ -333,6 +334,7 @@ def session_update(request, pk):
 def session_detail(request, pk):
     session = _session(request, pk)
     board = selectors.session_board(session)
+    president = next((m for m in board["members"] if m.is_president), None)
     for row in board["rows"]:
         assigned = {user.pk for user in row["evaluators"]}
         row["assignable"] = [
@@ -340,6 +342,20 @@ def session_detail(request, pk):
             for m in board["members"]
             if m.user_id not in assigned
         ]
+        # The president in conflict with this candidate cannot record its proposals: another member
+        # assigned to him, without conflict, may be designated to.
+        conflicts = row["member_conflicts"]
+        if (
+            president is not None
+            and conflicts.get(president.user_id)
+            and row["candidate"].status == CandidateStatus.IN_EVALUATION
+        ):
+            row["president_in_conflict"] = True
+            row["acting_choices"] = [user for user in row["evaluators"] if not conflicts.get(user.pk)]
+            row["acting_president"] = next(
+                (user for user in row["evaluators"] if user.pk == row["convocation"].acting_president_id),
+                None,
+            )
     return render(request, "evaluations/session_detail.html", {"session": session, **board})
 
 
@@ -424,6 +440,30 @@ def unassign(request, pk, user_pk):
         fail(request, exc)
     else:
         messages.success(request, _("Évaluateur retiré de ce candidat."))
+    return redirect("evaluations:session_detail", convocation.session_id)
+
+
+@staff_only
+@require_POST
+def acting_president(request, pk):
+    """Designate the member who records the proposals for a candidate the president is in conflict with."""
+    convocation = _convocation(request, pk)
+    # Only an evaluator assigned to this convocation: another tenant's user id is a 404 (IDOR).
+    user = (
+        User.objects.filter(convocation_assignments__convocation=convocation)
+        .filter(pk=request.POST.get("user") if str(request.POST.get("user", "")).isdigit() else None)
+        .first()
+    )
+    try:
+        services.designate_acting_president(convocation=convocation, user=user, by=request.user)
+    except BusinessRuleError as exc:
+        fail(request, exc)
+    else:
+        messages.success(
+            request,
+            _("%(name)s enregistrera les propositions de la commission pour ce candidat.")
+            % {"name": user.get_full_name() or user.username},
+        )
     return redirect("evaluations:session_detail", convocation.session_id)
 
 
