@@ -448,11 +448,13 @@ def unassign(request, pk, user_pk):
 def acting_president(request, pk):
     """Designate the member who records the proposals for a candidate the president is in conflict with."""
     convocation = _convocation(request, pk)
-    # Only an evaluator assigned to this convocation: another tenant's user id is a 404 (IDOR).
+    # Only the evaluators assigned to this convocation are looked up: any other id (another tenant's
+    # included) finds nobody and gets the service's refusal, never someone else's account.
+    user_id = request.POST.get("user", "")
     user = (
-        User.objects.filter(convocation_assignments__convocation=convocation)
-        .filter(pk=request.POST.get("user") if str(request.POST.get("user", "")).isdigit() else None)
-        .first()
+        User.objects.filter(convocation_assignments__convocation=convocation, pk=int(user_id)).first()
+        if user_id.isdigit()
+        else None
     )
     try:
         services.designate_acting_president(convocation=convocation, user=user, by=request.user)
