@@ -401,7 +401,7 @@ def session_remove_candidate(request, pk, candidate_pk):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Candidat retiré de la session."))
-    return redirect("deliberations:session_detail", pk=session.pk)
+    return redirect(_board_url(session, _board_place(request.GET)))
 
 
 @role_required(STAFF, JURY)

@@ -305,3 +305,22 @@ def test_the_way_back_to_the_board_carries_only_known_values(client, session_of_
     data = {f"decided_{c.pk}": "acquired" for c in session.certification.competencies.all()}
     response = client.post(f"{decide_url}?state=decided&page=0", data)
     assert response["Location"] == board_url(session, "state=decided")
+
+
+def test_staff_remove_an_undecided_candidate_and_stay_on_their_page(client, session_of_five, small_pages):
+    session, refs = session_of_five["session"], session_of_five["references"]
+    fifth, decided = session_of_five["candidates"][4], session_of_five["candidates"][1]
+    client.force_login(session_of_five["staff"])
+    remove = reverse("deliberations:session_remove_candidate", args=[session.pk, fifth.pk])
+    body = client.get(board_url(session, "state=todo&page=2")).content.decode()
+    assert f'action="{remove}?state=todo&amp;page=2"' in body
+    response = client.post(f"{remove}?state=todo&page=2")
+    assert response["Location"] == board_url(session, "state=todo&page=2")
+    assert not SessionCandidate.objects.filter(session=session, candidate=fifth).exists()
+    assert references_on(client.get(response["Location"])) == [refs[0], refs[2]]
+    # a decided candidate stays: the refusal is said, nothing changes
+    response = client.post(
+        reverse("deliberations:session_remove_candidate", args=[session.pk, decided.pk]), follow=True
+    )
+    assert SessionCandidate.objects.filter(session=session, candidate=decided).exists()
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
