@@ -60,7 +60,43 @@ def dashboard_for(user, today=None):
         Role.JURY: jury_widgets,
     }
     widgets = builders[role](user, today) if user.is_active and role in builders else []
+    if user.is_active:
+        messages = new_messages(user)
+        if messages.count:  # shown only when there is something new to read
+            widgets.append(messages)
     return {"role": role, "widgets": widgets, "today": today}
+
+
+def new_messages(user):
+    """The messages the user has not seen on « Mes messages » yet, newest first (one query: the
+    total comes with the rows, counted before the limit)."""
+    from django.db.models import Window
+
+    from .models import Notification
+    from .notifications import kind_label
+
+    rows = list(
+        Notification.objects.filter(recipient=user, read_at__isnull=True)
+        .annotate(total=Window(Count("id")))
+        .order_by("-created_at", "-id")
+        .values_list("subject", "kind", "created_at", "total")[:ITEM_LIMIT]
+    )
+    url = reverse("core:notifications")
+    return Widget(
+        key="new_messages",
+        title=_("Nouveaux messages"),
+        count=rows[0][3] if rows else 0,
+        items=[
+            Item(
+                label=subject,
+                url=url,
+                detail=f"{kind_label(kind)} · {timezone.localtime(created_at):%d/%m/%Y %H:%M}",
+            )
+            for subject, kind, created_at, _total in rows
+        ],
+        more_url=url,
+        more_label=_("Lire mes messages"),
+    )
 
 
 # --- staff ------------------------------------------------------------------------------------

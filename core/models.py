@@ -167,6 +167,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
     error = models.TextField(_("erreur"), blank=True)
+    # Set when the recipient's « Mes messages » page showed it: unset, the message is « nouveau ».
+    read_at = models.DateTimeField(_("lu le"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

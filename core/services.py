@@ -88,6 +88,16 @@ def audit_download(request, obj, **data):
     )
 
 
+def mark_messages_read(*, user, ids):
+    """The recipient saw these messages (« Mes messages »): they are no longer new. Only his own, only
+    once (the first reading time is kept). Not audited: reading one's messages changes no record."""
+    from django.utils import timezone
+
+    return Notification.objects.filter(recipient=user, pk__in=list(ids), read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
 def queue_email(*, to_email, subject, template, context=None, recipient=None, kind, dedup_key=None):
     """Render an email from templates/emails/<template>.txt|.html, store it in the outbox and send it
     from a worker once the surrounding transaction commits.

@@ -36,6 +36,7 @@ def my_notifications(request):
 
     from .exports import export_response
     from .notifications import kind_label
+    from .services import mark_messages_read
 
     notifications = request.user.notifications.order_by("-created_at", "-id")
     export = request.GET.get("export")
@@ -54,6 +55,10 @@ def my_notifications(request):
     page = Paginator(notifications, 20).get_page(request.GET.get("page"))
     for notification in page:
         notification.kind_label = kind_label(notification.kind)
+        notification.is_new = notification.read_at is None
+    unread = [notification.pk for notification in page if notification.is_new]
+    if unread:  # shown new this once, read from now on
+        mark_messages_read(user=request.user, ids=unread)
     return render(request, "core/notifications.html", {"page": page, "notifications": page.object_list})
 
 

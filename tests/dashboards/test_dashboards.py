@@ -218,7 +218,8 @@ def evaluator_data(cqpm):
 
 def test_evaluator_dashboard_lists_candidates_to_score_with_deadlines(evaluator_data):
     context = dashboard_for(evaluator_data["evaluator"])
-    assert [w.key for w in context["widgets"]] == ["to_score"]
+    # his assignments were e-mailed to him: unread, they make the « Nouveaux messages » widget
+    assert [w.key for w in context["widgets"]] == ["to_score", "new_messages"]
     to_score = widget(context, "to_score")
     assert to_score.count == 2
     late, pending = to_score.items
@@ -352,7 +353,7 @@ def staff_volume(cqpm, n):
 def test_staff_dashboard_query_count_is_constant(cqpm, client, django_assert_max_num_queries, n):
     staff = staff_volume(cqpm, n)
     client.force_login(staff)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("home"))
     assert f'data-count="{n}"' in response.content.decode().split('id="widget-late_reports"')[1]
 
@@ -378,7 +379,7 @@ def evaluator_volume(cqpm, n):
 def test_evaluator_dashboard_query_count_is_constant(cqpm, client, django_assert_max_num_queries, n):
     evaluator = evaluator_volume(cqpm, n)
     client.force_login(evaluator)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("home"))
     assert f'data-count="{n}"' in response.content.decode()
 
@@ -403,6 +404,6 @@ def test_tutor_and_jury_dashboards_query_count_is_constant(cqpm, client, django_
         )
     for user in (tutor.user, jury_user):
         client.force_login(user)
-        with django_assert_max_num_queries(6):
+        with django_assert_max_num_queries(7):
             response = client.get(reverse("home"))
         assert f'data-count="{n}"' in response.content.decode()

@@ -272,3 +272,37 @@ def test_my_messages_export(db, client):
     rows = [[c.value for c in r] for r in load_workbook(io.BytesIO(response.content)).active.iter_rows()]
     assert rows[0][:3] == ["Date", "Type", "Objet"]
     assert rows[1][1:3] == ["Message", "'=cmd()"]
+
+
+def test_my_messages_are_new_once_and_the_dashboard_says_how_many(db, client):
+    """A message is « nouveau » the first time « Mes messages » shows it; the home page counts the ones
+    not seen yet and lists the newest; another user's messages are neither shown nor marked."""
+    me = UserFactory(role=Role.TUTOR)
+    other = UserFactory(role=Role.TUTOR)
+    for index in range(25):
+        Notification.objects.create(
+            recipient=me, to_email=me.email, subject=f"Message {index:02d}", body_text="T", kind="x"
+        )
+    theirs = Notification.objects.create(
+        recipient=other, to_email=other.email, subject="Pour un autre", body_text="T", kind="x"
+    )
+    client.force_login(me)
+    home = client.get(reverse("home"))
+    widget = next(w for w in home.context["widgets"] if w.key == "new_messages")
+    assert widget.count == 25 and [item.label for item in widget.items][:2] == ["Message 24", "Message 23"]
+    assert len(widget.items) == 8 and widget.hidden_count == 17
+
+    first = client.get(reverse("core:notifications"))
+    assert [n.is_new for n in first.context["notifications"]] == [True] * 20
+    assert first.content.decode().count(">Nouveau</span>") == 20
+    again = client.get(reverse("core:notifications"))
+    assert not any(n.is_new for n in again.context["notifications"])
+    # the second page was not shown yet: its 5 messages are still new, and the home page says so
+    widget = next(w for w in client.get(reverse("home")).context["widgets"] if w.key == "new_messages")
+    assert widget.count == 5 and widget.items[0].label == "Message 04"
+    assert all(
+        n.is_new for n in client.get(reverse("core:notifications"), {"page": 2}).context["notifications"]
+    )
+    assert not [w for w in client.get(reverse("home")).context["widgets"] if w.key == "new_messages"]
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
