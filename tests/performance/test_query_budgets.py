@@ -34,10 +34,11 @@ BUDGETS = {
     "jury_board_jury": 17,
     "statistics": 5,
     "referential_detail": 12,
-    "home_staff": 12,
-    "home_evaluator": 5,
-    "home_tutor": 4,
-    "home_jury": 4,
+    # the home pages: +1 on 2026-11-27 for the « Nouveaux messages » widget (one query, any volume)
+    "home_staff": 13,
+    "home_evaluator": 6,
+    "home_tutor": 5,
+    "home_jury": 5,
 }
 
 
