@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q, Window
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Role
+from .models import Notification, Role
+from .notifications import kind_label
 
 ITEM_LIMIT = 8
 
@@ -70,11 +71,6 @@ def dashboard_for(user, today=None):
 def new_messages(user):
     """The messages the user has not seen on « Mes messages » yet, newest first (one query: the
     total comes with the rows, counted before the limit)."""
-    from django.db.models import Window
-
-    from .models import Notification
-    from .notifications import kind_label
-
     rows = list(
         Notification.objects.filter(recipient=user, read_at__isnull=True)
         .annotate(total=Window(Count("id")))

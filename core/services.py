@@ -4,6 +4,7 @@ import logging
 
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from .models import AuditEvent, Notification
@@ -91,8 +92,6 @@ def audit_download(request, obj, **data):
 def mark_messages_read(*, user, ids):
     """The recipient saw these messages (« Mes messages »): they are no longer new. Only his own, only
     once (the first reading time is kept). Not audited: reading one's messages changes no record."""
-    from django.utils import timezone
-
     return Notification.objects.filter(recipient=user, pk__in=list(ids), read_at__isnull=True).update(
         read_at=timezone.now()
     )

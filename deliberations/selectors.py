@@ -287,8 +287,8 @@ def session_members(session):
 
 VAE_PATHWAY = "vae"  # candidates.models.Pathway.VAE: no company opinion for a VAE candidate
 BOARD_PAGE_SIZE = 25
-BOARD_TODO, BOARD_DECIDED, BOARD_REVIEW = "todo", "decided", "review"
-BOARD_STATES = ("", BOARD_TODO, BOARD_DECIDED, BOARD_REVIEW)  # "" = every candidate
+BOARD_TO_DECIDE, BOARD_DECIDED, BOARD_REVIEW = "todo", "decided", "review"
+BOARD_STATES = ("", BOARD_TO_DECIDE, BOARD_DECIDED, BOARD_REVIEW)  # "" = every candidate
 
 
 @dataclass(frozen=True)
@@ -645,7 +645,7 @@ class BoardLine:
 class Board:
     lines: list
     page: object  # django.core.paginator.Page of candidate ids
-    counts: dict  # "all", BOARD_TODO, BOARD_DECIDED, BOARD_REVIEW → number of candidates (whole session)
+    counts: dict  # "all", BOARD_TO_DECIDE, BOARD_DECIDED, BOARD_REVIEW → number of candidates (whole session)
     state: str
     search: str
 
@@ -767,7 +767,7 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
         return [pk for pk in candidate_ids if matching is None or pk in matching]
 
     ordered = [entry[0] for entry in entries]
-    if state == BOARD_TODO:
+    if state == BOARD_TO_DECIDE:
         chosen = listed(pk for pk in ordered if pk not in decided)
     elif state == BOARD_DECIDED:
         chosen = listed(pk for pk in ordered if pk in decided)
@@ -839,7 +839,7 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
         )
     counts = {
         "all": len(entries),
-        BOARD_TODO: len(entries) - len(decided),
+        BOARD_TO_DECIDE: len(entries) - len(decided),
         BOARD_DECIDED: len(decided),
         BOARD_REVIEW: len(review),
     }

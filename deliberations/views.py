@@ -235,7 +235,7 @@ def _board_filters(board, search):
     """The state filters of the board, with the whole session's count and their link."""
     labels = [
         ("", _("Tous")),
-        (selectors.BOARD_TODO, _("À décider")),
+        (selectors.BOARD_TO_DECIDE, _("À décider")),
         (selectors.BOARD_DECIDED, _("Décidés")),
         (selectors.BOARD_REVIEW, _("Divergence commission / entreprise")),
     ]

@@ -336,8 +336,8 @@ def to_score_rows(user, *, show_all=False):
 
 
 def proposals_to_arbitrate(user):
-    """For a commission president (or a member acting as president for a candidate): (candidate, competency) pairs whose members disagree and that have no
-    proposal yet. Constant number of queries."""
+    """For a commission president, or the member acting as president for a candidate: the (candidate,
+    competency) pairs whose members disagree and that have no proposal yet. Constant number of queries."""
     if not _is_evaluator(user):
         return []
     president_of = CommissionMember.objects.filter(user=user, is_president=True).values("commission_id")
