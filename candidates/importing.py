@@ -19,9 +19,11 @@ import datetime
 import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -33,6 +35,10 @@ from .validators import normalise_siret
 
 # A national body's yearly intake of one centre fits in one file; larger files are split by the user.
 MAX_ROWS = 20000
+# An XLSX is a ZIP archive: a few hundred KB can inflate to gigabytes (decompression bomb). The sum of
+# the uncompressed sizes of its members is capped before the workbook is opened; 20 000 rows of
+# 19 columns take about 60 MB of sheet XML.
+MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024
 # Progress of the import tasks is recorded every CHUNK_ROWS rows.
 CHUNK_ROWS = 500
 
@@ -179,6 +185,29 @@ def _cell_to_text(value):
     return str(value).strip()
 
 
+def _too_many_rows():
+    return ImportFileError(
+        _(
+            "Le fichier contient plus de %(max)s lignes : au plus %(max)s candidats par import. "
+            "Découpez-le en plusieurs fichiers."
+        )
+        % {"max": MAX_ROWS}
+    )
+
+
+def _capped(rows):
+    """The non-empty rows of a table, read lazily; refuses the file as soon as it has more than
+    MAX_ROWS rows after its header (never reads the rest: a bomb stops at MAX_ROWS + 2 rows)."""
+    table = []
+    for row in rows:
+        if not any(str(cell).strip() for cell in row):
+            continue
+        table.append(row)
+        if len(table) > MAX_ROWS + 1:
+            raise _too_many_rows()
+    return table
+
+
 def _read_csv(content):
     for encoding in ("utf-8-sig", "cp1252"):
         try:
@@ -195,24 +224,49 @@ def _read_csv(content):
         delimiter = ";"
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return [list(row) for row in reader]
+        return _capped(list(row) for row in reader)
     except csv.Error as exc:  # e.g. a stray carriage return or NUL: the file is not a table
         raise ImportFileError(
             _("Le fichier CSV est mal formé (ligne %(line)s).") % {"line": reader.line_num}
         ) from exc
 
 
+def _check_archive_size(content):
+    """Refuse an XLSX whose members inflate beyond MAX_XLSX_UNCOMPRESSED, before opening it (the
+    sizes are read from the archive's directory; a member lying about its size fails to inflate)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            total = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileError(_("Le classeur XLSX est illisible.")) from exc
+    if total > MAX_XLSX_UNCOMPRESSED:
+        raise ImportFileError(
+            _(
+                "Le classeur XLSX est trop volumineux une fois décompressé (%(size)s) : au plus %(max)s. "
+                "Découpez-le en plusieurs fichiers."
+            )
+            % {"size": filesizeformat(total), "max": filesizeformat(MAX_XLSX_UNCOMPRESSED)}
+        )
+
+
 def _read_xlsx(content):
     from openpyxl import load_workbook
 
+    _check_archive_size(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is a user error
         raise ImportFileError(_("Le classeur XLSX est illisible.")) from exc
-    sheet = workbook.worksheets[0]
-    rows = [[_cell_to_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
-    workbook.close()
-    return rows
+    try:
+        sheet = workbook.worksheets[0]
+        # Streaming (read-only mode): rows are parsed one at a time and reading stops past the cap.
+        return _capped([_cell_to_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True))
+    except ImportFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a corrupt sheet is a user error
+        raise ImportFileError(_("Le classeur XLSX est illisible.")) from exc
+    finally:
+        workbook.close()
 
 
 def read_table(uploaded_file):
@@ -224,7 +278,6 @@ def read_table(uploaded_file):
     uploaded_file.seek(0)
     content = uploaded_file.read()
     table = _read_xlsx(content) if info.kind == "xlsx" else _read_csv(content)
-    table = [row for row in table if any(str(cell).strip() for cell in row)]
     if not table:
         raise ImportFileError(_("Le fichier ne contient aucune ligne."))
     headers = [normalise_header(cell) for cell in table[0]]
@@ -233,14 +286,8 @@ def read_table(uploaded_file):
         raise ImportFileError(
             _("Colonnes obligatoires absentes : %(columns)s.") % {"columns": ", ".join(missing)}
         )
-    if len(table) - 1 > MAX_ROWS:
-        raise ImportFileError(
-            _(
-                "Le fichier contient %(rows)s lignes : au plus %(max)s candidats par import. "
-                "Découpez-le en plusieurs fichiers."
-            )
-            % {"rows": len(table) - 1, "max": MAX_ROWS}
-        )
+    if len(table) - 1 > MAX_ROWS:  # _capped stops at the first row past the cap
+        raise _too_many_rows()
     rows = []
     for index, cells in enumerate(table[1:], start=2):
         values = {

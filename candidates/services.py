@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import BusinessRuleError
 from core.files import safe_filename, validate_upload
-from core.services import audit
+from core.services import audit, safe_delay
 from referential.models import Certification, ModalityCode
 
 from .models import (
@@ -1391,8 +1391,33 @@ def create_import_job(*, centre, uploaded_file, by):
     except Exception:
         job.file.storage.delete(stored_name)
         raise
-    transaction.on_commit(lambda: tasks.validate_import.delay(job.pk))
+    transaction.on_commit(lambda: _queue_validation(tasks.validate_import, job.pk))
     return job
+
+
+def _queue_validation(task, job_id):
+    """Queue the check through the safe path: with the broker down the job says so (never a 500)."""
+    if safe_delay(task, job_id) is None:
+        fail_import_job(
+            job_id,
+            _(
+                "Le service de traitement des imports est momentanément indisponible : le fichier n'a pas "
+                "été vérifié. Déposez-le à nouveau dans quelques minutes."
+            ),
+        )
+
+
+def _queue_commit(task, job_id):
+    """Queue the import through the safe path: with the broker down the job is ready to be confirmed
+    again (nothing was imported), and says why."""
+    if safe_delay(task, job_id) is None:
+        ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.COMMITTING).update(
+            status=ImportJobStatus.READY,
+            message=_(
+                "Le service de traitement des imports est momentanément indisponible : rien n'a été importé. "
+                "Confirmez à nouveau dans quelques minutes."
+            ),
+        )
 
 
 def run_import_validation(job_id):
@@ -1453,9 +1478,10 @@ def confirm_import_job(*, job, by):
     job.rows_done = 0
     job.confirmed_by = by
     job.confirmed_at = timezone.now()
-    job.save(update_fields=["status", "rows_done", "confirmed_by", "confirmed_at"])
+    job.message = ""
+    job.save(update_fields=["status", "rows_done", "confirmed_by", "confirmed_at", "message"])
     audit(actor=by, action="candidates.import_confirmed", target=job, rows=job.rows_total)
-    transaction.on_commit(lambda: tasks.commit_import.delay(job.pk))
+    transaction.on_commit(lambda: _queue_commit(tasks.commit_import, job.pk))
     return job
 
 

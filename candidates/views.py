@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django_htmx.http import HttpResponseClientRefresh
 
+from core.auth import client_ip
 from core.exceptions import BusinessRuleError
 from core.exports import audited_export_response, export_response, requested_format
 from core.models import Role
@@ -73,7 +74,8 @@ def _candidate(request, pk, *, detail=False):
 
 
 def _client_ip(request):
-    return request.META.get("REMOTE_ADDR")
+    # The client behind the trusted proxies, as for lockouts and the rest of the journal.
+    return client_ip(request)
 
 
 # --- candidates -----------------------------------------------------------------------------

@@ -16,10 +16,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.auth import client_ip
 from core.exceptions import BusinessRuleError
 from core.exports import export_response, requested_format
 from core.models import Role
 from core.permissions import role_required
+from core.ratelimit import exceeded
 
 from . import documents as docs
 from . import permissions, selectors, services
@@ -44,7 +46,8 @@ def _require(predicate, user, obj):
 
 
 def _client_ip(request):
-    return request.META.get("REMOTE_ADDR")
+    # The client behind the trusted proxies, as for lockouts and the rest of the journal.
+    return client_ip(request)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,6 +586,22 @@ def _verification_context(number):
     return context
 
 
+# The public verification page answers anyone: a client address may check VERIFY_PER_IP numbers per
+# VERIFY_WINDOW seconds, then gets a 429 (numbers are not guessable, the limit keeps it that way).
+VERIFY_PER_IP = 30
+VERIFY_WINDOW = 600
+
+
+def _verification_throttled(request):
+    if not exceeded(f"verify:ip:{client_ip(request)}", limit=VERIFY_PER_IP, window=VERIFY_WINDOW):
+        return None
+    context = {"number": "", "searched": False, "throttled": True}
+    response = render(request, "deliberations/verify.html", context, status=429)
+    response["Retry-After"] = str(VERIFY_WINDOW)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @require_GET
 def verify(request):
     number = re.sub(r"[^A-Z0-9-]", "", request.GET.get("numero", "").upper())[:50]
@@ -593,6 +612,9 @@ def verify(request):
 
 @require_GET
 def verify_number(request, number):
+    throttled = _verification_throttled(request)
+    if throttled is not None:
+        return throttled
     response = render(request, "deliberations/verify.html", _verification_context(number))
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex"

@@ -186,7 +186,9 @@ def test_the_cap_accepts_ten_thousand_rows_and_refuses_a_larger_file_clearly(mon
     monkeypatch.setattr(importing, "validate_upload", lambda f, allowed: type("I", (), {"kind": "csv"}))
     rows = read_table(SimpleUploadedFile("c.csv", (header + line * 10000).encode()))
     assert len(rows) == 10000 and rows[-1]["line"] == 10001
-    with pytest.raises(ImportFileError, match=r"contient 20001 lignes : au plus 20000 candidats par import"):
+    with pytest.raises(
+        ImportFileError, match=r"contient plus de 20000 lignes : au plus 20000 candidats par import"
+    ):
         read_table(SimpleUploadedFile("c.csv", (header + line * 20001).encode()))
 
 

@@ -1,0 +1,220 @@
+"""Regression tests of the external security review (issue 19), one section per numbered finding.
+Each test failed before its fix (see SECURITY.md « Findings of the 2026 external review »)."""
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from candidates import importing
+from candidates.importing import ImportFileError, read_table
+from candidates.models import ImportJob, ImportJobStatus
+from tests.candidates.factories import CentreFactory, StaffFactory
+
+HEADER = ["nom_naissance", "prenoms", "sexe", "date_naissance", "parcours", "cqpm"]
+
+
+def _xlsx(rows):
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(HEADER)
+    for _index in range(rows):
+        sheet.append(["A", "B", "F", "01/01/1990", "vae", "X"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _count_cells(monkeypatch):
+    seen = {"cells": 0}
+    original = importing._cell_to_text
+
+    def counting(value):
+        seen["cells"] += 1
+        return original(value)
+
+    monkeypatch.setattr(importing, "_cell_to_text", counting)
+    return seen
+
+
+# --- 1. decompression bomb ------------------------------------------------------------------
+
+
+def test_xlsx_past_the_cap_is_refused_without_reading_the_rest(monkeypatch):
+    monkeypatch.setattr(importing, "MAX_ROWS", 50)
+    content = _xlsx(3000)
+    seen = _count_cells(monkeypatch)
+    with pytest.raises(ImportFileError, match="plus de 50 lignes : au plus 50 candidats par import"):
+        read_table(SimpleUploadedFile("bombe.xlsx", content))
+    # streaming: the header and MAX_ROWS + 1 rows were read, not the 3000 of the file
+    assert seen["cells"] <= (50 + 2) * len(HEADER)
+
+
+def test_csv_past_the_cap_stops_reading(monkeypatch):
+    monkeypatch.setattr(importing, "MAX_ROWS", 50)
+    lines = [";".join(HEADER)] + ["A;B;F;01/01/1990;vae;X"] * 3000
+    seen = {"rows": 0}
+    original = importing._capped
+
+    def counting(rows):
+        def counted():
+            for row in rows:
+                seen["rows"] += 1
+                yield row
+
+        return original(counted())
+
+    monkeypatch.setattr(importing, "_capped", counting)
+    with pytest.raises(ImportFileError, match="au plus 50 candidats par import"):
+        read_table(SimpleUploadedFile("c.csv", "\n".join(lines).encode()))
+    assert seen["rows"] <= 52
+
+
+def test_xlsx_inflating_past_the_limit_is_refused_before_opening(monkeypatch):
+    monkeypatch.setattr(importing, "MAX_XLSX_UNCOMPRESSED", 200 * 1024)
+    content = _xlsx(10)
+    # add a member of 1 MB of spaces: a few KB compressed
+    buffer = io.BytesIO(content)
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/padding.xml", b" " * (1024 * 1024))
+    opened = []
+    import openpyxl
+
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: opened.append(1))
+    with pytest.raises(ImportFileError, match="trop volumineux une fois décompressé"):
+        read_table(SimpleUploadedFile("bombe.xlsx", buffer.getvalue()))
+    assert not opened
+
+
+@pytest.mark.django_db
+def test_bomb_through_the_import_page_is_refused_with_the_limit(
+    client, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(importing, "MAX_ROWS", 20)
+    centre = CentreFactory()
+    staff = StaffFactory(centres=[centre])
+    client.force_login(staff)
+    upload = SimpleUploadedFile("bombe.xlsx", _xlsx(500))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("candidates:import"), {"centre": centre.pk, "file": upload})
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.status == ImportJobStatus.INVALID
+    assert "au plus 20 candidats par import" in job.message
+
+
+# --- 9. verification rate limit, client address of downloads, safe enqueue of imports ---------
+
+
+@pytest.mark.django_db
+def test_verification_page_is_rate_limited_per_client_address(client, monkeypatch):
+    from deliberations import views as deliberation_views
+
+    monkeypatch.setattr(deliberation_views, "VERIFY_PER_IP", 3)
+    url = reverse("deliberations:verify_number", args=["CQPM-A-2026-INCONNU"])
+    for _attempt in range(3):
+        assert client.get(url, REMOTE_ADDR="203.0.113.7").status_code == 200
+    refused = client.get(url, REMOTE_ADDR="203.0.113.7")
+    assert refused.status_code == 429
+    assert "Trop de vérifications" in refused.content.decode()
+    assert "Numéro inconnu" not in refused.content.decode()
+    # another client is not affected
+    assert client.get(url, REMOTE_ADDR="203.0.113.8").status_code == 200
+
+
+@pytest.mark.django_db
+def test_candidate_document_download_logs_the_client_behind_the_proxy(client, settings):
+    from core.models import AuditEvent
+    from tests.candidates.factories import CandidateDocumentFactory, CandidateFactory
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    centre = CentreFactory()
+    staff = StaffFactory(centres=[centre])
+    document = CandidateDocumentFactory(candidate=CandidateFactory(centre=centre))
+    client.force_login(staff)
+    url = reverse("candidates:document_download", args=[document.candidate_id, document.pk])
+    response = client.get(url, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.23")
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action="candidate_document.downloaded")
+    assert event.ip_address == "198.51.100.23"
+
+
+@pytest.mark.django_db
+def test_generated_document_download_logs_the_client_behind_the_proxy(client, settings):
+    from django.core.files.base import ContentFile
+
+    from core.models import AuditEvent
+    from deliberations.models import DocumentKind, DocumentStatus, GeneratedDocument
+    from tests.deliberations.factories import ready_session
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    session = ready_session(n=1)
+    document = GeneratedDocument(
+        kind=DocumentKind.ATTENDANCE, session=session, number="EM-A-2026-TESTIP", status=DocumentStatus.DONE
+    )
+    document.file.save("em.pdf", ContentFile(b"%PDF-1.4 test"), save=False)
+    document.is_current = True
+    document.save()
+    client.force_login(StaffFactory(centres=[session.centre]))
+    response = client.get(
+        reverse("deliberations:document_download", args=[document.pk]),
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="198.51.100.24",
+    )
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action="deliberations.document_downloaded")
+    assert event.ip_address == "198.51.100.24"
+
+
+def _broker_down(monkeypatch, task):
+    from kombu.exceptions import OperationalError
+
+    def down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(task, "delay", down)
+
+
+@pytest.mark.django_db
+def test_import_upload_with_the_broker_down_answers_a_page_and_says_so(
+    client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from candidates import tasks
+
+    _broker_down(monkeypatch, tasks.validate_import)
+    centre = CentreFactory()
+    client.force_login(StaffFactory(centres=[centre]))
+    upload = SimpleUploadedFile("c.xlsx", _xlsx(2))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("candidates:import"), {"centre": centre.pk, "file": upload})
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.status == ImportJobStatus.FAILED and "indisponible" in job.message
+    assert not job.file  # the personal data of the file are not kept
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and "indisponible" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_import_confirmation_with_the_broker_down_can_be_confirmed_again(
+    client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from candidates import tasks
+
+    centre = CentreFactory()
+    staff = StaffFactory(centres=[centre])
+    job = ImportJob.objects.create(
+        centre=centre, created_by=staff, original_name="c.csv", status=ImportJobStatus.READY, rows_total=1
+    )
+    _broker_down(monkeypatch, tasks.commit_import)
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("candidates:import_job_confirm", args=[job.pk]))
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportJobStatus.READY and "indisponible" in job.message
+    assert "Confirmez à nouveau" in client.get(response["Location"]).content.decode()
