@@ -15,7 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
-from core.files import safe_filename
+from core.files import download_name
 from core.models import AuditEvent
 
 from .models import Candidate
@@ -147,7 +147,7 @@ def build_summary(candidate):
 
 
 def document_archive_path(document):
-    return f"documents/{document.pk}-{safe_filename(document.original_name)}"
+    return f"documents/{document.pk}-{download_name(document.original_name, document.content_type)}"
 
 
 def build_candidate_archive(candidate):

@@ -697,7 +697,7 @@ def upload_document(*, candidate, kind, uploaded_file, by):
     document = CandidateDocument(
         candidate=candidate,
         kind=kind,
-        original_name=safe_filename(uploaded_file.name),
+        original_name=safe_filename(uploaded_file.name, extension=info.extension),
         content_type=info.content_type,
         size=info.size,
         sha256=info.sha256,
@@ -1378,7 +1378,7 @@ def create_import_job(*, centre, uploaded_file, by):
     job = ImportJob(
         centre=centre,
         created_by=by,
-        original_name=safe_filename(uploaded_file.name, default="import"),
+        original_name=safe_filename(uploaded_file.name, default="import", extension=info.extension),
         size=info.size,
         sha256=info.sha256,
     )

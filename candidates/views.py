@@ -21,6 +21,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from core.auth import client_ip
 from core.exceptions import BusinessRuleError
 from core.exports import audited_export_response, export_response, requested_format
+from core.files import download_name
 from core.models import Role
 from core.permissions import RoleRequiredMixin
 from core.services import audit
@@ -575,7 +576,10 @@ class DocumentDownloadView(RoleRequiredMixin, View):
         except (FileNotFoundError, OSError) as exc:
             raise Http404 from exc
         return FileResponse(
-            handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
+            handle,
+            as_attachment=True,
+            filename=download_name(document.original_name, document.content_type),
+            content_type=document.content_type,
         )
 
 

@@ -140,12 +140,35 @@ def validate_upload(uploaded_file, allowed=("pdf", "odt", "docx", "png", "jpeg")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
-def safe_filename(name, default="document"):
-    """A display/download name without directories, control characters or leading dots."""
+def safe_filename(name, default="document", extension=None):
+    """A display/download name without directories, control or bidi characters (only ASCII letters,
+    digits, dot, dash, underscore and space are kept) or leading dots.
+
+    With `extension` (the one of the type detected from the content, e.g. "pdf"), the name ends with
+    it whatever the uploader's extension was: "rapport.hta" holding a PDF becomes "rapport.pdf", so a
+    browser or a mail client never opens it as something else.
+    """
     name = PureWindowsPath(PurePosixPath(str(name or "")).name).name
     name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     name = _UNSAFE.sub("_", name).strip(" ._")
-    return name[:150] or default
+    if extension is None:
+        return name[:150] or default
+    stem = name.rsplit(".", 1)[0].strip(" ._") if "." in name else name
+    return f"{stem[:140] or default}.{extension}"
+
+
+def extension_for(content_type):
+    """The extension of an accepted content type ("application/pdf" → "pdf"), or None."""
+    for known_type, extension in KINDS.values():
+        if known_type == content_type:
+            return extension
+    return None
+
+
+def download_name(name, content_type, default="document"):
+    """The name a stored file is served under: safe, with the extension of its checked content type
+    (files stored before this rule keep their row; the name is corrected when served)."""
+    return safe_filename(name, default=default, extension=extension_for(content_type))
 
 
 def sha256_of_bytes(data):

@@ -218,3 +218,51 @@ def test_import_confirmation_with_the_broker_down_can_be_confirmed_again(
     job.refresh_from_db()
     assert job.status == ImportJobStatus.READY and "indisponible" in job.message
     assert "Confirmez à nouveau" in client.get(response["Location"]).content.decode()
+
+
+# --- 3. download names take the extension of the detected type ----------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("uploaded", "stored"),
+    [
+        ("rapport.hta", "rapport.pdf"),
+        ("rapport.bat", "rapport.pdf"),
+        ("rapport.html", "rapport.pdf"),
+        ("rapport.svg", "rapport.pdf"),
+        ("rapport\u202efdp.exe", "rapportfdp.pdf"),
+        ("rapport final.PDF", "rapport final.pdf"),
+        ("..\u2066.hta", "hta.pdf"),
+    ],
+)
+def test_uploaded_pdf_is_stored_and_served_with_the_pdf_extension(client, uploaded, stored):
+    from tests.candidates.factories import MINIMAL_PDF, CandidateFactory
+
+    centre = CentreFactory()
+    staff = StaffFactory(centres=[centre])
+    candidate = CandidateFactory(centre=centre)
+    client.force_login(staff)
+    response = client.post(
+        reverse("candidates:document_upload", args=[candidate.pk]),
+        {"kind": "report", "file": SimpleUploadedFile(uploaded, MINIMAL_PDF)},
+    )
+    assert response.status_code == 302
+    document = candidate.documents.get()
+    assert document.original_name == stored
+    download = client.get(reverse("candidates:document_download", args=[candidate.pk, document.pk]))
+    assert download["Content-Type"] == "application/pdf"
+    assert f'filename="{stored}"' in download["Content-Disposition"]
+
+
+@pytest.mark.django_db
+def test_a_file_stored_before_the_rule_is_served_with_its_type_extension(client):
+    from tests.candidates.factories import CandidateDocumentFactory, CandidateFactory
+
+    centre = CentreFactory()
+    document = CandidateDocumentFactory(
+        candidate=CandidateFactory(centre=centre), original_name="rapport.hta"
+    )
+    client.force_login(StaffFactory(centres=[centre]))
+    download = client.get(reverse("candidates:document_download", args=[document.candidate_id, document.pk]))
+    assert 'filename="rapport.pdf"' in download["Content-Disposition"]
