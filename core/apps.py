@@ -7,6 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Plateforme"
 
     def ready(self):
-        from . import notifications, signals  # noqa: F401
+        from . import checks, notifications, signals  # noqa: F401
 
         notifications.connect()

@@ -266,3 +266,84 @@ def test_a_file_stored_before_the_rule_is_served_with_its_type_extension(client)
     client.force_login(StaffFactory(centres=[centre]))
     download = client.get(reverse("candidates:document_download", args=[document.candidate_id, document.pk]))
     assert 'filename="rapport.pdf"' in download["Content-Disposition"]
+
+
+# --- 5. production defaults -------------------------------------------------------------------
+
+OLD_COMPOSE_DEFAULT = "change-me-to-a-long-random-string-of-at-least-fifty-characters"
+
+
+def test_production_settings_refuse_the_old_compose_placeholder_key():
+    from tests.security.test_settings import production_env, run_manage
+
+    result = run_manage("check", "--deploy", env=production_env(SECRET_KEY=OLD_COMPOSE_DEFAULT))
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_compose_gives_no_default_key_and_trusts_no_forwarded_header():
+    import yaml
+
+    from tests.security.test_settings import ROOT
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    web = compose["services"]["web"]
+    key = web["environment"]["SECRET_KEY"]
+    assert key.startswith("${SECRET_KEY:?")  # compose stops when it is not given
+    assert OLD_COMPOSE_DEFAULT not in (ROOT / "docker-compose.yml").read_text()
+    if web.get("ports"):  # gunicorn reachable directly: the header is the client's own
+        assert int(web["environment"].get("TRUSTED_PROXY_COUNT", 0)) == 0
+
+
+@pytest.mark.django_db
+def test_a_key_written_in_the_repository_is_refused_by_the_deploy_check(settings, tmp_path):
+    import secrets
+
+    from core.checks import check_secret_key_not_in_repository
+
+    key = secrets.token_urlsafe(64)
+    settings.SECRET_KEY = key
+    settings.BASE_DIR = tmp_path
+    (tmp_path / "README.md").write_text("SECRET_KEY=autre\n")
+    assert check_secret_key_not_in_repository() == []
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "deploy.md").write_text(f"export SECRET_KEY={key}\n")
+    (errors,) = check_secret_key_not_in_repository()
+    assert errors.id == "cqpm.E001" and "docs/deploy.md" in errors.msg
+
+
+@pytest.mark.django_db
+def test_with_the_shipped_defaults_a_forged_forwarded_header_cannot_dodge_the_lockout(client, settings):
+    import json
+
+    from core.models import AuditEvent, User
+    from tests.security.test_settings import production_env, run_manage
+
+    env = production_env()
+    env.pop("TRUSTED_PROXY_COUNT", None)
+    result = run_manage(
+        "shell", "-c", "from django.conf import settings as s; print(s.TRUSTED_PROXY_COUNT)", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    settings.TRUSTED_PROXY_COUNT = json.loads(result.stdout.strip().splitlines()[-1])
+    User.objects.create_user("staff-x", password="Bon-mot-de-passe-2026", role="staff")
+    login = reverse("login")
+    statuses = [
+        client.post(
+            login,
+            {"username": "staff-x", "password": "mauvais"},
+            REMOTE_ADDR="192.0.2.10",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}",
+        ).status_code
+        for attempt in range(settings.AXES_FAILURE_LIMIT + 7)
+    ]
+    assert statuses[settings.AXES_FAILURE_LIMIT - 1 :] == [429] * 8
+    right = client.post(
+        login,
+        {"username": "staff-x", "password": "Bon-mot-de-passe-2026"},
+        REMOTE_ADDR="192.0.2.10",
+        HTTP_X_FORWARDED_FOR="203.0.113.200",
+    )
+    assert right.status_code == 429 and "_auth_user_id" not in client.session
+    addresses = set(AuditEvent.objects.filter(action="login_failed").values_list("ip_address", flat=True))
+    assert addresses == {"192.0.2.10"}  # the journal records the real peer, not the forged header

@@ -82,7 +82,7 @@ def test_production_settings_values():
     assert values["sess"] is True and values["csrf"] is True
     assert values["xfo"] == "DENY"
     assert values["demo"] is False
-    assert values["proxies"] == 1
+    assert values["proxies"] == 0  # X-Forwarded-For trusted only when TRUSTED_PROXY_COUNT says so
     assert "unsafe-inline" not in directives(values["csp"])["script-src"]
 
 
