@@ -64,6 +64,17 @@ def verify_code(user, device, token):
     return device.verify_token(token)
 
 
+def end_other_sessions(request, user):
+    """Every other session of `user` stops authenticating at its next request (second factor enrolled
+    or removed); the current one is kept."""
+    from django.contrib.auth import get_user_model, update_session_auth_hash
+    from django.db.models import F
+
+    get_user_model().objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+    update_session_auth_hash(request, user)
+
+
 def complete_verification(request, device):
     otp_login(request, device)
     request.session[OTP_REQUIRED_SESSION_KEY] = True

@@ -76,6 +76,7 @@ def otp_setup(request):
                     centre=home_centre(user),
                     ip_address=_ip(request),
                 )
+                auth.end_other_sessions(request, user)
             auth.complete_verification(request, pending)
             messages.success(
                 request,
@@ -129,6 +130,7 @@ def otp_disable(request):
                 ip_address=_ip(request),
             )
             type(device).objects.filter(user=user).delete()
+            auth.end_other_sessions(request, user)
         request.session[auth.OTP_REQUIRED_SESSION_KEY] = False
         messages.success(request, _("La double authentification est désactivée pour votre compte."))
         return redirect("core:otp_setup")

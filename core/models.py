@@ -41,6 +41,9 @@ class User(AbstractUser):
         CertificationCentre, verbose_name=_("centres"), related_name="users", blank=True
     )
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    # Raised when the second factor is enrolled or removed: every session opened before no longer
+    # authenticates (see get_session_auth_hash); a password change does the same through the password.
+    session_generation = models.PositiveIntegerField(_("génération des sessions"), default=0, editable=False)
 
     objects = UserManager()
 
@@ -51,6 +54,21 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django checks this hash of the session against the user's at every request: mixing in the
+        # generation ends the sessions opened before it changed (generation 0: Django's own hash).
+        base = super()._get_session_auth_hash(secret=secret)
+        if not self.session_generation:
+            return base
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(
+            "core.User.session_generation",
+            f"{base}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def is_centre_staff(self):

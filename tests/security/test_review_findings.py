@@ -347,3 +347,85 @@ def test_with_the_shipped_defaults_a_forged_forwarded_header_cannot_dodge_the_lo
     assert right.status_code == 429 and "_auth_user_id" not in client.session
     addresses = set(AuditEvent.objects.filter(action="login_failed").values_list("ip_address", flat=True))
     assert addresses == {"192.0.2.10"}  # the journal records the real peer, not the forged header
+
+
+# --- 6. enrolling or removing the second factor ends the other sessions -------------------------
+
+
+def _verified_client(user, device):
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from core.auth import OTP_REQUIRED_SESSION_KEY
+
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[OTP_REQUIRED_SESSION_KEY] = True
+    session.save()
+    return client
+
+
+def _code(device):
+    from django_otp.oath import totp
+
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+@pytest.mark.django_db
+def test_enrolling_the_second_factor_ends_the_sessions_opened_before():
+    from django.test import Client
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    centre = CentreFactory()
+    user = StaffFactory(centres=[centre])
+    before = Client()
+    before.force_login(user)
+    assert before.get(reverse("home")).status_code == 200
+    enrolling = Client()
+    enrolling.force_login(user)
+    enrolling.get(reverse("core:otp_setup"))
+    device = TOTPDevice.objects.get(user=user)
+    assert enrolling.post(reverse("core:otp_setup"), {"code": _code(device)}).status_code == 302
+    assert TOTPDevice.objects.get(user=user).confirmed
+    # the session that enrolled goes on; the older one is logged out
+    assert enrolling.get(reverse("home")).status_code == 200
+    stale = before.get(reverse("home"))
+    assert stale.status_code == 302 and stale["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_removing_the_second_factor_ends_the_other_sessions():
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    centre = CentreFactory()
+    user = StaffFactory(centres=[centre])
+    device = TOTPDevice.objects.create(user=user, name="t", confirmed=True)
+    other = _verified_client(user, device)
+    acting = _verified_client(user, device)
+    assert other.get(reverse("home")).status_code == 200
+    assert acting.post(reverse("core:otp_disable"), {"code": _code(device)}).status_code == 302
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert acting.get(reverse("home")).status_code == 200
+    stale = other.get(reverse("home"))
+    assert stale.status_code == 302 and stale["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_a_password_change_ends_the_other_sessions(password):
+    from django.test import Client
+
+    centre = CentreFactory()
+    user = StaffFactory(centres=[centre])
+    other, acting = Client(), Client()
+    other.force_login(user)
+    acting.force_login(user)
+    new = "Nouveau-mot-de-passe-2026!"
+    response = acting.post(
+        reverse("password_change"),
+        {"old_password": password, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    assert acting.get(reverse("home")).status_code == 200
+    assert other.get(reverse("home")).status_code == 302
