@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import BusinessRuleError
 from core.files import safe_filename, validate_upload
-from core.services import audit, safe_delay
+from core.services import audit, identity_changes, notify_email_changed, safe_delay
 from referential.models import Certification, ModalityCode
 
 from .models import (
@@ -814,12 +814,36 @@ def update_tutor(*, tutor, by, **changes):
     allowed = {"first_name", "last_name", "email", "function", "phone"}
     if set(changes) - allowed:
         raise BusinessRuleError(_("Ces informations ne peuvent pas être modifiées."), code="fields")
+    before = {field: getattr(tutor, field) for field in TUTOR_IDENTITY_FIELDS}
     for field, value in changes.items():
         setattr(tutor, field, value.strip() if isinstance(value, str) else value)
     _full_clean(tutor, exclude=["user"])
     tutor.save()
-    audit(actor=by, action="tutor.updated", target=tutor, centre=tutor.company.centre, fields=sorted(changes))
+    after = {field: getattr(tutor, field) for field in TUTOR_IDENTITY_FIELDS}
+    identity = identity_changes(before, after, TUTOR_IDENTITY_FIELDS)
+    audit(
+        actor=by,
+        action="tutor.updated",
+        target=tutor,
+        centre=tutor.company.centre,
+        fields=sorted(changes),
+        changes=identity,
+    )
+    if "email" in identity:
+        # The tutor's invitations go to this address: the previous one learns of the change.
+        notify_email_changed(
+            old_email=before["email"],
+            subject_label=_("votre fiche de tuteur (entreprise %(company)s)")
+            % {"company": tutor.company.name},
+            recipient_name=f"{tutor.first_name} {tutor.last_name}",
+            centre_name=tutor.company.centre.name,
+        )
     return tutor
+
+
+# Changes of these fields are journaled with their old and new values (traceability of an address
+# diverted to take an account over, SECURITY.md).
+TUTOR_IDENTITY_FIELDS = ("first_name", "last_name", "email", "phone")
 
 
 # --- RGPD -----------------------------------------------------------------------------------

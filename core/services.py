@@ -135,3 +135,36 @@ def safe_delay(task, *args, **kwargs):
     except Exception:  # noqa: BLE001 - broker outage must not turn a saved change into a 500
         logger.exception("Could not queue task %s", task.name)
         return None
+
+
+EMAIL_CHANGED_KIND = "email_changed"
+
+
+def notify_email_changed(*, old_email, subject_label, recipient_name="", centre_name=""):
+    """Tell the previous address that it was replaced (an account or a tutor's record): whoever changed
+    it, the owner learns it at the address he still reads. Queued after commit; nothing if it was empty."""
+    from django.utils.translation import gettext as _
+
+    if not (old_email or "").strip():
+        return None
+    return queue_email(
+        to_email=old_email,
+        subject=_("Votre adresse électronique a été modifiée"),
+        template="core_email_changed",
+        context={
+            "subject_label": subject_label,
+            "recipient_name": recipient_name,
+            "centre_name": centre_name,
+        },
+        kind=EMAIL_CHANGED_KIND,
+    )
+
+
+def identity_changes(before, after, fields):
+    """{field: [old, new]} of the identity fields that changed: what an audit event of a change of
+    identity records (so that a hijacked address can be traced and restored)."""
+    return {
+        field: [before.get(field, ""), after.get(field, "")]
+        for field in fields
+        if before.get(field, "") != after.get(field, "")
+    }

@@ -82,6 +82,7 @@ def _queue_invitation_email(*, invitation, token, candidate, due_date, template,
             "expires_at": invitation.expires_at,
             "action_url": invitation_url(token),
             "action_label": _("Donner mon avis"),
+            "has_account": tutor.user_id is not None and tutor.user.has_usable_password(),
             **extra,
         },
         recipient=tutor.user,
@@ -212,6 +213,13 @@ def accept_invitation(*, token, password=None):
     if user is not None and (user.role != Role.TUTOR or not user.is_active):
         raise BusinessRuleError(
             _("Ce lien ne peut pas ouvrir ce compte : contactez le centre."), code="account"
+        )
+    if not invitation_needs_password(invitation):
+        # A link may create and activate an account, never open one that has a password: the link goes
+        # to the address on the tutor's record, which centre staff can change (review finding 2).
+        raise BusinessRuleError(
+            _("Vous avez déjà un accès à la plateforme : connectez-vous avec votre mot de passe."),
+            code="has_password",
         )
     if invitation_needs_password(invitation):
         if not password:

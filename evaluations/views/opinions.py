@@ -1,9 +1,12 @@
 """Tutor pages: the invitation link, the "opinions to give" list and the company opinion form."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
@@ -124,17 +127,25 @@ def invitation(request, token):
         return _no_referrer(
             render(request, "evaluations/invitation_invalid.html", {"message": exc.message}, status=status)
         )
-    needs_password = invitation_needs_password(invitation_obj)
-    form = TutorPasswordForm(request.POST or None) if needs_password else None
+    if not invitation_needs_password(invitation_obj):
+        # The account has a password: the link only leads to the login page, never logs in.
+        messages.info(
+            request, _("Vous avez déjà un accès à la plateforme : connectez-vous avec votre mot de passe.")
+        )
+        target = (
+            reverse("evaluations:opinion", args=[invitation_obj.candidate_id])
+            if invitation_obj.candidate_id
+            else reverse("evaluations:opinions_todo")
+        )
+        return _no_referrer(redirect(f"{reverse('login')}?{urlencode({'next': target})}"))
+    form = TutorPasswordForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if form is None or form.is_valid():
+        if form.is_valid():
             try:
-                user = services.accept_invitation(
-                    token=token, password=form.cleaned_data["password1"] if form is not None else None
-                )
+                user = services.accept_invitation(token=token, password=form.cleaned_data["password1"])
             except BusinessRuleError as exc:
-                if exc.code == "password" and form is not None:
+                if exc.code == "password":
                     form.add_error("password1", exc.message)
                 else:
                     return _no_referrer(

@@ -125,15 +125,16 @@ def test_weak_password_is_refused_and_link_stays_usable(invited):
     assert invitation.used_at is None
 
 
-def test_tutor_with_an_account_is_logged_in_directly(world, django_capture_on_commit_callbacks):
+def test_tutor_with_an_account_is_sent_to_the_login_page(world, django_capture_on_commit_callbacks):
+    # An invitation link never opens an account that has a password (security review, finding 2).
     with django_capture_on_commit_callbacks(execute=True):
         _invitation, token = services.invite_tutor(candidate=world.candidate, by=world.staff)
     client = Client()
     url = reverse("evaluations:invitation", args=[token])
-    assert "vous connecte directement" in client.get(url).content.decode()
-    response = client.post(url)
-    assert response.status_code == 302
-    assert client.get(reverse("evaluations:opinions_todo")).wsgi_request.user == world.candidate.tutor.user
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+        assert "_auth_user_id" not in client.session
 
 
 def test_vae_candidate_is_refused_with_a_message(world):

@@ -429,3 +429,75 @@ def test_a_password_change_ends_the_other_sessions(password):
     assert response.status_code == 302
     assert acting.get(reverse("home")).status_code == 200
     assert other.get(reverse("home")).status_code == 302
+
+
+# --- 2. an invitation link never opens an account that has a password ----------------------------
+
+
+@pytest.mark.django_db
+def test_staff_cannot_take_over_a_tutor_account_by_changing_its_address(
+    client, django_capture_on_commit_callbacks, mailoutbox
+):
+    from django.test import Client
+
+    from core.models import AuditEvent
+    from evaluations import services as evaluation_services
+    from tests.evaluations.conftest import build_world
+
+    with django_capture_on_commit_callbacks(execute=True):
+        world = build_world()
+    tutor = world.candidate.tutor
+    account = tutor.user
+    assert account is not None and account.has_usable_password()
+    old_email = tutor.email
+    client.force_login(world.staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("candidates:tutor_update", args=[tutor.pk]),
+            {
+                "first_name": tutor.first_name,
+                "last_name": tutor.last_name,
+                "email": "pirate@staff-a.example",
+                "function": tutor.function,
+                "phone": tutor.phone,
+            },
+        )
+    assert response.status_code == 302
+    # the previous address is told, the journal keeps old → new
+    assert any(old_email in message.to and "modifiée" in message.subject for message in mailoutbox)
+    event = AuditEvent.objects.get(action="tutor.updated", target_id=str(tutor.pk))
+    assert event.data["changes"] == {"email": [old_email, "pirate@staff-a.example"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        _invitation, token = evaluation_services.invite_tutor(candidate=world.candidate, by=world.staff)
+    holder = Client()
+    url = reverse("evaluations:invitation", args=[token])
+    for method in ("get", "post"):
+        answer = getattr(holder, method)(
+            url, {"password1": "Pirate-2026-xyz!", "password2": "Pirate-2026-xyz!"}
+        )
+        assert answer.status_code == 302 and answer["Location"].startswith(reverse("login"))
+        assert "_auth_user_id" not in holder.session
+    account.refresh_from_db()
+    assert not account.check_password("Pirate-2026-xyz!")
+    with pytest.raises(Exception, match="connectez-vous avec votre mot de passe"):
+        evaluation_services.accept_invitation(token=token, password="Pirate-2026-xyz!")
+
+
+@pytest.mark.django_db
+def test_changing_an_account_address_tells_the_old_one_and_journals_old_and_new(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    from core.models import AuditEvent
+
+    user = StaffFactory(centres=[CentreFactory()], email="ancienne@cqpm.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        user.email = "nouvelle@cqpm.example"
+        user.save()
+    (message,) = [m for m in mailoutbox if "ancienne@cqpm.example" in m.to]
+    assert "remplacée" in message.body
+    event = AuditEvent.objects.get(action="user.identity_changed", target_id=str(user.pk))
+    assert event.data["changes"] == {"email": ["ancienne@cqpm.example", "nouvelle@cqpm.example"]}
+    # a save that changes no identity field journals nothing more
+    user.save(update_fields=["last_login"])
+    user.save()
+    assert AuditEvent.objects.filter(action="user.identity_changed").count() == 1
