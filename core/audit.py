@@ -19,10 +19,51 @@ ACTION_LABELS = {
     "otp_disabled": _("Double authentification désactivée"),
     "otp_verified": _("Code de double authentification accepté"),
     "otp_failed": _("Code de double authentification refusé"),
+    "otp_throttled": _("Code de double authentification tenté pendant le blocage"),
+    "object_not_found": _("Objet introuvable ou hors de votre périmètre"),
+    "audit.flood_suppressed": _("Événements répétés non journalisés (limite atteinte)"),
+    "user.identity_changed": _("Identité d'un compte modifiée"),
     "document.downloaded": _("Document téléchargé"),
     "audit.exported": _("Journal d'audit exporté"),
     "list.exported": _("Liste exportée"),
 }
+
+
+# The journal page alerts on an account that produced at least ALERT_THRESHOLD of these events in the
+# last ALERT_HOURS hours (a scan of ids, codes tried again and again).
+SUSPICIOUS_ACTIONS = (
+    "object_not_found",
+    "permission_denied",
+    "otp_throttled",
+    "otp_failed",
+    "audit.flood_suppressed",
+)
+ALERT_THRESHOLD = 20
+ALERT_HOURS = 24
+
+
+def suspicious_accounts(user, *, now=None):
+    """[{actor_id, name, count, …}] of the accounts whose
+    refused or unfound requests, within the events `user` may read, reach the alert threshold. One query."""
+    import datetime
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    since = (now or timezone.now()) - datetime.timedelta(hours=ALERT_HOURS)
+    rows = list(
+        audit_events_visible_to(user)
+        .filter(action__in=SUSPICIOUS_ACTIONS, created_at__gte=since, actor__isnull=False)
+        .values("actor_id", "actor__username", "actor__first_name", "actor__last_name")
+        .annotate(count=Count("id"))
+        .filter(count__gte=ALERT_THRESHOLD)
+        .order_by("-count", "actor_id")[:10]
+    )
+    for row in rows:
+        row["name"] = (
+            f"{row['actor__first_name']} {row['actor__last_name']}".strip() or row["actor__username"]
+        )
+    return rows
 
 
 def action_label(action):

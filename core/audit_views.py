@@ -5,7 +5,16 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from .audit import EXPORT_HEADERS, AuditEventFilter, action_label, audit_events_visible_to, event_row
+from .audit import (
+    ALERT_HOURS,
+    ALERT_THRESHOLD,
+    EXPORT_HEADERS,
+    AuditEventFilter,
+    action_label,
+    audit_events_visible_to,
+    event_row,
+    suspicious_accounts,
+)
 from .auth import client_ip
 from .exports import export_response
 from .models import Role
@@ -55,5 +64,8 @@ def audit_log(request):
             "events": page.object_list,
             "query": query.urlencode(),
             "is_filtered": bool(query),
+            "suspicious": suspicious_accounts(request.user),
+            "alert_threshold": ALERT_THRESHOLD,
+            "alert_hours": ALERT_HOURS,
         },
     )

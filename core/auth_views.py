@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import auth
 from .auth_forms import OTPCodeForm
-from .services import audit, home_centre
+from .services import audit, audit_rate_limited, home_centre
 
 
 def _ip(request):
@@ -36,10 +36,19 @@ def _safe_next(request, default="home"):
     return reverse(default)
 
 
-def _throttled_message(device):
+def _throttled_message(device, request=None):
+    """The message of a code refused unchecked (too many wrong ones just before); such an attempt is
+    journaled (`otp_throttled`, limited per account) when `request` is given."""
     allowed, _details = device.verify_is_allowed()
     if allowed:
         return ""
+    if request is not None:
+        audit_rate_limited(
+            actor=request.user,
+            action="otp_throttled",
+            centre=home_centre(request.user),
+            ip_address=_ip(request),
+        )
     return _("Trop de codes erronés : patientez quelques instants avant de réessayer.")
 
 
@@ -62,7 +71,7 @@ def otp_setup(request):
     pending = auth.pending_device(user)
     form = OTPCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        throttled = _throttled_message(pending)
+        throttled = _throttled_message(pending, request)
         if throttled:
             form.add_error("code", throttled)
         elif auth.verify_code(user, pending, form.cleaned_data["code"]):
@@ -118,7 +127,7 @@ def otp_disable(request):
         raise PermissionDenied
     if (
         form.is_valid()
-        and not _throttled_message(device)
+        and not _throttled_message(device, request)
         and auth.verify_code(user, device, form.cleaned_data["code"])
     ):
         with transaction.atomic():
@@ -151,7 +160,7 @@ def otp_verify(request):
         return redirect(_safe_next(request))
     form = OTPCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        throttled = _throttled_message(device)
+        throttled = _throttled_message(device, request)
         if throttled:
             form.add_error("code", throttled)
         elif auth.verify_code(user, device, form.cleaned_data["code"]):

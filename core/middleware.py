@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 
 class ContentSecurityPolicyMiddleware:
@@ -17,7 +18,9 @@ class ContentSecurityPolicyMiddleware:
 
 
 class PermissionDeniedAuditMiddleware:
-    """Record every permission refusal in the audit journal (who tried what, never the data)."""
+    """Record every permission refusal in the audit journal (who tried what, never the data), and the
+    objects a signed-in user asked for and did not get (404 raised by a view: outside his scope or
+    absent), limited per account so that a scan cannot flood the journal."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -39,6 +42,20 @@ class PermissionDeniedAuditMiddleware:
                 ip_address=client_ip(request),
                 method=request.method,
             )
+        elif isinstance(exception, Http404):
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                from .auth import client_ip
+                from .services import audit_rate_limited, home_centre
+
+                audit_rate_limited(
+                    actor=user,
+                    action="object_not_found",
+                    centre=home_centre(user),
+                    message=request.path[:200],
+                    ip_address=client_ip(request),
+                    method=request.method,
+                )
         return None
 
 

@@ -37,6 +37,35 @@ def audit(*, actor=None, action, target=None, centre=None, message="", ip_addres
     )
 
 
+# Events a scan produces (ids tried outside one's scope, codes tried while throttled): at most
+# SCAN_EVENTS_LIMIT per account and action in SCAN_EVENTS_WINDOW seconds reach the journal; the first one
+# past the limit is replaced by one `audit.flood_suppressed` event, the next ones are dropped until the
+# window ends. The journal page alerts on the accounts that produce many (core.audit.suspicious_accounts).
+SCAN_EVENTS_LIMIT = 20
+SCAN_EVENTS_WINDOW = 600
+
+
+def audit_rate_limited(*, actor, action, **kwargs):
+    """`audit(...)` for the events a scan can repeat, limited per account (see SCAN_EVENTS_LIMIT)."""
+    from .ratelimit import count_in_window
+
+    key = f"audit-scan:{action}:{getattr(actor, 'pk', None) or kwargs.get('ip_address')}"
+    count = count_in_window(key, SCAN_EVENTS_WINDOW)
+    if count <= SCAN_EVENTS_LIMIT:
+        return audit(actor=actor, action=action, **kwargs)
+    if count == SCAN_EVENTS_LIMIT + 1:
+        return audit(
+            actor=actor,
+            action="audit.flood_suppressed",
+            centre=kwargs.get("centre"),
+            ip_address=kwargs.get("ip_address"),
+            suppressed_action=action,
+            limit=SCAN_EVENTS_LIMIT,
+            window_seconds=SCAN_EVENTS_WINDOW,
+        )
+    return None
+
+
 def home_centre(user):
     """The centre an event about this user belongs to: his only centre, else none (superusers only).
 

@@ -501,3 +501,80 @@ def test_changing_an_account_address_tells_the_old_one_and_journals_old_and_new(
     user.save(update_fields=["last_login"])
     user.save()
     assert AuditEvent.objects.filter(action="user.identity_changed").count() == 1
+
+
+# --- 7. audit gaps: 404 outside one's scope, throttled codes; alert on the journal page ------------
+
+
+@pytest.mark.django_db
+def test_an_object_outside_the_scope_is_journaled_and_a_scan_cannot_flood_the_journal(client):
+    from core.models import AuditEvent
+    from core.services import SCAN_EVENTS_LIMIT
+    from tests.candidates.factories import CandidateFactory
+
+    centre, other_centre = CentreFactory(), CentreFactory()
+    staff = StaffFactory(centres=[centre])
+    foreign = CandidateFactory(centre=other_centre)
+    client.force_login(staff)
+    url = reverse("candidates:detail", args=[foreign.pk])
+    assert client.get(url, REMOTE_ADDR="192.0.2.44").status_code == 404
+    event = AuditEvent.objects.get(action="object_not_found")
+    assert event.actor == staff and event.message == url and event.ip_address == "192.0.2.44"
+    assert event.data["method"] == "GET"
+    # a scan: the journal keeps the limit, then one « suppressed » event, then nothing more
+    for _attempt in range(SCAN_EVENTS_LIMIT * 3):
+        assert client.get(url).status_code == 404
+    assert AuditEvent.objects.filter(action="object_not_found", actor=staff).count() == SCAN_EVENTS_LIMIT
+    suppressed = AuditEvent.objects.get(action="audit.flood_suppressed", actor=staff)
+    assert suppressed.data["suppressed_action"] == "object_not_found"
+    # an unknown URL (no view) is not an object request: nothing journaled
+    before = AuditEvent.objects.count()
+    assert client.get("/pas-une-page/").status_code == 404
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_codes_tried_while_throttled_are_journaled():
+    from django.test import Client
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from core.auth import OTP_REQUIRED_SESSION_KEY
+    from core.models import AuditEvent
+
+    user = StaffFactory(centres=[CentreFactory()])
+    device = TOTPDevice.objects.create(user=user, name="t", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[OTP_REQUIRED_SESSION_KEY] = True
+    session.save()
+    right = _code(device)
+    wrong = "000000" if right != "000000" else "111111"
+    client.post(reverse("core:otp_verify"), {"code": wrong})
+    throttled = client.post(reverse("core:otp_verify"), {"code": right})
+    assert "Trop de codes erronés" in throttled.content.decode()
+    event = AuditEvent.objects.get(action="otp_throttled")
+    assert event.actor == user and event.centre_id == user.centres.get().pk
+
+
+@pytest.mark.django_db
+def test_the_journal_page_alerts_on_an_account_producing_many_refusals(client):
+    from core.audit import ALERT_THRESHOLD
+    from core.services import audit
+
+    centre = CentreFactory()
+    staff = StaffFactory(centres=[centre])
+    scanner = StaffFactory(centres=[centre], first_name="Paul", last_name="Balayeur")
+    quiet = StaffFactory(centres=[centre], first_name="Anne", last_name="Tranquille")
+    for _index in range(ALERT_THRESHOLD):
+        audit(actor=scanner, action="object_not_found", centre=centre)
+    for _index in range(ALERT_THRESHOLD - 1):
+        audit(actor=quiet, action="permission_denied", centre=centre)
+    client.force_login(staff)
+    body = client.get(reverse("core:audit_log")).content.decode()
+    assert "ne s'agit pas d'un balayage" in body
+    assert f'href="?actor={scanner.pk}">Paul Balayeur</a>' in body
+    assert f"?actor={quiet.pk}" not in body
+    # another centre's staff do not see the alert on events they cannot read
+    client.force_login(StaffFactory(centres=[CentreFactory()]))
+    assert "balayage" not in client.get(reverse("core:audit_log")).content.decode()
