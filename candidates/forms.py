@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import CertificationCentre
+from core.text import REASON_MAX
 from referential.models import Certification, ModalityCode
 
 from . import selectors
@@ -220,6 +221,7 @@ class TransitionForm(forms.Form):
     reason = forms.CharField(
         label=_("Motif"),
         required=False,
+        max_length=REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Obligatoire pour un retrait ou une réouverture de l'évaluation."),
     )

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.files import validate_upload
+from core.text import strip_bidi
 from referential.models import Certification
 
 from .models import Company, LegalBasis, Pathway, Sex, Tutor
@@ -174,6 +175,7 @@ def normalise_header(value):
 
 
 def _cell_to_text(value):
+    """The text of a cell, bidi controls removed (rows are written with bulk_create: no pre_save)."""
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
@@ -182,7 +184,7 @@ def _cell_to_text(value):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return strip_bidi(str(value)).strip()
 
 
 def _too_many_rows():

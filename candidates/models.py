@@ -14,6 +14,7 @@ from django.db.models.functions import Lower, StrIndex, Substr
 from django.utils.translation import gettext_lazy as _
 
 from core.models import CertificationCentre
+from core.text import REASON_MAX, max_length_constraint
 
 from .validators import validate_siret
 
@@ -276,12 +277,13 @@ class CandidateStatusChange(models.Model):
         help_text=_("Vide pour une opération automatique (commande, tâche)."),
     )
     at = models.DateTimeField(_("le"), auto_now_add=True)
-    reason = models.TextField(_("motif"), blank=True)
+    reason = models.TextField(_("motif"), blank=True, max_length=REASON_MAX)
 
     class Meta:
         ordering = ["at", "id"]
         verbose_name = _("changement de statut")
         verbose_name_plural = _("changements de statut")
+        constraints = [max_length_constraint("candidates_candidatestatuschange", "reason", REASON_MAX)]
 
     def __str__(self):
         return f"{self.from_status or '-'} → {self.to_status}"

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import BusinessRuleError
 from core.files import safe_filename, validate_upload
 from core.services import audit, identity_changes, notify_email_changed, safe_delay
+from core.text import REASON_MAX, check_length
 from referential.models import Certification, ModalityCode
 
 from .models import (
@@ -459,7 +460,7 @@ def transition(*, candidate, to_status, by, reason=""):
         # which has already checked their scope (commission, jury).
         _check_staff_of(by, locked.centre)
     from_status = locked.status
-    reason = (reason or "").strip()
+    reason = check_length(reason, REASON_MAX, _("Motif")).strip()
     if to_status not in CandidateStatus.values:
         raise BusinessRuleError(_("Statut inconnu."), code="unknown_status")
     if locked.is_anonymised:

@@ -10,3 +10,10 @@ class CoreConfig(AppConfig):
         from . import checks, notifications, signals  # noqa: F401
 
         notifications.connect()
+
+        from django.db.models.signals import pre_save
+
+        from .text import clean_model_text
+
+        # Every model of the project: bidi controls stripped and lengths checked before each save.
+        pre_save.connect(clean_model_text, dispatch_uid="core.text.clean_model_text")

@@ -9,6 +9,8 @@ from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from .text import strip_bidi
+
 
 class StaticOnlyURLFetcher(URLFetcher):
     """Resolves `/static/...` (and `data:` URIs) locally; refuses everything else.
@@ -46,7 +48,12 @@ def font_config():
 
 
 def render_html(html):
-    """Lay the HTML out without writing the PDF: a WeasyPrint Document (pages, anchors, write_pdf())."""
+    """Lay the HTML out without writing the PDF: a WeasyPrint Document (pages, anchors, write_pdf()).
+
+    Bidirectional controls are removed from the whole page: a value stored before they were stripped
+    at input could otherwise print the rest of a line reversed on a legal document (our documents are
+    French; no template needs them)."""
+    html = strip_bidi(html)
     return HTML(string=html, base_url="/", url_fetcher=StaticOnlyURLFetcher()).render(
         font_config=font_config()
     )

@@ -5,6 +5,7 @@ from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
 from core.models import CertificationCentre, Role, User
+from core.text import COMMENT_MAX
 
 from .models import College, DeliberationSession, Jury, JuryMember
 
@@ -35,6 +36,7 @@ class JuryMemberForm(_CrispyMixin, forms.Form):
     union = forms.CharField(
         label=_("Organisation syndicale"),
         required=False,
+        max_length=JuryMember._meta.get_field("union").max_length,
         help_text=_("Collège salariés : un membre par syndicat."),
     )
     is_president = forms.BooleanField(label=_("Président du jury (collège employeurs)"), required=False)
@@ -144,6 +146,7 @@ class DecisionForm(forms.Form):
             )
             motivation = forms.CharField(
                 label=_("Motivation — compétence %(n)s") % {"n": comp.number},
+                max_length=COMMENT_MAX,
                 widget=forms.Textarea(attrs={"rows": 2}),
                 required=False,
                 initial=decision.motivation if decision else "",
@@ -160,7 +163,9 @@ class DecisionForm(forms.Form):
             )
         if amend:
             self.fields["amend_motivation"] = forms.CharField(
-                label=_("Motif de la modification après clôture"), widget=forms.Textarea(attrs={"rows": 3})
+                label=_("Motif de la modification après clôture"),
+                max_length=COMMENT_MAX,
+                widget=forms.Textarea(attrs={"rows": 3}),
             )
 
     def choices(self):

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Role, User
+from core.text import REASON_MAX
 
 from .models import College, Commission, Conclusion, Judgement, Opinion
 
@@ -52,7 +53,9 @@ class ConflictForm(forms.Form):
     user = forms.ModelChoiceField(label=_("Évaluateur"), queryset=User.objects.none())
     candidate = forms.ModelChoiceField(label=_("Candidat"), queryset=None, required=False)
     company = forms.ModelChoiceField(label=_("ou entreprise"), queryset=None, required=False)
-    reason = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=_("Motif"), max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, centre_ids, **kwargs):
         from candidates.models import Candidate, Company
@@ -134,7 +137,9 @@ class ResendForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Motif"), max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -157,6 +162,7 @@ class ProposalForm(forms.Form):
     )
     reason = forms.CharField(
         label=_("Motif"),
+        max_length=REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         help_text=_("Obligatoire lorsque les membres ne sont pas unanimes."),

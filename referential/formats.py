@@ -8,6 +8,8 @@ produces the document back. Nothing here writes to the database: see `services.i
 import json
 from dataclasses import dataclass
 
+from core.text import COMMENT_MAX, REFERENTIAL_ITEM_MAX, REFERENTIAL_TEXT_MAX, REFERENTIAL_TITLE_MAX
+
 from .models import CriterionCategory, ModalityCode
 
 FORMAT_NAME = "cqpm-referential"
@@ -18,6 +20,10 @@ SUPPORTED_FORMAT_VERSIONS = (1,)
 MAX_CODE = 50
 MAX_TITLE = 255
 MAX_RNCP = 20
+MAX_TEXT = REFERENTIAL_TEXT_MAX
+MAX_ITEM = REFERENTIAL_ITEM_MAX
+MAX_COMPETENCY_TITLE = REFERENTIAL_TITLE_MAX
+MAX_DESCRIPTION = COMMENT_MAX
 
 TOP_LEVEL_TEXTS = (
     "mission",
@@ -136,6 +142,8 @@ class _Validator:
                 self.error(f"{where}[{index}]", "une chaîne de caractères est attendue")
             elif not item.strip():
                 self.error(f"{where}[{index}]", "ne doit pas être vide")
+            elif len(item) > MAX_ITEM:
+                self.error(f"{where}[{index}]", f"{MAX_ITEM} caractères au plus ({len(item)} reçus)")
 
     # -- document --------------------------------------------------------------------------
     def document(self, data):
@@ -159,7 +167,7 @@ class _Validator:
         self.text(data, "rncp_level", "", required=False, max_length=MAX_RNCP)
         self.positive_int(data, "version", "")
         for key in TOP_LEVEL_TEXTS:
-            self.text(data, key, "", required=False)
+            self.text(data, key, "", required=False, max_length=MAX_TEXT)
         self.modalities(data)
         self.blocks(data)
 
@@ -182,7 +190,7 @@ class _Validator:
             else:
                 seen[code] = index
             self.text(modality, "label", where, max_length=MAX_TITLE)
-            self.text(modality, "description", where, required=False)
+            self.text(modality, "description", where, required=False, max_length=MAX_DESCRIPTION)
 
     def blocks(self, data):
         block_numbers = {}
@@ -221,8 +229,8 @@ class _Validator:
                 self.error(f"{where}.number", f"compétence n° {number} déjà déclarée en {numbers[number]}")
             else:
                 numbers[number] = where
-        self.text(competency, "title", where)
-        self.text(competency, "evaluation_title", where, required=False)
+        self.text(competency, "title", where, max_length=MAX_COMPETENCY_TITLE)
+        self.text(competency, "evaluation_title", where, required=False, max_length=MAX_COMPETENCY_TITLE)
         self.text_items(competency, "conditions", where, non_empty=False)
         self.text_items(competency, "expected_results", where, non_empty=True)
         for index, criterion in enumerate(self.list_(competency, "criteria", where, non_empty=True)):
@@ -237,7 +245,7 @@ class _Validator:
                     f"catégorie {json.dumps(category, ensure_ascii=False)} inconnue "
                     f"(valeurs possibles : {', '.join(CriterionCategory.values)})",
                 )
-            self.text(criterion, "text", c_where)
+            self.text(criterion, "text", c_where, max_length=MAX_ITEM)
 
 
 def validate(data):

@@ -3,6 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.files import validate_upload
+from core.text import REFERENTIAL_ITEM_MAX
 
 from .models import CriterionCategory
 
@@ -32,7 +33,12 @@ class ReferentialUploadForm(forms.Form):
 
 class CriterionForm(forms.Form):
     category = forms.ChoiceField(label=_("Catégorie"), choices=CriterionCategory.choices)
-    text = forms.CharField(label=_("Texte du critère"), widget=forms.Textarea(attrs={"rows": 2}), strip=True)
+    text = forms.CharField(
+        label=_("Texte du critère"),
+        max_length=REFERENTIAL_ITEM_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        strip=True,
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

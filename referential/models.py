@@ -9,6 +9,14 @@ registered, so a version is never deleted once used (PROTECT on the candidate si
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.text import (
+    COMMENT_MAX,
+    REFERENTIAL_ITEM_MAX,
+    REFERENTIAL_TEXT_MAX,
+    REFERENTIAL_TITLE_MAX,
+    max_length_constraint,
+)
+
 
 class CertificationStatus(models.TextChoices):
     DRAFT = "draft", _("Brouillon")
@@ -53,11 +61,21 @@ class Certification(models.Model):
     status = models.CharField(
         _("statut"), max_length=10, choices=CertificationStatus.choices, default=CertificationStatus.DRAFT
     )
-    mission = models.TextField(_("mission(s) et activités visées"), blank=True)
-    work_environment = models.TextField(_("environnement de travail"), blank=True)
-    interactions = models.TextField(_("interactions dans l'environnement de travail"), blank=True)
-    evaluation_modalities_text = models.TextField(_("modalités d'évaluation"), blank=True)
-    admission_rule = models.TextField(_("conditions d'admissibilité"), blank=True)
+    mission = models.TextField(
+        _("mission(s) et activités visées"), blank=True, max_length=REFERENTIAL_TEXT_MAX
+    )
+    work_environment = models.TextField(
+        _("environnement de travail"), blank=True, max_length=REFERENTIAL_TEXT_MAX
+    )
+    interactions = models.TextField(
+        _("interactions dans l'environnement de travail"), blank=True, max_length=REFERENTIAL_TEXT_MAX
+    )
+    evaluation_modalities_text = models.TextField(
+        _("modalités d'évaluation"), blank=True, max_length=REFERENTIAL_TEXT_MAX
+    )
+    admission_rule = models.TextField(
+        _("conditions d'admissibilité"), blank=True, max_length=REFERENTIAL_TEXT_MAX
+    )
     published_at = models.DateTimeField(_("publié le"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archivé le"), null=True, blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
@@ -77,6 +95,13 @@ class Certification(models.Model):
         verbose_name = _("référentiel de certification")
         verbose_name_plural = _("référentiels de certification")
         constraints = [
+            max_length_constraint("referential_certification", "admission_rule", REFERENTIAL_TEXT_MAX),
+            max_length_constraint(
+                "referential_certification", "evaluation_modalities_text", REFERENTIAL_TEXT_MAX
+            ),
+            max_length_constraint("referential_certification", "interactions", REFERENTIAL_TEXT_MAX),
+            max_length_constraint("referential_certification", "work_environment", REFERENTIAL_TEXT_MAX),
+            max_length_constraint("referential_certification", "mission", REFERENTIAL_TEXT_MAX),
             models.UniqueConstraint(
                 fields=["code", "version"], name="referential_certification_code_version"
             ),
@@ -126,7 +151,7 @@ class OrderedText(models.Model):
     """One numbered sentence of the referential, kept in the order of the source text (word for word)."""
 
     order = models.PositiveSmallIntegerField(_("ordre"))
-    text = models.TextField(_("texte"))
+    text = models.TextField(_("texte"), max_length=REFERENTIAL_ITEM_MAX)
 
     class Meta:
         abstract = True
@@ -145,6 +170,7 @@ class AssociatedKnowledge(OrderedText):
         verbose_name = _("connaissance associée")
         verbose_name_plural = _("connaissances associées")
         constraints = [
+            max_length_constraint("referential_associatedknowledge", "text", REFERENTIAL_ITEM_MAX),
             models.UniqueConstraint(fields=["block", "order"], name="referential_knowledge_order"),
         ]
 
@@ -157,14 +183,18 @@ class Competency(models.Model):
         Block, verbose_name=_("bloc"), on_delete=models.CASCADE, related_name="competencies"
     )
     number = models.PositiveSmallIntegerField(_("numéro"), help_text=_("Numéro de 1 à n dans tout le CQPM."))
-    title = models.TextField(_("intitulé (référentiel de compétences)"))
-    evaluation_title = models.TextField(_("intitulé (référentiel d'évaluation)"), blank=True)
+    title = models.TextField(_("intitulé (référentiel de compétences)"), max_length=REFERENTIAL_TITLE_MAX)
+    evaluation_title = models.TextField(
+        _("intitulé (référentiel d'évaluation)"), blank=True, max_length=REFERENTIAL_TITLE_MAX
+    )
 
     class Meta:
         ordering = ["certification", "number"]
         verbose_name = _("compétence professionnelle")
         verbose_name_plural = _("compétences professionnelles")
         constraints = [
+            max_length_constraint("referential_competency", "evaluation_title", REFERENTIAL_TITLE_MAX),
+            max_length_constraint("referential_competency", "title", REFERENTIAL_TITLE_MAX),
             models.UniqueConstraint(fields=["certification", "number"], name="referential_competency_number"),
         ]
 
@@ -196,6 +226,7 @@ class RealisationCondition(OrderedText):
         verbose_name = _("condition de réalisation")
         verbose_name_plural = _("conditions de réalisation")
         constraints = [
+            max_length_constraint("referential_realisationcondition", "text", REFERENTIAL_ITEM_MAX),
             models.UniqueConstraint(fields=["competency", "order"], name="referential_condition_order"),
         ]
 
@@ -206,13 +237,14 @@ class Criterion(models.Model):
     )
     category = models.CharField(_("catégorie"), max_length=20, choices=CriterionCategory.choices)
     order = models.PositiveSmallIntegerField(_("ordre"), help_text=_("Ordre dans la compétence."))
-    text = models.TextField(_("texte"))
+    text = models.TextField(_("texte"), max_length=REFERENTIAL_ITEM_MAX)
 
     class Meta:
         ordering = ["competency", "order"]
         verbose_name = _("critère mesurable et observable")
         verbose_name_plural = _("critères mesurables et observables")
         constraints = [
+            max_length_constraint("referential_criterion", "text", REFERENTIAL_ITEM_MAX),
             models.UniqueConstraint(fields=["competency", "order"], name="referential_criterion_order"),
         ]
 
@@ -230,6 +262,7 @@ class ExpectedResult(OrderedText):
         verbose_name = _("résultat attendu")
         verbose_name_plural = _("résultats attendus")
         constraints = [
+            max_length_constraint("referential_expectedresult", "text", REFERENTIAL_ITEM_MAX),
             models.UniqueConstraint(fields=["competency", "order"], name="referential_result_order"),
         ]
 
@@ -240,7 +273,7 @@ class EvaluationModality(models.Model):
     )
     code = models.CharField(_("code"), max_length=30, choices=ModalityCode.choices)
     label = models.CharField(_("libellé"), max_length=255)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=COMMENT_MAX)
     order = models.PositiveSmallIntegerField(_("ordre"))
 
     class Meta:
@@ -248,6 +281,7 @@ class EvaluationModality(models.Model):
         verbose_name = _("modalité d'évaluation")
         verbose_name_plural = _("modalités d'évaluation")
         constraints = [
+            max_length_constraint("referential_evaluationmodality", "description", COMMENT_MAX),
             models.UniqueConstraint(fields=["certification", "code"], name="referential_modality_code"),
             models.UniqueConstraint(fields=["certification", "order"], name="referential_modality_order"),
         ]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import BusinessRuleError
 from core.services import audit
+from core.text import strip_bidi_deep
 
 from . import formats
 from .models import (
@@ -148,6 +149,8 @@ def _create_from_document(data, *, status, derived_from=None):
 @transaction.atomic
 def import_certification(*, data, actor=None):
     """Validate the whole document, then create the version as a draft. All or nothing."""
+    # Bidi controls removed before anything (the rows are written with bulk_create: no pre_save).
+    data = strip_bidi_deep(data)
     errors = formats.validate(data)
     if (
         not errors

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.text import COMMENT_MAX, max_length_constraint
+
 
 class Decision(models.TextChoices):
     ACQUIRED = "acquired", _("Acquise")
@@ -36,7 +38,7 @@ class CompetencyDecision(models.Model):
     proposed = models.CharField(_("proposition"), max_length=15, choices=Decision.choices)
     needs_review = models.BooleanField(_("à réexaminer"), default=False)
     decided = models.CharField(_("décision du jury"), max_length=15, choices=Decision.choices)
-    motivation = models.TextField(_("motivation"), blank=True)
+    motivation = models.TextField(_("motivation"), blank=True, max_length=COMMENT_MAX)
     explanation = models.JSONField(_("explication"), default=dict)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -52,6 +54,7 @@ class CompetencyDecision(models.Model):
         verbose_name = _("décision par compétence")
         verbose_name_plural = _("décisions par compétence")
         constraints = [
+            max_length_constraint("deliberations_competencydecision", "motivation", COMMENT_MAX),
             models.UniqueConstraint(
                 fields=["session", "candidate", "competency"], name="deliberations_decision_competency"
             ),
@@ -116,7 +119,7 @@ class OutcomeAmendment(models.Model):
     outcome = models.ForeignKey(
         CandidateOutcome, verbose_name=_("résultat"), on_delete=models.CASCADE, related_name="amendments"
     )
-    motivation = models.TextField(_("motivation"))
+    motivation = models.TextField(_("motivation"), max_length=COMMENT_MAX)
     previous_result = models.CharField(_("résultat précédent"), max_length=10, choices=Result.choices)
     previous_explanation = models.JSONField(_("explication précédente"), default=dict)
     previous_decisions = models.JSONField(_("décisions précédentes"), default=list)
@@ -135,7 +138,8 @@ class OutcomeAmendment(models.Model):
         verbose_name = _("modification après clôture")
         verbose_name_plural = _("modifications après clôture")
         constraints = [
-            models.CheckConstraint(condition=~Q(motivation=""), name="deliberations_amendment_motivated")
+            max_length_constraint("deliberations_outcomeamendment", "motivation", COMMENT_MAX),
+            models.CheckConstraint(condition=~Q(motivation=""), name="deliberations_amendment_motivated"),
         ]
 
     def __str__(self):

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import CertificationCentre
+from core.text import REASON_MAX, max_length_constraint
 
 from .choices import College
 
@@ -93,7 +94,7 @@ class ConflictOfInterest(models.Model):
         on_delete=models.CASCADE,
         related_name="conflicts_of_interest",
     )
-    reason = models.TextField(_("motif"))
+    reason = models.TextField(_("motif"), max_length=REASON_MAX)
     declared_at = models.DateTimeField(_("déclaré le"), default=timezone.now)
     declared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -109,6 +110,7 @@ class ConflictOfInterest(models.Model):
         verbose_name = _("conflit d'intérêts")
         verbose_name_plural = _("conflits d'intérêts")
         constraints = [
+            max_length_constraint("evaluations_conflictofinterest", "reason", REASON_MAX),
             models.CheckConstraint(
                 condition=Q(company__isnull=False) | Q(candidate__isnull=False),
                 name="evaluations_conflict_has_target",

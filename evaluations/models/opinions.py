@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.text import COMMENT_MAX, max_length_constraint
+
 from .choices import Opinion
 
 
@@ -74,7 +76,7 @@ class CompanyOpinion(models.Model):
         related_name="company_opinions",
     )
     opinion = models.CharField(_("avis"), max_length=20, choices=Opinion.choices, blank=True)
-    comment = models.TextField(_("commentaire"), blank=True)
+    comment = models.TextField(_("commentaire"), blank=True, max_length=COMMENT_MAX)
     due_date = models.DateField(_("à rendre avant le"), null=True, blank=True)
     signed_at = models.DateTimeField(_("signé le"), null=True, blank=True)
     signed_by = models.ForeignKey(
@@ -94,6 +96,7 @@ class CompanyOpinion(models.Model):
         verbose_name = _("avis de l'entreprise")
         verbose_name_plural = _("avis de l'entreprise")
         constraints = [
+            max_length_constraint("evaluations_companyopinion", "comment", COMMENT_MAX),
             models.UniqueConstraint(fields=["candidate", "competency"], name="evaluations_opinion_once"),
             models.CheckConstraint(
                 condition=Q(opinion__in=[*Opinion.values, ""]), name="evaluations_opinion_value"

@@ -8,6 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.text import COMMENT_MAX, REASON_MAX, max_length_constraint
+
 from .choices import Conclusion, Judgement, SheetStatus
 
 
@@ -48,9 +50,9 @@ class ScoringSheet(models.Model):
         _("statut"), max_length=10, choices=SheetStatus.choices, default=SheetStatus.DRAFT
     )
     conclusion = models.CharField(_("conclusion"), max_length=20, choices=Conclusion.choices, blank=True)
-    justification = models.TextField(_("justification"), blank=True)
+    justification = models.TextField(_("justification"), blank=True, max_length=COMMENT_MAX)
     submitted_at = models.DateTimeField(_("soumise le"), null=True, blank=True)
-    reopened_reason = models.TextField(_("motif de réouverture"), blank=True)
+    reopened_reason = models.TextField(_("motif de réouverture"), blank=True, max_length=REASON_MAX)
     reopened_at = models.DateTimeField(_("rouverte le"), null=True, blank=True)
     reopened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -71,6 +73,8 @@ class ScoringSheet(models.Model):
         verbose_name = _("fiche d'évaluation")
         verbose_name_plural = _("fiches d'évaluation")
         constraints = [
+            max_length_constraint("evaluations_scoringsheet", "reopened_reason", REASON_MAX),
+            max_length_constraint("evaluations_scoringsheet", "justification", COMMENT_MAX),
             models.UniqueConstraint(
                 fields=["candidate", "competency", "evaluator"], name="evaluations_sheet_once"
             ),
@@ -109,7 +113,7 @@ class CriterionJudgement(models.Model):
         related_name="judgements",
     )
     judgement = models.CharField(_("appréciation"), max_length=20, choices=Judgement.choices, blank=True)
-    comment = models.TextField(_("observation"), blank=True)
+    comment = models.TextField(_("observation"), blank=True, max_length=REASON_MAX)
 
     history = HistoricalRecords()
 
@@ -118,6 +122,7 @@ class CriterionJudgement(models.Model):
         verbose_name = _("appréciation d'un critère")
         verbose_name_plural = _("appréciations des critères")
         constraints = [
+            max_length_constraint("evaluations_criterionjudgement", "comment", REASON_MAX),
             models.UniqueConstraint(fields=["sheet", "criterion"], name="evaluations_judgement_once"),
             models.CheckConstraint(
                 condition=Q(judgement__in=[*Judgement.values, ""]), name="evaluations_judgement_value"
@@ -148,7 +153,7 @@ class CommissionProposal(models.Model):
         related_name="commission_proposals",
     )
     conclusion = models.CharField(_("proposition"), max_length=20, choices=Conclusion.choices)
-    reason = models.TextField(_("motif"), blank=True)
+    reason = models.TextField(_("motif"), blank=True, max_length=REASON_MAX)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("enregistrée par"),
@@ -169,6 +174,7 @@ class CommissionProposal(models.Model):
         verbose_name = _("proposition de la commission")
         verbose_name_plural = _("propositions de la commission")
         constraints = [
+            max_length_constraint("evaluations_commissionproposal", "reason", REASON_MAX),
             models.UniqueConstraint(fields=["candidate", "competency"], name="evaluations_proposal_once"),
             models.CheckConstraint(
                 condition=Q(conclusion__in=Conclusion.values), name="evaluations_proposal_conclusion"

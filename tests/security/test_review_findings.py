@@ -578,3 +578,168 @@ def test_the_journal_page_alerts_on_an_account_producing_many_refusals(client):
     # another centre's staff do not see the alert on events they cannot read
     client.force_login(StaffFactory(centres=[CentreFactory()]))
     assert "balayage" not in client.get(reverse("core:audit_log")).content.decode()
+
+
+# --- 4. bidirectional controls stripped at input, and from every PDF ---------------------------
+
+RLO = "\u202e"
+
+
+@pytest.mark.django_db
+def test_bidi_controls_are_stripped_from_a_form_input(client):
+    from tests.candidates.factories import CompanyFactory
+
+    centre = CentreFactory()
+    company = CompanyFactory(centre=centre)
+    client.force_login(StaffFactory(centres=[centre]))
+    response = client.post(
+        reverse("candidates:company_update", args=[company.pk]),
+        {
+            "name": f"Forges {RLO}enidroL\u2066 — Lorraine\u200f",
+            "siret": company.siret,
+            "address": company.address,
+            "postcode": company.postcode,
+            "city": company.city,
+            "opco": company.opco,
+        },
+    )
+    assert response.status_code == 302
+    company.refresh_from_db()
+    assert company.name == "Forges enidroL — Lorraine"
+
+
+@pytest.mark.django_db
+def test_bidi_controls_are_stripped_by_every_save_of_the_services():
+    centre = CentreFactory(name=f"UIMM Centre A {RLO}— Lorraine")
+    centre.refresh_from_db()
+    assert centre.name == "UIMM Centre A — Lorraine"
+
+
+def test_bidi_controls_are_stripped_from_imported_cells():
+    content = (";".join(HEADER) + f"\nDUPONT{RLO}TNEIRUAL;Marie\u2067;F;01/01/1990;vae;X\n").encode()
+    (row,) = read_table(SimpleUploadedFile("c.csv", content))
+    assert row["values"]["nom_naissance"] == "DUPONTTNEIRUAL"
+    assert row["values"]["prenoms"] == "Marie"
+
+
+@pytest.mark.django_db
+def test_bidi_controls_are_stripped_from_an_imported_referential():
+    import json
+
+    from referential.models import Criterion
+    from referential.services import import_certification
+    from tests.security.test_settings import ROOT
+
+    data = json.loads((ROOT / "fixtures/referential/cqpm-charge-ressources-humaines.json").read_text())
+    data["version"] = 99
+    data["blocks"][0]["competencies"][0]["criteria"][0]["text"] = f"Les {RLO}sétilibasnopser sont claires"
+    data["mission"] = f"{RLO}{data['mission']}"
+    certification = import_certification(data=data)
+    assert RLO not in certification.mission
+    criterion = Criterion.objects.filter(competency__certification=certification).order_by(
+        "competency__number", "order"
+    )[0]
+    assert criterion.text == "Les sétilibasnopser sont claires"
+
+
+def test_pdf_rendering_removes_bidi_controls_from_the_page(monkeypatch):
+    from core import pdf
+
+    seen = {}
+
+    class FakeHTML:
+        def __init__(self, *, string, **kwargs):
+            seen["html"] = string
+
+        def render(self, **kwargs):
+            return None
+
+    monkeypatch.setattr(pdf, "HTML", FakeHTML)
+    pdf.render_html(f"<p>UIMM Centre A {RLO}— Lorraine\u2066x\u2069</p>")
+    assert seen["html"] == "<p>UIMM Centre A — Lorrainex</p>"
+
+
+# --- 8. every free-text field has a maximum length: forms, services, database ------------------
+
+# Written by the platform, never typed by a user (messages of tasks, bodies of e-mails, the journal).
+SYSTEM_TEXT_FIELDS = {
+    "core.AuditEvent.message",
+    "core.Notification.body_text",
+    "core.Notification.body_html",
+    "core.Notification.error",
+    "candidates.ImportJob.message",
+    "deliberations.GeneratedDocument.error",
+}
+
+
+def _text_fields():
+    from django.apps import apps
+    from django.db import models
+
+    from core.text import PROJECT_APPS
+
+    for model in apps.get_models():
+        if model._meta.app_label not in PROJECT_APPS or model.__name__.startswith("Historical"):
+            continue
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.TextField):
+                yield f"{model._meta.app_label}.{model.__name__}.{field.name}", model, field
+
+
+def test_every_free_text_field_has_a_maximum_length_and_a_database_check():
+    missing = []
+    for label, model, field in _text_fields():
+        if label in SYSTEM_TEXT_FIELDS:
+            continue
+        names = {constraint.name for constraint in model._meta.constraints}
+        if not field.max_length or not any(name.endswith(f"_{field.name}_maxlen") for name in names):
+            missing.append(label)
+    assert missing == []
+
+
+@pytest.mark.django_db
+def test_a_two_million_character_reason_is_refused_with_the_limit(client):
+    from candidates.models import CandidateStatus, CandidateStatusChange
+    from tests.candidates.factories import CandidateFactory
+
+    centre = CentreFactory()
+    candidate = CandidateFactory(centre=centre, status=CandidateStatus.REGISTERED)
+    client.force_login(StaffFactory(centres=[centre]))
+    response = client.post(
+        reverse("candidates:transition", args=[candidate.pk]),
+        {"to_status": CandidateStatus.WITHDRAWN, "reason": "x" * 2_000_000},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "2000 caractères au plus" in response.content.decode()
+    candidate.refresh_from_db()
+    assert candidate.status == CandidateStatus.REGISTERED
+    assert not CandidateStatusChange.objects.filter(
+        candidate=candidate, to_status=CandidateStatus.WITHDRAWN
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_a_service_saving_an_overlong_text_gets_a_french_refusal():
+    from core.exceptions import BusinessRuleError
+    from evaluations.models import ScoringSheet
+    from tests.evaluations.factories import ScoringSheetFactory
+
+    sheet = ScoringSheetFactory()
+    sheet.justification = "x" * 5001
+    with pytest.raises(BusinessRuleError, match="5000 caractères au plus"):
+        sheet.save()
+    assert ScoringSheet.objects.get(pk=sheet.pk).justification != sheet.justification
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_an_overlong_text_written_around_the_services():
+    from django.db import IntegrityError, transaction
+
+    from candidates.models import CandidateStatusChange
+    from tests.candidates.factories import CandidateFactory
+
+    candidate = CandidateFactory()
+    change = CandidateStatusChange.objects.create(candidate=candidate, to_status="registered", reason="ok")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CandidateStatusChange.objects.filter(pk=change.pk).update(reason="x" * 2001)
