@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from core.demo import DEMO_PASSWORD
 from deliberations.models import GeneratedDocument
 
 from . import steps
@@ -135,13 +136,17 @@ def test_full_journey_from_registration_to_verified_certificate(new_page, demo, 
     assert "Invitation envoyée" in steps.success_message(staff)
     step("session, convocation, invitation du tuteur")
 
-    # 3. The tutor opens the emailed link (no password to type: he already has an account) and signs.
+    # 3. The tutor opens the emailed link: he already has an account, so the link leads to the login
+    # page (it never logs into an account that has a password, SECURITY.md), then to his opinion.
     body = wait_for_email(task_worker, to="tutor-a@demo.cqpm.local", subject_contains="Avis de l'entreprise")
     link = re.search(r"https?://\S+?(/evaluations/invitation/[\w-]+/)", body).group(1)
     tutor = new_page()
     tutor.goto(link)
+    tutor.wait_for_url("**/compte/connexion/**")
     scan(tutor, "20-invitation-tuteur")
-    tutor.get_by_role("button", name="Me connecter et donner mon avis").click()
+    tutor.get_by_label("Identifiant").fill("tutor-a")
+    tutor.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    tutor.get_by_role("button", name="Se connecter").click()
     tutor.wait_for_url(f"**/evaluations/avis/{candidate_pk}/")
     for choice in tutor.locator("label.btn", has_text=re.compile("^Favorable$")).all():
         choice.click()

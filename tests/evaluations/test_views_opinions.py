@@ -135,6 +135,20 @@ def test_tutor_with_an_account_is_sent_to_the_login_page(world, django_capture_o
         response = getattr(client, method)(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
         assert "_auth_user_id" not in client.session
+    # with his own password he lands on the opinion the link was about
+    from urllib.parse import parse_qs, urlparse
+
+    from core.demo import DEMO_PASSWORD
+
+    target = parse_qs(urlparse(response["Location"]).query)["next"][0]
+    assert target == reverse("evaluations:opinion", args=[world.candidate.pk])
+    tutor_user = world.candidate.tutor.user
+    tutor_user.set_password(DEMO_PASSWORD)
+    tutor_user.save()
+    logged = client.post(
+        reverse("login"), {"username": tutor_user.username, "password": DEMO_PASSWORD, "next": target}
+    )
+    assert logged.status_code == 302 and logged["Location"] == target
 
 
 def test_vae_candidate_is_refused_with_a_message(world):
