@@ -68,6 +68,8 @@ IDENTITY_FIELDS = (
     "birth_date",
     "birth_place",
     "birth_country",
+    "birth_insee_code",
+    "birth_postcode",
     "email",
     "phone",
     "address",
@@ -237,6 +239,8 @@ def new_candidate(
     usage_name="",
     birth_place="",
     birth_country="France",
+    birth_insee_code="",
+    birth_postcode="",
     email="",
     phone="",
     address="",
@@ -260,6 +264,8 @@ def new_candidate(
         birth_date=birth_date,
         birth_place=birth_place.strip(),
         birth_country=birth_country.strip(),
+        birth_insee_code=birth_insee_code.strip().upper(),
+        birth_postcode=birth_postcode.strip().upper(),
         email=email.strip(),
         phone=phone.strip(),
         address=address.strip(),
@@ -293,6 +299,8 @@ def register_candidate(
     usage_name="",
     birth_place="",
     birth_country="France",
+    birth_insee_code="",
+    birth_postcode="",
     email="",
     phone="",
     address="",
@@ -344,6 +352,8 @@ def register_candidate(
         usage_name=usage_name,
         birth_place=birth_place,
         birth_country=birth_country,
+        birth_insee_code=birth_insee_code,
+        birth_postcode=birth_postcode,
         email=email,
         phone=phone,
         address=address,
@@ -865,6 +875,8 @@ def anonymise_candidate(*, candidate, by=None, reason="retention"):
     candidate.birth_date = candidate.birth_date.replace(month=1, day=1)
     candidate.birth_place = ""
     candidate.birth_country = ""
+    candidate.birth_insee_code = ""
+    candidate.birth_postcode = ""
     candidate.email = ""
     candidate.phone = ""
     candidate.address = ""
