@@ -77,12 +77,14 @@ class ProcessingReportForm(forms.Form):
 
 
 class LegacyExaminationForm(forms.Form):
+    # ISO values: an <input type="date"> shows nothing from a localised « 03/12/2026 »
     first_date = forms.DateField(
-        label=_("Date de début de l'évaluation"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date de début de l'évaluation"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     last_date = forms.DateField(
         label=_("Date de fin de l'évaluation"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("La même date que le début pour une évaluation sur une journée."),
     )
     delivery_mode = forms.ChoiceField(label=_("Modalité de passage"), choices=())

@@ -15,6 +15,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -94,7 +95,9 @@ class AccrochageBatch(models.Model):
 
     @property
     def filename(self):
-        return f"accrochage-{self.centre.code}-{self.created_at:%Y%m%d-%H%M}-{self.pk}.xml"
+        return (
+            f"accrochage-{self.centre.code}-{timezone.localtime(self.created_at):%Y%m%d-%H%M}-{self.pk}.xml"
+        )
 
 
 class AccrochageRecord(models.Model):

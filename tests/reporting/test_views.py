@@ -197,6 +197,7 @@ def test_legacy_examination_is_recorded_from_the_page(setup, client):
     assert response.status_code == 302
     examination = LegacyExamination.objects.get(candidate=legacy.candidate)
     assert examination.delivery_mode == "mixed" and examination.recorded_by == setup["staff"]
+    assert f'value="{day}"' in client.get(url).content.decode()  # shown again for correction
     foreign = reverse("reporting:legacy_examination", args=[setup["foreign"].candidate_id])
     assert client.get(foreign).status_code == 404
 
