@@ -143,7 +143,9 @@ def export_accrochage(*, actor, outcomes, scope, now=None):
     if not records:
         raise BusinessRuleError(
             _(
-                "Aucun titulaire à déclarer pour ce périmètre (les titulaires acceptés par le portail ne sont plus envoyés)."
+                "Aucun titulaire à déclarer pour ce périmètre : les titulaires acceptés par le portail ne sont "
+                "jamais renvoyés, et ceux qui attendent sa réponse ne le sont que sans l'option « seulement les "
+                "titulaires à déclarer »."
             )
         )
     demo = selectors.accrochage_demo_mode()
@@ -241,7 +243,10 @@ def import_processing_report(*, actor, batch, content, filename=""):
     report does not name stay « en attente ». Returns the stored `ProcessingReport`.
     """
     lines, problems = accrochage.parse_processing_report(content)
-    records = {r.id_technique: r for r in AccrochageRecord.objects.select_for_update().filter(batch=batch)}
+    records = {
+        r.id_technique: r
+        for r in AccrochageRecord.objects.select_for_update(of=("self",)).filter(batch=batch)
+    }
     for line in lines:
         if line.id_technique not in records:
             problems.append(
