@@ -73,7 +73,7 @@ class DocumentKind(models.TextChoices):
 postcode_validator = RegexValidator(r"^[0-9AB]{5}$", _("Le code postal doit comporter 5 caractères."))
 # INSEE code of a commune (Corsica: 2A/2B; born abroad: 99 + the country's INSEE code).
 insee_code_validator = RegexValidator(
-    r"^(?:[0-9]{5}|2[AB][0-9]{3})$",
+    r"^(?:[0-9]{5}|2[ABab][0-9]{3})$",  # stored upper-case (candidates.services)
     _("Le code INSEE de la commune comporte 5 caractères (par exemple 54395 ; 2A004 en Corse)."),
 )
 

@@ -77,6 +77,7 @@ IDENTITY_FIELDS = (
     "city",
 )
 PATHWAY_FIELDS = ("pathway", "company", "tutor")
+CODE_FIELDS = ("birth_insee_code", "birth_postcode")  # stored upper-case (2A004)
 
 
 class DuplicateCandidateError(BusinessRuleError):
@@ -436,6 +437,8 @@ def update_candidate(*, candidate, by, **changes):
     for field, value in changes.items():
         if isinstance(value, str):
             value = value.strip()
+        if field in CODE_FIELDS:
+            value = value.upper()
         if getattr(candidate, field) != value:
             setattr(candidate, field, value)
             changed.append(field)

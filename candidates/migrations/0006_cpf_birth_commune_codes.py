@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 max_length=5,
                 validators=[
                     django.core.validators.RegexValidator(
-                        "^(?:[0-9]{5}|2[AB][0-9]{3})$",
+                        "^(?:[0-9]{5}|2[ABab][0-9]{3})$",
                         "Le code INSEE de la commune comporte 5 caractères (par exemple 54395 ; 2A004 en Corse).",
                     )
                 ],
