@@ -363,6 +363,7 @@ def _candidate(ctx, spec, tutors, certification):
         sex=sex,
         birth_date=birth_date,
         birth_place="Nancy" if centre_code == "A" else "Lyon",
+        birth_insee_code="54395" if centre_code == "A" else "69123",  # INSEE codes of Nancy, Lyon
         email=f"{slug}@exemple.test",
         phone="06 12 34 56 78",
         address="10 rue de la République",

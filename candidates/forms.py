@@ -61,6 +61,10 @@ IDENTITY_LAYOUT = Fieldset(
         Column("birth_place", css_class="col-md-4"),
         Column("birth_country", css_class="col-md-3"),
     ),
+    Row(
+        Column("birth_insee_code", css_class="col-md-4"),
+        Column("birth_postcode", css_class="col-md-4"),
+    ),
 )
 CONTACT_LAYOUT = Fieldset(
     _("Coordonnées"),

@@ -72,6 +72,11 @@ class DocumentKind(models.TextChoices):
 
 
 postcode_validator = RegexValidator(r"^[0-9AB]{5}$", _("Le code postal doit comporter 5 caractères."))
+# INSEE code of a commune (Corsica: 2A/2B; born abroad: 99 + the country's INSEE code).
+insee_code_validator = RegexValidator(
+    r"^(?:[0-9]{5}|2[ABab][0-9]{3})$",  # stored upper-case (candidates.services)
+    _("Le code INSEE de la commune comporte 5 caractères (par exemple 54395 ; 2A004 en Corse)."),
+)
 
 
 class Company(models.Model):
@@ -158,6 +163,17 @@ class Candidate(models.Model):
     birth_date = models.DateField(_("date de naissance"))
     birth_place = models.CharField(_("lieu de naissance"), max_length=150, blank=True)
     birth_country = models.CharField(_("pays de naissance"), max_length=100, blank=True, default="France")
+    # The CPF holders declaration identifies the birth commune by its INSEE code, else its postcode.
+    birth_insee_code = models.CharField(
+        _("code INSEE de la commune de naissance"),
+        max_length=5,
+        blank=True,
+        validators=[insee_code_validator],
+        help_text=_("Pour la déclaration au SI CPF (à défaut : le code postal de naissance)."),
+    )
+    birth_postcode = models.CharField(
+        _("code postal de naissance"), max_length=5, blank=True, validators=[postcode_validator]
+    )
     email = models.EmailField(_("adresse électronique"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
     address = models.CharField(_("adresse"), max_length=255, blank=True)

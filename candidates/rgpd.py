@@ -87,6 +87,8 @@ def build_summary(candidate):
             "birth_date": candidate.birth_date,
             "birth_place": candidate.birth_place,
             "birth_country": candidate.birth_country,
+            "birth_insee_code": candidate.birth_insee_code,
+            "birth_postcode": candidate.birth_postcode,
         },
         "contact": {
             "email": candidate.email,

@@ -69,6 +69,8 @@ IDENTITY_FIELDS = (
     "birth_date",
     "birth_place",
     "birth_country",
+    "birth_insee_code",
+    "birth_postcode",
     "email",
     "phone",
     "address",
@@ -76,6 +78,7 @@ IDENTITY_FIELDS = (
     "city",
 )
 PATHWAY_FIELDS = ("pathway", "company", "tutor")
+CODE_FIELDS = ("birth_insee_code", "birth_postcode")  # stored upper-case (2A004)
 
 
 class DuplicateCandidateError(BusinessRuleError):
@@ -238,6 +241,8 @@ def new_candidate(
     usage_name="",
     birth_place="",
     birth_country="France",
+    birth_insee_code="",
+    birth_postcode="",
     email="",
     phone="",
     address="",
@@ -261,6 +266,8 @@ def new_candidate(
         birth_date=birth_date,
         birth_place=birth_place.strip(),
         birth_country=birth_country.strip(),
+        birth_insee_code=birth_insee_code.strip().upper(),
+        birth_postcode=birth_postcode.strip().upper(),
         email=email.strip(),
         phone=phone.strip(),
         address=address.strip(),
@@ -294,6 +301,8 @@ def register_candidate(
     usage_name="",
     birth_place="",
     birth_country="France",
+    birth_insee_code="",
+    birth_postcode="",
     email="",
     phone="",
     address="",
@@ -345,6 +354,8 @@ def register_candidate(
         usage_name=usage_name,
         birth_place=birth_place,
         birth_country=birth_country,
+        birth_insee_code=birth_insee_code,
+        birth_postcode=birth_postcode,
         email=email,
         phone=phone,
         address=address,
@@ -427,6 +438,8 @@ def update_candidate(*, candidate, by, **changes):
     for field, value in changes.items():
         if isinstance(value, str):
             value = value.strip()
+        if field in CODE_FIELDS:
+            value = value.upper()
         if getattr(candidate, field) != value:
             setattr(candidate, field, value)
             changed.append(field)
@@ -890,6 +903,8 @@ def anonymise_candidate(*, candidate, by=None, reason="retention"):
     candidate.birth_date = candidate.birth_date.replace(month=1, day=1)
     candidate.birth_place = ""
     candidate.birth_country = ""
+    candidate.birth_insee_code = ""
+    candidate.birth_postcode = ""
     candidate.email = ""
     candidate.phone = ""
     candidate.address = ""

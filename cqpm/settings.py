@@ -312,5 +312,16 @@ LOGGING = {
     "loggers": {"weasyprint": {"level": "ERROR"}, "fontTools": {"level": "ERROR"}},
 }
 
+# --- CPF holders declaration (« accrochage », docs/accrochage.md) ------------------------------
+# The certifier's identifiers given by the Caisse des Dépôts (8-character idClient, idContrat
+# « MCFCER… »). Without them the export is refused, except in demo mode (DEMO_DATA_ALLOWED) where
+# obviously fictitious identifiers are written. CPF_ACCROCHAGE_XSD: path of the official XSD when the
+# certifier has received it; the export then validates every file against it instead of ours.
+CPF_ACCROCHAGE = {
+    "ID_CLIENT": os.environ.get("CPF_ID_CLIENT", "").strip(),
+    "ID_CONTRAT": os.environ.get("CPF_ID_CONTRAT", "").strip(),
+    "XSD_PATH": os.environ.get("CPF_ACCROCHAGE_XSD", "").strip(),
+}
+
 # Demo accounts (password "cqpm-demo") may be created by `manage.py seed_demo`; never in production.
 DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", True)

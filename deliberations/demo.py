@@ -5,7 +5,9 @@ sessions and the demo candidates are looked up by stable keys and only created w
   employer member, and one member per union (CFDT, CGT) on the employees' side.
 - Session 1, two months ago, CLOSED: two earlier candidates, one certified, one partial result (bloc 1
   acquired); its PV, attendance sheet, letters, parchemin and attestation are rendered and stored
-  synchronously here.
+  synchronously here. The earlier candidates were evaluated before the product: their exam dates
+  and delivery mode are recorded as staff would (« évaluation antérieure »), so the holder can be
+  declared to the CPF information system.
 - Session 2, last week, DECIDED (mixed full and partial results, one override with its motivation),
   attendance recorded: it can be closed in the browser.
 - Session 3, in three weeks, READY TO DELIBERATE: the candidates the evaluations demo left awaiting
@@ -18,7 +20,8 @@ from django.utils import timezone
 
 from candidates import services as candidate_services
 from candidates.models import Candidate, CandidateStatus, Pathway
-from evaluations.models import CommissionProposal, CompanyOpinion
+from evaluations import services as evaluation_services
+from evaluations.models import CommissionProposal, CompanyOpinion, DeliveryMode, LegacyExamination
 
 from . import documents, services
 from .models import College, DeliberationSession, Jury, SessionStatus
@@ -110,6 +113,7 @@ def _historic_candidate(ctx, staff, birth_name, first_names, born):
         sex="F" if first_names in ("Julie", "Claire", "Emma") else "M",
         birth_date=birth_date,
         birth_place="Nancy",
+        birth_insee_code="54395",  # INSEE code of Nancy (CPF holders declaration)
         email=f"{first_names.lower()}.{birth_name.lower()}@exemple.test",
         address="5 place Stanislas",
         postcode="54000",
@@ -147,6 +151,20 @@ def _historic_candidate(ctx, staff, birth_name, first_names, born):
     candidate_services.mark_awaiting_deliberation(candidate=candidate, by=staff)
     candidate.refresh_from_db()
     return candidate
+
+
+def _legacy_examination(candidate, session, staff):
+    """Earlier candidates were evaluated before the product: staff record when and how (on site, three
+    weeks before the jury), so that their award can be declared to the CPF information system."""
+    if LegacyExamination.objects.filter(candidate=candidate).exists():
+        return
+    evaluation_services.record_legacy_examination(
+        actor=staff,
+        candidate=candidate,
+        first_date=session.date - datetime.timedelta(days=21),
+        last_date=session.date - datetime.timedelta(days=20),
+        delivery_mode=DeliveryMode.ON_SITE,
+    )
 
 
 def _attend_all(session, staff):
@@ -195,6 +213,7 @@ def seed(ctx):
             if session_key != key:
                 continue
             candidate = _historic_candidate(ctx, staff, birth_name, first_names, born)
+            _legacy_examination(candidate, session, staff)
             if not session.entries.filter(candidate=candidate).exists():
                 services.add_candidates(actor=staff, session=session, candidates=[candidate])
             _decide(session, staff, candidate, override)

@@ -2,6 +2,10 @@
 
 Idempotent: the version is imported only when absent and published only while it is a draft.
 Later apps find it in ctx["certification"].
+
+The seed gives no RNCP registration; the demo sets an obviously fictitious one (DEMO_RNCP_NUMBER,
+shown on the pages as demo data) through the staff service, so that the CPF holders declaration can
+be tried. Outside demo mode that number is refused by the declaration.
 """
 
 import json
@@ -9,7 +13,7 @@ import json
 from django.conf import settings
 
 from . import services
-from .models import Certification, CertificationStatus
+from .models import DEMO_RNCP_NUMBER, Certification, CertificationStatus
 
 SEED_FILE = settings.BASE_DIR / "fixtures" / "referential" / "cqpm-charge-ressources-humaines.json"
 
@@ -23,6 +27,10 @@ def seed(ctx):
         certification = services.publish(certification=certification)
     # the version in force (a newer version published by the centre replaces the seed one)
     certification = Certification.objects.in_force(certification.code) or certification
+    if not certification.rncp_number:
+        certification = services.set_rncp_registration(
+            certification=certification, rncp_number=DEMO_RNCP_NUMBER, rncp_level="5"
+        )
     ctx["certification"] = certification
     if "stdout" in ctx:
         ctx["stdout"].write(

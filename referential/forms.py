@@ -31,6 +31,28 @@ class ReferentialUploadForm(forms.Form):
         return uploaded
 
 
+class RncpRegistrationForm(forms.Form):
+    rncp_number = forms.CharField(
+        label=_("Numéro RNCP"),
+        required=False,
+        max_length=20,
+        help_text=_(
+            "Par exemple RNCP35000, tel qu'il figure sur la fiche France compétences. Vide : non enregistré."
+        ),
+    )
+    rncp_level = forms.ChoiceField(
+        label=_("Niveau RNCP"),
+        required=False,
+        choices=[("", _("— non enregistré —"))]
+        + [(str(n), _("Niveau %(n)s") % {"n": n}) for n in range(1, 9)],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
 class CriterionForm(forms.Form):
     category = forms.ChoiceField(label=_("Catégorie"), choices=CriterionCategory.choices)
     text = forms.CharField(

@@ -43,6 +43,11 @@ class ModalityCode(models.TextChoices):
     )
 
 
+# The demo data's RNCP number (referential/demo.py): obviously fictitious, shown as such on the pages
+# and refused by the CPF holders declaration outside demo mode.
+DEMO_RNCP_NUMBER = "RNCP00000"
+
+
 class CertificationQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=CertificationStatus.PUBLISHED)
@@ -114,6 +119,10 @@ class Certification(models.Model):
 
     def __str__(self):
         return f"{self.code} — {self.title} (v{self.version})"
+
+    @property
+    def has_demo_rncp_number(self):
+        return self.rncp_number == DEMO_RNCP_NUMBER
 
     @property
     def is_draft(self):

@@ -12,6 +12,9 @@ MANAGE_ROLES = (Role.STAFF,)
 
 can_read_referentials = is_centre_staff | is_evaluator | is_jury_member
 can_manage_referentials = is_centre_staff
+# The RNCP number and level are registry facts the certifier's staff keep up to date (audited).
+can_set_rncp_registration = can_manage_referentials
 
 rules.add_perm("referential.read_referentials", can_read_referentials)
 rules.add_perm("referential.manage_referentials", can_manage_referentials)
+rules.add_perm("referential.set_rncp_registration", can_set_rncp_registration)

@@ -6,6 +6,8 @@ editing the draft, then `publish` (which archives the version previously in forc
 pointing at the version they were registered on.
 """
 
+import re
+
 from django.db import transaction
 from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
@@ -398,3 +400,59 @@ def remove_criterion(*, criterion, actor=None):
         message=f"Critère {pk} supprimé (compétence {competency.number})",
         criterion_id=pk,
     )
+
+
+# -- RNCP registration -------------------------------------------------------------------------------
+
+RNCP_NUMBER = re.compile(r"^RNCP[0-9]{3,6}$")
+RNCP_LEVELS = tuple(str(level) for level in range(1, 9))  # national framework (decree 2019-14)
+
+
+def normalise_rncp_number(value):
+    """« rncp 35 000 » → « RNCP35000 »; a bare number gets its prefix."""
+    value = re.sub(r"\s+", "", value or "").upper()
+    if value.isdigit():
+        value = f"RNCP{value}"
+    return value
+
+
+@transaction.atomic
+def set_rncp_registration(*, certification, rncp_number, rncp_level, actor=None):
+    """Record the CQPM's registration in the RNCP (number and level), or its absence (both empty).
+
+    A registry fact, not part of the referential's content: it changes without a new version, so it
+    is set on every version of the code (published ones included) and audited with the old values.
+    """
+    number = normalise_rncp_number(rncp_number)
+    level = (rncp_level or "").strip()
+    if number and not RNCP_NUMBER.match(number):
+        raise BusinessRuleError(
+            _("Le numéro RNCP s'écrit « RNCP » suivi de 3 à 6 chiffres (par exemple RNCP35000)."),
+            code="rncp_number",
+        )
+    if level and level not in RNCP_LEVELS:
+        raise BusinessRuleError(_("Le niveau RNCP est un chiffre de 1 à 8."), code="rncp_level")
+    if bool(number) != bool(level):
+        raise BusinessRuleError(
+            _(
+                "Indiquez le numéro et le niveau RNCP ensemble (ou videz les deux si le CQPM n'est pas enregistré)."
+            ),
+            code="rncp_pair",
+        )
+    versions = list(Certification.objects.select_for_update().filter(code=certification.code).order_by("pk"))
+    before = {"rncp_number": certification.rncp_number, "rncp_level": certification.rncp_level}
+    for version in versions:
+        version.rncp_number, version.rncp_level = number, level
+        version.save(update_fields=["rncp_number", "rncp_level"])
+    certification.rncp_number, certification.rncp_level = number, level
+    audit(
+        actor=actor,
+        action="referential.rncp_registration_set",
+        target=certification,
+        message=f"Enregistrement RNCP du référentiel {certification.code} : {number or 'aucun'}",
+        before=before,
+        rncp_number=number,
+        rncp_level=level,
+        versions=[v.pk for v in versions],
+    )
+    return certification

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/export/", views.CertificationExportView.as_view(), name="export"),
     path("<int:pk>/publier/", views.PublishView.as_view(), name="publish"),
     path("<int:pk>/nouvelle-version/", views.NewDraftView.as_view(), name="new_draft"),
+    path("<int:pk>/rncp/", views.RncpRegistrationView.as_view(), name="rncp"),
     path("<int:pk>/supprimer/", views.DeleteDraftView.as_view(), name="delete_draft"),
     path(
         "<int:pk>/competences/<int:number>/modifier/",

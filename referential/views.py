@@ -1,6 +1,7 @@
 """Referential pages. Thin: objects come from `selectors`, every change goes through `services`."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,9 +15,9 @@ from core.files import safe_filename
 from core.permissions import RoleRequiredMixin
 
 from . import formats, selectors, services
-from .forms import CriterionForm, ReferentialUploadForm
+from .forms import CriterionForm, ReferentialUploadForm, RncpRegistrationForm
 from .models import Certification, CertificationStatus
-from .permissions import MANAGE_ROLES, READ_ROLES, can_manage_referentials
+from .permissions import MANAGE_ROLES, READ_ROLES, can_manage_referentials, can_set_rncp_registration
 
 
 def _certification(request, pk, *, full=False):
@@ -175,6 +176,56 @@ class DeleteDraftView(_ManageActionView):
         services.delete_draft(certification=certification, actor=request.user)
         messages.success(request, _("Le brouillon a été supprimé."))
         return redirect("referential:list")
+
+
+class RncpRegistrationView(RoleRequiredMixin, View):
+    """The CQPM's RNCP number and level (every version of the code), set by staff and audited."""
+
+    allowed_roles = MANAGE_ROLES
+    template_name = "referential/rncp_form.html"
+
+    def _render(self, request, certification, form, status=200):
+        return render(
+            request, self.template_name, {"certification": certification, "form": form}, status=status
+        )
+
+    def get(self, request, pk):
+        certification = _certification(request, pk)
+        if not can_set_rncp_registration(request.user):
+            raise PermissionDenied
+        form = RncpRegistrationForm(
+            initial={"rncp_number": certification.rncp_number, "rncp_level": certification.rncp_level}
+        )
+        return self._render(request, certification, form)
+
+    def post(self, request, pk):
+        certification = _certification(request, pk)
+        if not can_set_rncp_registration(request.user):
+            raise PermissionDenied
+        form = RncpRegistrationForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, certification, form, status=400)
+        try:
+            services.set_rncp_registration(
+                certification=certification,
+                rncp_number=form.cleaned_data["rncp_number"],
+                rncp_level=form.cleaned_data["rncp_level"],
+                actor=request.user,
+            )
+        except BusinessRuleError as exc:
+            form.add_error(None, exc.message)
+            return self._render(request, certification, form, status=400)
+        if certification.rncp_number:
+            messages.success(
+                request,
+                _(
+                    "Enregistrement RNCP mis à jour : %(number)s, niveau %(level)s (toutes les versions du CQPM)."
+                )
+                % {"number": certification.rncp_number, "level": certification.rncp_level},
+            )
+        else:
+            messages.success(request, _("Le CQPM est désormais indiqué comme non enregistré au RNCP."))
+        return redirect("referential:detail", pk=certification.pk)
 
 
 class CompetencyEditView(RoleRequiredMixin, View):

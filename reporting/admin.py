@@ -7,7 +7,16 @@ class AccrochageRecordInline(admin.TabularInline):
     model = AccrochageRecord
     extra = 0
     can_delete = False
-    fields = ("candidate", "issued_on", "reported_at", "is_late")
+    fields = (
+        "candidate",
+        "id_technique",
+        "issued_on",
+        "reported_at",
+        "is_late",
+        "status",
+        "reason",
+        "answered_at",
+    )
     readonly_fields = fields
     raw_id_fields = ("candidate",)
 
@@ -17,7 +26,16 @@ class AccrochageRecordInline(admin.TabularInline):
 
 @admin.register(AccrochageBatch)
 class AccrochageBatchAdmin(admin.ModelAdmin):
-    list_display = ("id", "centre", "session", "period_start", "period_end", "record_count", "created_at")
+    list_display = (
+        "id",
+        "flux_id",
+        "centre",
+        "session",
+        "period_start",
+        "period_end",
+        "record_count",
+        "created_at",
+    )
     list_filter = ("centre",)
     readonly_fields = [f.name for f in AccrochageBatch._meta.fields]
     inlines = [AccrochageRecordInline]

@@ -22,7 +22,12 @@ class AccrochageExportForm(forms.Form):
         label=_("Délivrés jusqu'au (inclus)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     unreported_only = forms.BooleanField(
-        label=_("Seulement les titulaires jamais déclarés"), required=False, initial=True
+        label=_("Seulement les titulaires à déclarer (jamais envoyés ou rejetés)"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Décoché : les titulaires envoyés sans réponse du portail sont renvoyés. Les acceptés ne le sont jamais."
+        ),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -40,7 +45,7 @@ class AccrochageExportForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_action = "reporting:accrochage_export"
         self.helper.attrs = {
-            "data-confirm": _("Produire le fichier et enregistrer ces titulaires comme déclarés ?")
+            "data-confirm": _("Produire le fichier et enregistrer ces titulaires comme envoyés ?")
         }
         self.helper.add_input(Submit("submit", _("Vérifier et produire le fichier XML")))
 
@@ -51,3 +56,43 @@ class AccrochageExportForm(forms.Form):
                 _("Choisissez une session de délibération, ou une période (début et fin).")
             )
         return data
+
+
+class ProcessingReportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Accusé de traitement du portail (CSV)"),
+        help_text=_("Une ligne par titulaire : idTechnique;statut;motif (statut ACCEPTE ou REJETE)."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,text/plain"}),
+    )
+
+    def clean_file(self):
+        from .accrochage import MAX_REPORT_SIZE
+
+        uploaded = self.cleaned_data["file"]
+        if uploaded.size > MAX_REPORT_SIZE:
+            raise forms.ValidationError(_("Le fichier dépasse 5 Mo : ce n'est pas un accusé de traitement."))
+        if uploaded.size == 0:
+            raise forms.ValidationError(_("Le fichier est vide."))
+        return uploaded
+
+
+class LegacyExaminationForm(forms.Form):
+    # ISO values: an <input type="date"> shows nothing from a localised « 03/12/2026 »
+    first_date = forms.DateField(
+        label=_("Date de début de l'évaluation"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    last_date = forms.DateField(
+        label=_("Date de fin de l'évaluation"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("La même date que le début pour une évaluation sur une journée."),
+    )
+    delivery_mode = forms.ChoiceField(label=_("Modalité de passage"), choices=())
+
+    def __init__(self, *args, **kwargs):
+        from evaluations.models import DeliveryMode
+
+        super().__init__(*args, **kwargs)
+        self.fields["delivery_mode"].choices = DeliveryMode.choices
+        self.helper = FormHelper()
+        self.helper.form_tag = False

@@ -6,14 +6,13 @@ starts from `candidates.selectors.candidates_visible_to(user)` (staff: their cen
 """
 
 from django.conf import settings
-from django.db.models import Min
 from django.utils import timezone
 
 from candidates.selectors import candidates_visible_to
 from deliberations.models import CandidateOutcome, Result, SessionStatus
 
-from .accrochage import HolderRecord, delivery_mode
-from .models import AccrochageBatch, AccrochageRecord
+from .accrochage import MIXED, HolderRecord, delivery_mode, record_errors
+from .models import AccrochageBatch, AccrochageRecord, DeclarationStatus
 
 
 def holder_outcomes():
@@ -37,9 +36,7 @@ def batches_visible_to(user):
     )
 
 
-def filter_outcomes(
-    outcomes, *, centre=None, session=None, date_from=None, date_to=None, unreported_only=False
-):
+def filter_outcomes(outcomes, *, centre=None, session=None, date_from=None, date_to=None):
     if centre is not None:
         outcomes = outcomes.filter(candidate__centre=centre)
     if session is not None:
@@ -48,14 +45,32 @@ def filter_outcomes(
         outcomes = outcomes.filter(session__date__gte=date_from)
     if date_to is not None:
         outcomes = outcomes.filter(session__date__lte=date_to)
-    if unreported_only:
-        outcomes = outcomes.exclude(accrochage_records__isnull=False)
     return outcomes
 
 
+def _declaration_states(outcome_ids):
+    """outcome id → (first reported at, status, rejection reason) from the records of every file.
+
+    Accepted once: accepted for good. Otherwise the latest record's answer counts (a rejected record
+    sent again is "sent" until the next report).
+    """
+    states = {}
+    records = (
+        AccrochageRecord.objects.filter(outcome_id__in=outcome_ids)
+        .order_by("reported_at", "pk")
+        .values_list("outcome_id", "reported_at", "status", "reason")
+    )
+    for outcome_id, reported_at, status, reason in records:
+        first, current, current_reason = states.get(outcome_id, (reported_at, "", ""))
+        if current != DeclarationStatus.ACCEPTED:
+            current, current_reason = status, reason
+        states[outcome_id] = (first, current, current_reason)
+    return states
+
+
 def holder_records(outcomes):
-    """HolderRecords for these outcomes, in 3 queries whatever their number."""
-    from evaluations.models import Convocation
+    """HolderRecords for these outcomes, in 4 queries whatever their number."""
+    from evaluations.models import Convocation, LegacyExamination
 
     outcomes = list(outcomes.order_by("session__date", "candidate__reference"))
     candidate_ids = [o.candidate_id for o in outcomes]
@@ -64,17 +79,28 @@ def holder_records(outcomes):
         candidate_id__in=candidate_ids
     ).values_list("candidate_id", "session__date", "session__is_remote"):
         sessions_by_candidate.setdefault(candidate_id, []).append((session_date, is_remote))
-    first_reported = dict(
-        AccrochageRecord.objects.filter(outcome__in=[o.pk for o in outcomes])
-        .values("outcome_id")
-        .annotate(first=Min("reported_at"))
-        .values_list("outcome_id", "first")
-    )
+    legacy = {
+        row[0]: row[1:]
+        for row in LegacyExamination.objects.filter(candidate_id__in=candidate_ids).values_list(
+            "candidate_id", "first_date", "last_date", "delivery_mode"
+        )
+    }
+    states = _declaration_states([o.pk for o in outcomes])
     records = []
     for outcome in outcomes:
         candidate, session = outcome.candidate, outcome.session
-        # The evaluations that led to this deliberation: sessions held on or before its date.
+        # The evaluations that led to this deliberation: sessions held on or before its date, and the
+        # evaluation recorded by staff for a candidate examined before the product.
         evaluations = [s for s in sessions_by_candidate.get(candidate.pk, []) if s[0] <= session.date]
+        dates = [s[0] for s in evaluations]
+        modes = {delivery_mode([s[1]]) for s in evaluations}
+        if candidate.pk in legacy:
+            first_date, last_date, mode = legacy[candidate.pk]
+            dates += [first_date, last_date]
+            modes.add(mode)
+        mode = "" if not modes else (modes.pop() if len(modes) == 1 else MIXED)
+        first, status, reason = states.get(outcome.pk, (None, "", ""))
+        certification = candidate.certification
         records.append(
             HolderRecord(
                 outcome_id=outcome.pk,
@@ -82,10 +108,9 @@ def holder_records(outcomes):
                 reference=candidate.reference,
                 display_name=candidate.full_name,
                 centre_code=candidate.centre.code,
-                certification_code=candidate.certification.code,
-                certification_title=candidate.certification.title,
-                certification_version=candidate.certification.version,
-                rncp_number=candidate.certification.rncp_number,
+                certification_code=certification.code,
+                certification_title=certification.title,
+                rncp_number=certification.rncp_number,
                 birth_name=candidate.birth_name,
                 usage_name=candidate.usage_name,
                 first_names=candidate.first_names,
@@ -93,31 +118,64 @@ def holder_records(outcomes):
                 birth_date=candidate.birth_date,
                 birth_place=candidate.birth_place,
                 birth_country=candidate.birth_country,
+                birth_insee_code=candidate.birth_insee_code,
+                birth_postcode=candidate.birth_postcode,
                 pathway=candidate.pathway,
-                exam_date=max((s[0] for s in evaluations), default=None),
+                registered_on=candidate.registered_on,
+                exam_start=min(dates, default=None),
+                exam_end=max(dates, default=None),
+                delivery_mode=mode,
                 outcome=outcome.result,
-                delivery_mode=delivery_mode(s[1] for s in evaluations),
                 centre_postcode=candidate.centre.postcode,
                 issue_date=session.date,
                 session_id=session.pk,
                 anonymised=candidate.anonymised_at is not None,
-                first_reported_at=first_reported.get(outcome.pk),
+                first_reported_at=first,
+                declaration_status=status,
+                rejection_reason=reason,
             )
         )
     return records
 
 
 def reporting_overview(user, today=None):
-    """The staff page: holders not yet reported (overdue first) and holders reported late."""
+    """The staff page: holders to declare (overdue first, with their anomalies), holders awaiting the
+    portal's answer, holders reported late, counts."""
     today = today or timezone.localdate()
+    demo = accrochage_demo_mode()
     records = holder_records(holders_visible_to(user))
-    unreported = sorted((r for r in records if not r.is_reported), key=lambda r: (r.due_date, r.reference))
-    late = [r for r in records if r.reported_late]
+    to_declare = sorted((r for r in records if r.to_declare), key=lambda r: (r.due_date, r.reference))
+    rows = [(r, record_errors(r, demo_mode=demo)) for r in to_declare]
     return {
-        "unreported": unreported,
-        "overdue_count": sum(1 for r in unreported if r.is_overdue(today)),
-        "reported_late": late,
+        "unreported": to_declare,
+        "to_declare_rows": rows,
+        "declarable_count": sum(1 for _r, errors in rows if not any(e.blocking for e in errors)),
+        "overdue_count": sum(1 for r in to_declare if r.is_overdue(today)),
+        "pending": [r for r in records if r.is_pending],
+        "accepted_count": sum(1 for r in records if r.is_accepted),
+        "reported_late": [r for r in records if r.reported_late],
         "reported_count": sum(1 for r in records if r.is_reported),
         "today": today,
         "deadline_days": settings.CQPM["ACCROCHAGE_DEADLINE_DAYS"],
+        "demo_mode": demo,
+        "credentials_missing": not accrochage_credentials(),
     }
+
+
+def accrochage_demo_mode():
+    """Demo mode: demo data allowed (never with the production settings)."""
+    return bool(getattr(settings, "DEMO_DATA_ALLOWED", False))
+
+
+DEMO_ID_CLIENT = "DEMO0000"
+DEMO_ID_CONTRAT = "MCFCERDEMO"
+
+
+def accrochage_credentials():
+    """(idClient, idContrat) from the settings; the demo's fictitious pair in demo mode; else None."""
+    config = settings.CPF_ACCROCHAGE
+    if config.get("ID_CLIENT") and config.get("ID_CONTRAT"):
+        return config["ID_CLIENT"], config["ID_CONTRAT"]
+    if accrochage_demo_mode():
+        return DEMO_ID_CLIENT, DEMO_ID_CONTRAT
+    return None

@@ -1,13 +1,15 @@
-"""Staff pages of the legal reporting (« accrochage » of the holders to the CPF information system)."""
+"""Staff pages of the legal reporting (declaration of the holders to the CPF information system)."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from candidates.selectors import candidates_visible_to
 from core.exceptions import BusinessRuleError
 from core.exports import audited_export_response
 from core.models import Role
@@ -15,8 +17,15 @@ from core.permissions import role_required
 from core.services import audit
 
 from . import selectors
-from .forms import AccrochageExportForm
-from .services import AccrochageValidationError, ExportScope, export_accrochage
+from .forms import AccrochageExportForm, LegacyExaminationForm, ProcessingReportForm
+from .models import ProcessingReport
+from .services import (
+    AccrochageValidationError,
+    ExportScope,
+    ProcessingReportError,
+    export_accrochage,
+    import_processing_report,
+)
 
 LIST_HEADERS = [
     gettext_lazy("Référence"),
@@ -25,7 +34,14 @@ LIST_HEADERS = [
     gettext_lazy("Date de délivrance"),
     gettext_lazy("Échéance de déclaration"),
     gettext_lazy("Déclaré le"),
+    gettext_lazy("Réponse du portail"),
 ]
+STATUS_LABELS = {
+    "": gettext_lazy("Jamais envoyé"),
+    "sent": gettext_lazy("En attente du portail"),
+    "accepted": gettext_lazy("Accepté"),
+    "rejected": gettext_lazy("Rejeté"),
+}
 
 
 def _list_rows(records):
@@ -37,12 +53,36 @@ def _list_rows(records):
             r.issue_date,
             r.due_date,
             r.first_reported_at,
+            str(STATUS_LABELS[r.declaration_status])
+            + (f" : {r.rejection_reason}" if r.rejection_reason else ""),
         ]
         for r in records
     ]
 
 
-def _page(request, form, errors=None, status=200):
+def _batches(user):
+    batches = list(
+        selectors.batches_visible_to(user).prefetch_related(
+            Prefetch("reports", queryset=ProcessingReport.objects.order_by("-uploaded_at", "-id"))
+        )[:20]
+    )
+    # Names of the holders left out, read from the candidates (the batch keeps no names).
+    ids = {entry.get("candidate_id") for batch in batches for entry in batch.left_out}
+    names = {
+        c.pk: c.full_name
+        for c in candidates_visible_to(user)
+        .filter(pk__in=[i for i in ids if i])
+        .only("pk", "birth_name", "usage_name", "first_names", "anonymised_at")
+    }
+    for batch in batches:
+        batch.left_out_rows = [
+            {**entry, "name": names.get(entry.get("candidate_id"), "")} for entry in batch.left_out
+        ]
+        batch.left_out_count = len({entry["reference"] for entry in batch.left_out})
+    return batches
+
+
+def _page(request, form, errors=None, report_problems=None, status=200):
     overview = selectors.reporting_overview(request.user)
     export = request.GET.get("export")
     if export:
@@ -52,16 +92,22 @@ def _page(request, form, errors=None, status=200):
             raise Http404
         return audited_export_response(
             request,
-            filename=f"titulaires-{'non-declares' if name == 'unreported' else 'declares-en-retard'}",
+            filename=f"titulaires-{'a-declarer' if name == 'unreported' else 'declares-en-retard'}",
             headers=LIST_HEADERS,
             rows=_list_rows(lists[name]),
             fmt=export,
         )
-    batches = selectors.batches_visible_to(request.user)[:20]
     return render(
         request,
         "reporting/accrochage.html",
-        {**overview, "form": form, "errors": errors or [], "batches": batches},
+        {
+            **overview,
+            "form": form,
+            "errors": errors or [],
+            "report_problems": report_problems or [],
+            "batches": _batches(request.user),
+            "report_form": ProcessingReportForm(),
+        },
         status=status,
     )
 
@@ -86,7 +132,7 @@ def accrochage_export(request):
         unreported_only=data["unreported_only"],
     )
     try:
-        batch, _content = export_accrochage(
+        result = export_accrochage(
             actor=request.user, outcomes=selectors.holders_visible_to(request.user), scope=scope
         )
     except AccrochageValidationError as exc:
@@ -98,11 +144,91 @@ def accrochage_export(request):
     messages.success(
         request,
         _(
-            "Fichier de déclaration produit : %(n)s titulaire(s). Téléchargez-le ci-dessous et déposez-le sur le portail."
+            "Fichier de déclaration produit : %(n)s titulaire(s). Téléchargez-le ci-dessous et déposez-le sur le portail, "
+            "puis importez son accusé de traitement."
         )
-        % {"n": batch.record_count},
+        % {"n": result.batch.record_count},
+    )
+    left_out = result.batch.left_out
+    if left_out:
+        messages.warning(
+            request,
+            _(
+                "%(n)s titulaire(s) laissé(s) de côté pour anomalie : ils restent « à déclarer » (détail sous le fichier produit)."
+            )
+            % {"n": len({entry["reference"] for entry in left_out})},
+        )
+    return redirect("reporting:accrochage")
+
+
+@require_POST
+@role_required(Role.STAFF)
+def report_upload(request, pk):
+    batch = get_object_or_404(selectors.batches_visible_to(request.user), pk=pk)
+    if not request.user.has_perm("reporting.import_processing_report", batch):
+        raise PermissionDenied
+    form = ProcessingReportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        problems = [{"line": 0, "message": m} for m in form.errors.get("file", [])]
+        messages.error(request, _("L'accusé de traitement n'a pas été pris en compte."))
+        return _page(request, AccrochageExportForm(user=request.user), report_problems=problems, status=400)
+    uploaded = form.cleaned_data["file"]
+    try:
+        report = import_processing_report(
+            actor=request.user, batch=batch, content=uploaded.read(), filename=uploaded.name
+        )
+    except ProcessingReportError as exc:
+        messages.error(request, exc.message)
+        problems = [{"line": p.line, "message": p.message} for p in exc.problems]
+        return _page(request, AccrochageExportForm(user=request.user), report_problems=problems, status=422)
+    messages.success(
+        request,
+        _(
+            "Accusé de traitement enregistré : %(accepted)s accepté(s), %(rejected)s rejeté(s). "
+            "Les rejetés sont proposés dans le prochain fichier."
+        )
+        % {"accepted": report.accepted_count, "rejected": report.rejected_count},
     )
     return redirect("reporting:accrochage")
+
+
+@role_required(Role.STAFF)
+def legacy_examination(request, pk):
+    """The evaluation of a candidate examined before the product: dates and delivery mode."""
+    from evaluations.models import LegacyExamination
+    from evaluations.services import record_legacy_examination
+
+    candidate = get_object_or_404(candidates_visible_to(request.user).select_related("centre"), pk=pk)
+    if not request.user.has_perm("reporting.record_legacy_examination", candidate):
+        raise PermissionDenied
+    existing = LegacyExamination.objects.filter(candidate=candidate).first()
+    status = 200
+    if request.method == "POST":
+        form = LegacyExaminationForm(request.POST)
+        if form.is_valid():
+            try:
+                record_legacy_examination(actor=request.user, candidate=candidate, **form.cleaned_data)
+            except BusinessRuleError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Évaluation antérieure enregistrée."))
+                return redirect("reporting:accrochage")
+        status = 400
+    else:
+        initial = {}
+        if existing:
+            initial = {
+                "first_date": existing.first_date,
+                "last_date": existing.last_date,
+                "delivery_mode": existing.delivery_mode,
+            }
+        form = LegacyExaminationForm(initial=initial)
+    return render(
+        request,
+        "reporting/legacy_examination.html",
+        {"candidate": candidate, "form": form, "existing": existing},
+        status=status,
+    )
 
 
 @role_required(Role.STAFF)

@@ -10,6 +10,7 @@ from .commissions import (
     ConvocationEvaluator,
     EvaluationSession,
 )
+from .legacy import DeliveryMode, LegacyExamination
 from .opinions import CompanyOpinion, TutorInvitation
 from .scoring import CommissionProposal, CriterionJudgement, ScoringSheet
 
@@ -24,8 +25,10 @@ __all__ = [
     "Convocation",
     "ConvocationEvaluator",
     "CriterionJudgement",
+    "DeliveryMode",
     "EvaluationSession",
     "Judgement",
+    "LegacyExamination",
     "Opinion",
     "ScoringSheet",
     "SheetStatus",

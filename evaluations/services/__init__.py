@@ -19,6 +19,7 @@ from .commissions import (
     unassign_evaluator,
     update_session,
 )
+from .legacy import record_legacy_examination
 from .opinions import accept_invitation, check_invitation, invite_tutor, save_opinions, sign_opinions
 from .scoring import StaleSheetError, record_proposal, refresh_proposal, reopen_sheet, save_sheet
 
@@ -34,6 +35,7 @@ __all__ = [
     "declare_conflict",
     "designate_acting_president",
     "invite_tutor",
+    "record_legacy_examination",
     "record_proposal",
     "refresh_proposal",
     "remove_conflict",

@@ -54,6 +54,7 @@ def deliberated(
     (default: one on-site evaluation 10 days before); `blocks` = blocks acquired (default: all when
     certified, none otherwise)."""
     kwargs.setdefault("status", CandidateStatus.DELIBERATED)
+    kwargs.setdefault("birth_insee_code", "57463")  # Metz, the factory's birth place
     candidate = CandidateFactory(centre=centre, certification=certification, **kwargs)
     if evaluations is None:
         evaluations = [(issued - datetime.timedelta(days=10), False)]

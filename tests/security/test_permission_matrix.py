@@ -58,6 +58,7 @@ TABLE = {
     "referential:list": (G, "L ok ok ok ok ok 403 403 ok"),
     "referential:upload": (GP, STAFF_PAGE),
     "referential:detail": (G, "L ok ok ok ok ok 403 403 ok"),
+    "referential:rncp": (GP, STAFF_PAGE),  # RNCP number and level of a (national) CQPM
     "referential:export": (G, "L ok ok ok ok ok 403 403 ok"),
     "referential:publish": (P, STAFF_PAGE),
     "referential:new_draft": (P, STAFF_PAGE),
@@ -144,6 +145,8 @@ TABLE = {
     "reporting:accrochage": (GP, STAFF_PAGE),
     "reporting:accrochage_export": (P, STAFF_PAGE),
     "reporting:batch_download": (GP, STAFF_OBJECT),
+    "reporting:report_upload": (P, STAFF_OBJECT),  # the portal's processing report of a file
+    "reporting:legacy_examination": (GP, STAFF_OBJECT),  # exam dates of a candidate evaluated before
 }
 
 # URLs whose second id names another object: also tried with A's first id and B's second id.
@@ -172,6 +175,7 @@ URL_ARGS = {
     "password_reset_confirm": lambda own, other: {"uidb64": "MQ", "token": "jeton-invalide"},
     "referential:detail": _kwargs("certification"),
     "referential:export": _kwargs("certification"),
+    "referential:rncp": _kwargs("certification"),
     "referential:publish": _kwargs("draft"),
     "referential:new_draft": _kwargs("certification"),
     "referential:delete_draft": _kwargs("draft"),
@@ -249,6 +253,8 @@ URL_ARGS = {
     "deliberations:document_download": lambda own, other: {"document_pk": own["certificate"].pk},
     "deliberations:verify_number": lambda own, other: {"number": own["certificate"].number},
     "reporting:batch_download": _kwargs("batch"),
+    "reporting:report_upload": _kwargs("batch"),
+    "reporting:legacy_examination": _kwargs("candidate"),
 }
 
 
