@@ -349,7 +349,7 @@ def send_invitation(*, by, person):
     the previous links unusable. Only for an active account that has no password yet: a person who
     has one uses « Mot de passe oublié » (the invitation never replaces a chosen password)."""
     _check_may_manage(by, person)
-    person = User.objects.select_for_update().get(pk=person.pk)
+    given, person = person, User.objects.select_for_update().get(pk=person.pk)
     if not person.is_active:
         raise BusinessRuleError(
             _("Ce compte est désactivé : réactivez-le avant de l'inviter."), code="inactive"
@@ -364,6 +364,7 @@ def send_invitation(*, by, person):
         )
     person.set_unusable_password()  # a new random marker: the links sent before stop working
     person.save(update_fields=["password"])
+    given.password = person.password  # the caller's instance stays current
     centre = audit_centre(by, person)
     notification = queue_email(
         to_email=person.email,
