@@ -126,6 +126,9 @@ AUTHENTICATION_BACKENDS = [
     "rules.permissions.ObjectPermissionBackend",
     # The login or the e-mail address (core/backends.py).
     "core.backends.EmailOrUsernameBackend",
+    # Kept so that sessions opened with it (login(..., backend=ModelBackend)) stay valid; it only
+    # runs when the backend above refused (a wrong password is then checked twice).
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
