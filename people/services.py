@@ -261,6 +261,12 @@ def update_person(*, by, person, first_name, last_name, email, phone="", centres
     for field, value in changes.items():
         setattr(person, field, value)
     person.save()
+    tutor = getattr(person, "tutor_profile", None) if person.role == Role.TUTOR else None
+    if tutor is not None and {"first_name", "last_name", "email"} & set(changed):
+        # The tutor record is the same person: the company opinion's invitations go to its address.
+        candidate_services.update_tutor(
+            tutor=tutor, by=by, first_name=person.first_name, last_name=person.last_name, email=person.email
+        )
     centres_changed = False
     if centres is not None and person.role != Role.TUTOR:  # a tutor works for his company's centre
         centres = _check_centres(by, centres) if not by.is_superuser else list(centres)

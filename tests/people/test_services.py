@@ -366,3 +366,12 @@ def test_jury_of_another_centre_and_wrong_roles_are_refused(staff_a, centre_a, c
         services.add_jury_seat(
             by=staff_a, person=evaluator, jury=JuryFactory(centre=centre_a), college="employers"
         )
+
+
+def test_editing_a_tutor_account_updates_his_tutor_record(staff_a, company_a):
+    person = _create(staff_a, role=Role.TUTOR, company=company_a)
+    services.update_person(
+        by=staff_a, person=person, first_name="Élodie", last_name="Martin", email="e.martin@forges.test"
+    )
+    person.tutor_profile.refresh_from_db()
+    assert person.tutor_profile.email == "e.martin@forges.test"
