@@ -26,6 +26,13 @@ ACTION_LABELS = {
     "document.downloaded": _("Document téléchargé"),
     "audit.exported": _("Journal d'audit exporté"),
     "list.exported": _("Liste exportée"),
+    # « Personnes » (people app): named here like the platform's own events.
+    "people.account_created": _("Compte créé"),
+    "people.account_updated": _("Compte modifié"),
+    "people.account_deactivated": _("Compte désactivé"),
+    "people.account_reactivated": _("Compte réactivé"),
+    "people.invitation_sent": _("Invitation envoyée (lien pour choisir le mot de passe)"),
+    "people.invitation_used": _("Mot de passe choisi par le lien d'invitation"),
 }
 
 

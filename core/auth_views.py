@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import auth
-from .auth_forms import OTPCodeForm
+from .auth_forms import LoginOrEmailPasswordResetForm, OTPCodeForm
 from .services import audit, audit_rate_limited, home_centre
 
 
@@ -196,6 +196,8 @@ def _count_in_window(key):
 
 
 class ThrottledPasswordResetView(auth_views_django.PasswordResetView):
+    form_class = LoginOrEmailPasswordResetForm
+
     # Only well-formed requests count: an empty or invalid form sends nothing and is answered as usual.
     def form_valid(self, form):
         ip = _ip(self.request)
@@ -206,7 +208,7 @@ class ThrottledPasswordResetView(auth_views_django.PasswordResetView):
             )
             audit(action="auth.password_reset_throttled", ip_address=ip)
             return self.render_to_response(self.get_context_data(form=form), status=429)
-        email = form.cleaned_data["email"].strip().lower()
+        email = form.throttle_key()
         digest = hashlib.sha256(email.encode()).hexdigest()  # no address in cache keys
         if _count_in_window(f"password-reset:email:{digest}") > PASSWORD_RESET_PER_EMAIL:
             return HttpResponseRedirect(self.get_success_url())

@@ -29,6 +29,7 @@ NAVIGATION = [
     (_("Avis à donner"), "evaluations:opinions_todo", {TUTOR}),
     (_("Délibérations"), "deliberations:session_list", {STAFF, JURY}),
     (_("Référentiels"), "referential:list", {STAFF, EVALUATOR, JURY}),
+    (_("Personnes"), "people:list", {STAFF}),
     (_("Statistiques"), "core:statistics", {STAFF}),
     (_("Déclarations CPF"), "reporting:accrochage", {STAFF}),
     (_("Journal d'audit"), "core:audit_log", {STAFF}),

@@ -39,7 +39,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.apps.CQPMAdminConfig",  # the admin, for superusers only (core/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,13 +55,14 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "core.apps.TOTPConfig",  # django_otp.plugins.otp_totp with French names
     "core",
     "referential",
     "candidates",
     "evaluations",
     "deliberations",
     "reporting",
+    "people",
 ]
 
 MIDDLEWARE = [
@@ -123,6 +124,10 @@ AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
+    # The login or the e-mail address (core/backends.py).
+    "core.backends.EmailOrUsernameBackend",
+    # Kept so that sessions opened with it (login(..., backend=ModelBackend)) stay valid; it only
+    # runs when the backend above refused (a wrong password is then checked twice).
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -151,6 +156,8 @@ AXES_VERBOSE = False
 # The client address feeds the lockout and the audit journal (core.auth.client_ip).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
+# Failures typed with an account's e-mail address count against its login (one series per account).
+AXES_USERNAME_CALLABLE = "core.backends.lockout_username"
 # Successful logins are in the audit journal already; do not keep a second copy with usernames.
 AXES_DISABLE_ACCESS_LOG = True
 
@@ -246,6 +253,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluations.tasks.redact_sent_invitation_links",
         "schedule": crontab(minute=20),
     },
+    "people-redact-invitation-links": {
+        "task": "people.tasks.redact_sent_invitation_links",
+        "schedule": crontab(minute=25),
+    },
     "core-scoring-reminders": {
         "task": "core.tasks.send_scoring_reminders",
         "schedule": crontab(hour=8, minute=15),
@@ -292,6 +303,8 @@ CQPM = {
     "EMPLOYEE_MEMBER_NOTICE_DAYS": 8,
     "JURY_QUORUM_MIN_PRESENT": env_int("CQPM_JURY_QUORUM_MIN_PRESENT", 2),
     "TUTOR_INVITATION_DAYS": env_int("CQPM_TUTOR_INVITATION_DAYS", 14),
+    # « Personnes »: the set-password link of an account invitation (single use) expires after N days.
+    "ACCOUNT_INVITATION_DAYS": env_int("CQPM_ACCOUNT_INVITATION_DAYS", 7),
     "RETENTION_YEARS": env_int("CQPM_RETENTION_YEARS", 6),
     "ACCROCHAGE_DEADLINE_DAYS": 90,
     # Scoring sheets are due N days after the evaluation; reminders at most every M days.

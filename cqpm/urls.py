@@ -43,5 +43,6 @@ urlpatterns = [
     path("evaluations/", include("evaluations.urls")),
     path("deliberations/", include("deliberations.urls")),
     path("declarations/", include("reporting.urls")),
+    path("", include("people.urls")),  # /personnes/… and the invitation link /compte/invitation/…
     path("admin/", admin.site.urls),
 ]

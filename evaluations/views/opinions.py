@@ -157,8 +157,15 @@ def invitation(request, token):
                         )
                     )
             else:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                messages.success(request, _("Bienvenue : voici les avis que le centre attend de vous."))
+                login(request, user, backend="core.backends.EmailOrUsernameBackend")
+                messages.success(
+                    request,
+                    _(
+                        "Bienvenue : voici les avis que le centre attend de vous. Votre identifiant : "
+                        "%(login)s (ou votre adresse e-mail)."
+                    )
+                    % {"login": user.username},
+                )
                 if invitation_obj.candidate_id:
                     return redirect("evaluations:opinion", invitation_obj.candidate_id)
                 return redirect("evaluations:opinions_todo")

@@ -58,6 +58,7 @@ def test_once_refuses_a_block_and_positional_arguments():
         # The most specific entry only: one aria-current, not « Candidats » too.
         ("/candidats/entreprises/", "Entreprises"),
         ("/statistiques/", "Statistiques"),
+        ("/personnes/3/", "Personnes"),
         ("/messages/", None),
     ],
 )
@@ -67,7 +68,7 @@ def test_main_menu_marks_the_current_entry_only(path, current):
     html = render("{% main_menu %}", user=user, request=request)
     marked = re.findall(r'aria-current="page">([^<]+)<', html)
     assert marked == ([current] if current else [])
-    assert html.count("<li") == len(entries_for_role(Role.STAFF)) == 9
+    assert html.count("<li") == len(entries_for_role(Role.STAFF)) == 10
 
 
 @pytest.mark.django_db

@@ -80,7 +80,9 @@ def _tenant(code, *, staff, evaluator_in, evaluator_out, tutor_user, other_tutor
     member = CommissionMemberFactory(commission=commission, user=evaluator_in, is_president=True)
     other_member = CommissionMemberFactory(commission=commission)
     other_commission = CommissionFactory(centre=centre)
-    CommissionMemberFactory(commission=other_commission, user=evaluator_out, is_president=True)
+    person_membership = CommissionMemberFactory(
+        commission=other_commission, user=evaluator_out, is_president=True
+    )
     session = EvaluationSessionFactory(commission=commission)
     candidate = CandidateFactory(
         centre=centre,
@@ -172,6 +174,11 @@ def _tenant(code, *, staff, evaluator_in, evaluator_out, tutor_user, other_tutor
             "certificate": certificate,
             "batch": batch,
             "import_job": import_job,
+            # « Personnes »: accounts of the centre and their seats
+            "person": evaluator_out,
+            "person_membership": person_membership,
+            "jury_person": jury_user,
+            "jury_seat": jury.members.get(user=jury_user),
         },
     )
 

@@ -141,6 +141,20 @@ TABLE = {
     "deliberations:document_download": (G, JURY_SESSION),
     "deliberations:verify": (G, PUBLIC),  # public verification of a certificate number
     "deliberations:verify_number": (G, PUBLIC),
+    # --- people and accounts (« Personnes ») ---
+    "people:list": (G, STAFF_PAGE),
+    "people:create": (GP, STAFF_PAGE),
+    "people:detail": (G, STAFF_OBJECT),
+    "people:update": (GP, STAFF_OBJECT),
+    "people:deactivate": (P, STAFF_OBJECT),
+    "people:reactivate": (P, STAFF_OBJECT),
+    "people:invite": (P, STAFF_OBJECT),
+    "people:commission_add": (P, STAFF_OBJECT),
+    "people:commission_president": (P, STAFF_OBJECT),
+    "people:commission_remove": (P, STAFF_OBJECT),
+    "people:jury_add": (P, STAFF_OBJECT),
+    "people:jury_remove": (P, STAFF_OBJECT),
+    "people:invitation": (GP, PUBLIC),  # the single-use token in the link is the credential
     # --- legal reporting (« accrochage ») ---
     "reporting:accrochage": (GP, STAFF_PAGE),
     "reporting:accrochage_export": (P, STAFF_PAGE),
@@ -160,6 +174,9 @@ MIXED = {
     "deliberations:jury_member_remove",
     "deliberations:session_remove_candidate",
     "deliberations:candidate_decide",
+    "people:commission_president",
+    "people:commission_remove",
+    "people:jury_remove",
 }
 
 # Views known to answer against the table, each with its reason (strict: fixing one fails the test
@@ -255,6 +272,23 @@ URL_ARGS = {
     "reporting:batch_download": _kwargs("batch"),
     "reporting:report_upload": _kwargs("batch"),
     "reporting:legacy_examination": _kwargs("candidate"),
+    "people:detail": _kwargs("person"),
+    "people:update": _kwargs("person"),
+    "people:deactivate": _kwargs("person"),
+    "people:reactivate": _kwargs("person"),
+    "people:invite": _kwargs("person"),
+    "people:commission_add": _kwargs("person"),
+    "people:commission_president": lambda own, other: {
+        "pk": own["person"].pk,
+        "member_pk": other["person_membership"].pk,
+    },
+    "people:commission_remove": lambda own, other: {
+        "pk": own["person"].pk,
+        "member_pk": other["person_membership"].pk,
+    },
+    "people:jury_add": _kwargs("jury_person"),
+    "people:jury_remove": lambda own, other: {"pk": own["jury_person"].pk, "seat_pk": other["jury_seat"].pk},
+    "people:invitation": lambda own, other: {"uidb64": "MQ", "token": "jeton-invalide"},
 }
 
 

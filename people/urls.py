@@ -1,0 +1,30 @@
+from django.urls import path
+
+from . import views
+
+app_name = "people"
+
+urlpatterns = [
+    path("personnes/", views.person_list, name="list"),
+    path("personnes/nouvelle/", views.person_create, name="create"),
+    path("personnes/<int:pk>/", views.person_detail, name="detail"),
+    path("personnes/<int:pk>/modifier/", views.person_update, name="update"),
+    path("personnes/<int:pk>/desactiver/", views.person_deactivate, name="deactivate"),
+    path("personnes/<int:pk>/reactiver/", views.person_reactivate, name="reactivate"),
+    path("personnes/<int:pk>/inviter/", views.person_invite, name="invite"),
+    path("personnes/<int:pk>/commissions/", views.commission_add, name="commission_add"),
+    path(
+        "personnes/<int:pk>/commissions/<int:member_pk>/presidence/",
+        views.commission_president,
+        name="commission_president",
+    ),
+    path(
+        "personnes/<int:pk>/commissions/<int:member_pk>/retirer/",
+        views.commission_remove,
+        name="commission_remove",
+    ),
+    path("personnes/<int:pk>/jurys/", views.jury_add, name="jury_add"),
+    path("personnes/<int:pk>/jurys/<int:seat_pk>/retirer/", views.jury_remove, name="jury_remove"),
+    # The set-password link of the invitation e-mail (anonymous; the token is the credential).
+    path("compte/invitation/<uidb64>/<token>/", views.invitation, name="invitation"),
+]

@@ -1,0 +1,340 @@
+"""« Personnes »: thin views over people.services. Accounts are read through
+people.selectors.people_visible_to (outside the user's scope: 404); only centre staff and superusers
+use the area (others: 403); the invitation link is public (its token is the credential)."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.encoding import force_str
+from django.utils.http import urlencode, urlsafe_base64_decode
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.exceptions import BusinessRuleError
+from core.models import Role
+from core.permissions import role_required
+
+from . import selectors, services
+from .forms import (
+    CommissionMembershipForm,
+    InvitationPasswordForm,
+    JurySeatForm,
+    PersonCreateForm,
+    PersonFilterForm,
+    PersonUpdateForm,
+)
+from .permissions import may_deactivate_person, may_manage_person
+
+STAFF = Role.STAFF
+PAGE_SIZE = 50
+
+
+def _person(request, pk):
+    return get_object_or_404(selectors.people_visible_to(request.user), pk=pk)
+
+
+@role_required(STAFF)
+@require_GET
+def person_list(request):
+    form = PersonFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    people = selectors.search_people(
+        selectors.people_visible_to(request.user),
+        query=data.get("q", ""),
+        role=data.get("role", ""),
+        status=data.get("status", ""),
+    ).prefetch_related("centres")
+    page = Paginator(people.order_by("last_name", "first_name", "username"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    querystring = urlencode({key: value for key, value in data.items() if value})
+    return render(
+        request,
+        "people/list.html",
+        {
+            "form": form,
+            "page": page,
+            "people": page.object_list,
+            "querystring": querystring,
+            "filtered": bool(querystring),
+        },
+    )
+
+
+@role_required(STAFF)
+@require_http_methods(["GET", "POST"])
+def person_create(request):
+    form = PersonCreateForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            person = services.create_person(
+                by=request.user,
+                role=data["role"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                phone=data["phone"],
+                username=data["username"],
+                centres=list(data["centres"] or []),
+                tutor=data["tutor"],
+                company=data["company"],
+                function=data["function"],
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Compte créé (identifiant « %(login)s ») : l'invitation est envoyée à %(email)s.")
+                % {"login": person.username, "email": person.email},
+            )
+            return redirect("people:detail", pk=person.pk)
+    return render(request, "people/person_form.html", {"form": form})
+
+
+@role_required(STAFF)
+@require_GET
+def person_detail(request, pk):
+    person = _person(request, pk)
+    commissions, seats = selectors.memberships_of(request.user, person)
+    context = {
+        "person": person,
+        "centres": list(person.centres.all()),
+        "may_manage": may_manage_person(request.user, person),
+        "may_deactivate": may_deactivate_person(request.user, person),
+        "invitation_pending": services.invitation_pending(person),
+        "commissions": commissions,
+        "seats": seats,
+        "tutor": getattr(person, "tutor_profile", None) if person.role == Role.TUTOR else None,
+    }
+    if person.role == Role.EVALUATOR and person.is_active:
+        context["commission_form"] = CommissionMembershipForm(actor=request.user, person=person)
+    if person.role == Role.JURY and person.is_active:
+        context["jury_form"] = JurySeatForm(actor=request.user, person=person)
+    return render(request, "people/detail.html", context)
+
+
+@role_required(STAFF)
+@require_http_methods(["GET", "POST"])
+def person_update(request, pk):
+    person = _person(request, pk)
+    initial = {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        "phone": person.phone,
+        "centres": list(person.centres.all()),
+    }
+    form = PersonUpdateForm(request.POST or None, initial=initial, actor=request.user, person=person)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_person(
+                by=request.user,
+                person=person,
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                phone=data["phone"],
+                centres=list(data["centres"]) if "centres" in data else None,
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Compte enregistré."))
+            return redirect("people:detail", pk=person.pk)
+    elif request.method == "GET" and not may_manage_person(request.user, person):
+        messages.warning(
+            request,
+            _(
+                "Ce compte travaille aussi pour un autre centre : seul un administrateur de la plateforme peut le modifier."
+            ),
+        )
+        return redirect("people:detail", pk=person.pk)
+    return render(request, "people/person_form.html", {"form": form, "person": person})
+
+
+def _action(request, pk, service, success):
+    person = _person(request, pk)
+    try:
+        service(by=request.user, person=person)
+    except BusinessRuleError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success(person))
+    return redirect("people:detail", pk=person.pk)
+
+
+@role_required(STAFF)
+@require_POST
+def person_deactivate(request, pk):
+    return _action(
+        request,
+        pk,
+        services.deactivate_person,
+        lambda p: _("Compte désactivé : il ne peut plus se connecter."),
+    )
+
+
+@role_required(STAFF)
+@require_POST
+def person_reactivate(request, pk):
+    return _action(request, pk, services.reactivate_person, lambda p: _("Compte réactivé."))
+
+
+@role_required(STAFF)
+@require_POST
+def person_invite(request, pk):
+    return _action(
+        request,
+        pk,
+        services.send_invitation,
+        lambda p: (
+            _("Nouvelle invitation envoyée à %(email)s ; les liens précédents ne fonctionnent plus.")
+            % {"email": p.email}
+        ),
+    )
+
+
+@role_required(STAFF)
+@require_POST
+def commission_add(request, pk):
+    person = _person(request, pk)
+    form = CommissionMembershipForm(request.POST, actor=request.user, person=person)
+    if form.is_valid():
+        try:
+            services.add_commission_membership(by=request.user, person=person, **form.cleaned_data)
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Ajouté(e) à la commission « %(name)s ».") % {"name": form.cleaned_data["commission"]},
+            )
+    else:
+        messages.error(request, _form_errors(form))
+    return redirect("people:detail", pk=person.pk)
+
+
+def _membership(request, pk, member_pk):
+    person = _person(request, pk)
+    membership = get_object_or_404(
+        selectors.commission_memberships_in_scope(request.user, person), pk=member_pk
+    )
+    return person, membership
+
+
+@role_required(STAFF)
+@require_POST
+def commission_president(request, pk, member_pk):
+    person, membership = _membership(request, pk, member_pk)
+    try:
+        services.set_commission_president(by=request.user, membership=membership)
+    except BusinessRuleError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("Président(e) de la commission « %(name)s ».") % {"name": membership.commission}
+        )
+    return redirect("people:detail", pk=person.pk)
+
+
+@role_required(STAFF)
+@require_POST
+def commission_remove(request, pk, member_pk):
+    person, membership = _membership(request, pk, member_pk)
+    try:
+        services.remove_commission_membership(by=request.user, membership=membership)
+    except BusinessRuleError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("Retiré(e) de la commission « %(name)s ».") % {"name": membership.commission}
+        )
+    return redirect("people:detail", pk=person.pk)
+
+
+@role_required(STAFF)
+@require_POST
+def jury_add(request, pk):
+    person = _person(request, pk)
+    form = JurySeatForm(request.POST, actor=request.user, person=person)
+    if form.is_valid():
+        try:
+            services.add_jury_seat(by=request.user, person=person, **form.cleaned_data)
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, _("Ajouté(e) au jury « %(name)s ».") % {"name": form.cleaned_data["jury"]}
+            )
+    else:
+        messages.error(request, _form_errors(form))
+    return redirect("people:detail", pk=person.pk)
+
+
+@role_required(STAFF)
+@require_POST
+def jury_remove(request, pk, seat_pk):
+    person = _person(request, pk)
+    seat = get_object_or_404(selectors.jury_seats_in_scope(request.user, person), pk=seat_pk)
+    try:
+        services.remove_jury_seat(by=request.user, seat=seat)
+    except BusinessRuleError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Retiré(e) du jury « %(name)s ».") % {"name": seat.jury})
+    return redirect("people:detail", pk=person.pk)
+
+
+def _form_errors(form):
+    """One French sentence from a small form's errors (the membership forms post from the person's page)."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        parts.append(f"{label} : {' '.join(errors)}" if label else " ".join(errors))
+    return _("Le formulaire contient des erreurs. %(details)s") % {"details": " ; ".join(parts)}
+
+
+# --- the invitation link (anonymous) ---------------------------------------------------------
+
+
+def _invited_user(uidb64):
+    try:
+        pk = force_str(urlsafe_base64_decode(uidb64))
+        return get_user_model()._default_manager.filter(pk=pk).first()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+@never_cache
+@sensitive_post_parameters("new_password1", "new_password2")
+@require_http_methods(["GET", "POST"])
+def invitation(request, uidb64, token):
+    """Choose one's password with the link of the invitation e-mail (single use, expiring)."""
+    person = _invited_user(uidb64)
+    if not services.invitation_link_valid(person, token):
+        return render(request, "people/invitation.html", {"valid": False})
+    form = InvitationPasswordForm(request.POST or None, user=person)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.accept_invitation(
+                person=person, token=token, password=form.cleaned_data["new_password1"]
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Votre mot de passe est enregistré. Connectez-vous avec votre identifiant « %(login)s » "
+                    "ou votre adresse e-mail."
+                )
+                % {"login": person.username},
+            )
+            return redirect("login")
+    return render(request, "people/invitation.html", {"valid": True, "form": form, "person": person})
