@@ -87,6 +87,16 @@ class SessionForm(forms.Form):
         required=False,
         help_text=_("Lien ou instructions, repris dans la convocation."),
     )
+    late_entry_reason = forms.CharField(
+        label=_("Saisie a posteriori : motif"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Seulement pour enregistrer une session déjà tenue (date passée) : pourquoi elle est saisie "
+            "après coup. Le motif est conservé et tracé dans le journal."
+        ),
+    )
 
     def __init__(self, *args, commissions, **kwargs):
         super().__init__(*args, **kwargs)

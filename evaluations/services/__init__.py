@@ -20,7 +20,15 @@ from .commissions import (
     update_session,
 )
 from .opinions import accept_invitation, check_invitation, invite_tutor, save_opinions, sign_opinions
-from .scoring import StaleSheetError, record_proposal, refresh_proposal, reopen_sheet, save_sheet
+from .scoring import (
+    StaleSheetError,
+    check_scoring_open,
+    record_proposal,
+    refresh_proposal,
+    reopen_sheet,
+    save_sheet,
+    scoring_not_open_reason,
+)
 
 __all__ = [
     "StaleSheetError",
@@ -28,6 +36,7 @@ __all__ = [
     "add_member",
     "assign_evaluator",
     "check_invitation",
+    "check_scoring_open",
     "convene_candidate",
     "create_commission",
     "create_session",
@@ -42,6 +51,7 @@ __all__ = [
     "resend_convocation",
     "save_opinions",
     "save_sheet",
+    "scoring_not_open_reason",
     "set_president",
     "sign_opinions",
     "unassign_evaluator",

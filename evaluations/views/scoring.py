@@ -116,6 +116,8 @@ def _score_context(request, sheet, *, posted=None, conflict=None):
     """The scoring page: the sheet, its grid as plain rows (one query) written by `scoring_grid`,
     the referential's texts (one query) and the competency tabs (one query)."""
     rows = selectors.scoring_grid_rows(sheet)
+    # Before the session's day the grid is shown read-only (the date rule of services.save_sheet).
+    not_open = "" if sheet.is_submitted else services.scoring_not_open_reason(sheet)
     co_sheets = selectors.co_member_sheets(sheet) if sheet.is_submitted else []
     others = _co_member_judgements(co_sheets, rows)
     groups = scoring_grid.grid_items(
@@ -133,7 +135,9 @@ def _score_context(request, sheet, *, posted=None, conflict=None):
         "candidate": sheet.candidate,
         "competency": sheet.competency,
         "session": sheet.convocation.session if sheet.convocation else None,
-        "grid": scoring_grid.render_grid(groups, locked=sheet.is_submitted) if groups else "",
+        "grid": scoring_grid.render_grid(groups, locked=sheet.is_submitted or bool(not_open))
+        if groups
+        else "",
         "conditions": conditions,
         "expected_results": expected_results,
         "conclusion": conclusion,
@@ -145,7 +149,8 @@ def _score_context(request, sheet, *, posted=None, conflict=None):
         and (conclusion, justification) != (sheet.conclusion, sheet.justification),
         "co_sheets": co_sheets,
         "siblings": selectors.sibling_sheets(sheet),
-        "locked": sheet.is_submitted,
+        "locked": sheet.is_submitted or bool(not_open),
+        "not_open": not_open,
         "missing": sum(1 for value in values if not value),
         "conclusion_choices": [(value, str(label)) for value, label in Conclusion.choices],
     }
