@@ -11,7 +11,7 @@ from referential.models import Certification, ModalityCode
 
 from . import selectors
 from .models import Candidate, CandidateStatus, Company, DocumentKind, LegalBasis, Tutor
-from .services import IDENTITY_FIELDS, allowed_transitions
+from .services import IDENTITY_FIELDS, manual_transitions
 from .validators import normalise_siret, validate_siret
 
 
@@ -216,24 +216,30 @@ class CandidateUpdateForm(forms.ModelForm):
 
 
 class TransitionForm(forms.Form):
-    to_status = forms.ChoiceField(label=_("Nouveau statut"))
+    """« Changer le statut »: by hand only the withdrawal (services.manual_transitions), nothing chosen
+    in advance, the reason required. The other statuses follow the process (see the help text)."""
+
+    to_status = forms.ChoiceField(
+        label=_("Nouveau statut"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choisissez le nouveau statut."),
+            "invalid_choice": _("Ce statut ne se choisit pas ici : les autres suivent le déroulement."),
+        },
+    )
     reason = forms.CharField(
         label=_("Motif"),
-        required=False,
+        max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Obligatoire pour un retrait ou une réouverture de l'évaluation."),
+        error_messages={"required": _("Indiquez le motif de ce changement de statut.")},
+        help_text=_("Gardé dans l'historique des statuts du candidat."),
     )
 
     def __init__(self, *args, candidate, **kwargs):
         super().__init__(*args, **kwargs)
-        # « Dossier validé » is reached by validating the dossier and « Inscrit » by reopening it,
-        # not by choosing them here.
-        choices = [
-            (status, CandidateStatus(status).label)
-            for status in allowed_transitions(candidate)
-            if status not in (CandidateStatus.DOSSIER_VALIDATED, CandidateStatus.REGISTERED)
+        self.fields["to_status"].choices = [
+            (status, CandidateStatus(status).label) for status in manual_transitions(candidate)
         ]
-        self.fields["to_status"].choices = choices
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout("to_status", "reason")

@@ -353,7 +353,7 @@ class CandidateCreateView(RoleRequiredMixin, View):
 class CandidateDetailView(RoleRequiredMixin, View):
     allowed_roles = STAFF
 
-    def get(self, request, pk):
+    def get(self, request, pk, transition_form=None):
         candidate = _candidate(request, pk, detail=True)
         dossier = selectors.detail_dossier(candidate)
         # Rows as dicts and labels translated once per page, not once per row.
@@ -383,9 +383,8 @@ class CandidateDetailView(RoleRequiredMixin, View):
             "documents": documents,
             "history": history,
             # Built only when the lifecycle allows a change (never for a deliberated candidate).
-            "transition_form": (
-                TransitionForm(candidate=candidate) if services.allowed_transitions(candidate) else None
-            ),
+            "transition_form": transition_form
+            or (TransitionForm(candidate=candidate) if services.manual_transitions(candidate) else None),
             "can_export": can_export_personal_data(request.user, candidate),
             "dossier_reopen_form": (
                 None
@@ -395,7 +394,7 @@ class CandidateDetailView(RoleRequiredMixin, View):
                 else DossierReopenForm()
             ),
         }
-        return render(request, "candidates/detail.html", context)
+        return render(request, "candidates/detail.html", context, status=400 if transition_form else 200)
 
 
 class CandidateUpdateView(RoleRequiredMixin, View):
@@ -433,25 +432,42 @@ class CandidateUpdateView(RoleRequiredMixin, View):
 
 
 class CandidateTransitionView(RoleRequiredMixin, View):
+    """« Changer le statut »: the withdrawal by hand (reason required); a refusal shows the candidate's
+    page again with the choice and the reason kept."""
+
     allowed_roles = STAFF
 
     def post(self, request, pk):
         candidate = _candidate(request, pk)
-        to_status = request.POST.get("to_status", "")
-        try:
-            services.transition(
-                candidate=candidate,
-                to_status=to_status,
-                by=request.user,
-                reason=request.POST.get("reason", ""),
+        if not services.manual_transitions(candidate):
+            messages.error(
+                request,
+                _("Le dossier de ce candidat est clos (« %(status)s ») : son statut ne change plus.")
+                % {"status": candidate.get_status_display()},
             )
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request, _("Statut du candidat : %(status)s.") % {"status": candidate.get_status_display()}
-            )
-        return redirect("candidates:detail", pk=pk)
+            return redirect("candidates:detail", pk=pk)
+        form = TransitionForm(request.POST, candidate=candidate)
+        if form.is_valid():
+            try:
+                services.change_status_by_hand(
+                    candidate=candidate,
+                    to_status=form.cleaned_data["to_status"],
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except BusinessRuleError as exc:
+                form.add_error(None, exc.message)
+            else:
+                candidate.refresh_from_db(fields=["status"])
+                messages.success(
+                    request,
+                    _("Statut du candidat : %(status)s.") % {"status": candidate.get_status_display()},
+                )
+                return redirect("candidates:detail", pk=pk)
+        elif request.POST.get("to_status") in services.PROCESS_STEPS:
+            form.errors.pop("to_status", None)
+            form.add_error(None, str(services.PROCESS_STEPS[request.POST["to_status"]]))
+        return CandidateDetailView().get(request, pk, transition_form=form)
 
 
 class DossierEditView(RoleRequiredMixin, View):

@@ -327,31 +327,68 @@ def test_duplicate_warning_then_create_anyway(client_a, centre_a, certification)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("from_status", "to_status", "reason", "ok"),
-    [
-        (S.REGISTERED, S.WITHDRAWN, "Abandon", True),
-        (S.REGISTERED, S.WITHDRAWN, "", False),
-        (S.REGISTERED, S.IN_EVALUATION, "", False),
-        (S.DOSSIER_VALIDATED, S.IN_EVALUATION, "", True),
-        (S.DELIBERATED, S.REGISTERED, "x", False),
-        (S.WITHDRAWN, S.REGISTERED, "x", False),
-        (S.REGISTERED, "nonsense", "", False),
-    ],
-)
-def test_transition_through_the_page_never_500(client_a, centre_a, from_status, to_status, reason, ok):
-    candidate = CandidateFactory(centre=centre_a, status=from_status)
+def test_withdrawal_through_the_page(client_a, centre_a):
+    candidate = CandidateFactory(centre=centre_a, status=S.IN_EVALUATION)
     response = client_a.post(
         reverse("candidates:transition", args=[candidate.pk]),
-        {"to_status": to_status, "reason": reason},
+        {"to_status": S.WITHDRAWN, "reason": "Abandon de la formation"},
         follow=True,
     )
     assert response.status_code == 200
     candidate.refresh_from_db()
-    assert (candidate.status == to_status) is ok
-    if not ok:
-        assert candidate.status == from_status
-        assert any("impossible" in m or "motif" in m or "inconnu" in m for m in messages_of(response))
+    assert candidate.status == S.WITHDRAWN
+    assert candidate.status_changes.get().reason == "Abandon de la formation"
+
+
+# Issue 16: « Changer le statut » never jumps over the process; each refusal says why, in French, and
+# the page comes back with what was typed.
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("from_status", "to_status", "reason", "message"),
+    [
+        (S.IN_EVALUATION, S.AWAITING_DELIBERATION, "x", "quand la commission a fait une proposition"),
+        (S.DOSSIER_VALIDATED, S.IN_EVALUATION, "x", "en convoquant le candidat"),
+        (S.AWAITING_DELIBERATION, S.DELIBERATED, "x", "à la clôture de la délibération"),
+        (S.REGISTERED, S.DOSSIER_VALIDATED, "x", "en validant le dossier"),
+        (S.DOSSIER_VALIDATED, S.REGISTERED, "x", "en rouvrant le dossier"),
+        (S.REGISTERED, S.WITHDRAWN, "", "Indiquez le motif de ce changement de statut."),
+        (S.REGISTERED, "", "x", "Choisissez le nouveau statut."),
+        (S.REGISTERED, "nonsense", "x", "Ce statut ne se choisit pas ici"),
+        (S.DELIBERATED, S.WITHDRAWN, "x", "son statut ne change plus"),
+    ],
+)
+def test_status_change_refusals_on_the_page(client_a, centre_a, from_status, to_status, reason, message):
+    candidate = CandidateFactory(centre=centre_a, status=from_status)
+    response = client_a.post(
+        reverse("candidates:transition", args=[candidate.pk]),
+        {"to_status": to_status, "reason": reason or "", "keep": "1"}
+        | ({"reason": "Motif gardé"} if reason else {}),
+    )
+    assert response.status_code in (302, 400)
+    if response.status_code == 400:
+        page = response.content.decode()
+        assert message in page.replace("&#x27;", "'").replace("&quot;", '"')
+        if reason:
+            assert "Motif gardé" in page
+    else:  # a closed candidate has no form any more: back to his page with the message
+        assert from_status == S.DELIBERATED
+        assert any(message in m for m in messages_of(client_a.get(response.url)))
+    candidate.refresh_from_db()
+    assert candidate.status == from_status
+    assert not candidate.status_changes.exists()
+
+
+@pytest.mark.django_db
+def test_status_form_offers_only_the_withdrawal_nothing_chosen_and_the_reason_required(client_a, centre_a):
+    candidate = CandidateFactory(centre=centre_a, status=S.REGISTERED)
+    response = client_a.get(reverse("candidates:detail", args=[candidate.pk]))
+    form = response.context["transition_form"]
+    assert [value for value, _label in form.fields["to_status"].choices] == [S.WITHDRAWN]
+    assert form.fields["reason"].required
+    page = response.content.decode()
+    radio = page.split('name="to_status"')[1].split(">")[0]
+    assert 'value="withdrawn"' in radio and "checked" not in radio
+    assert "---------" not in page
 
 
 # --- dossier --------------------------------------------------------------------------------
