@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
@@ -25,7 +26,7 @@ from core.permissions import RoleRequiredMixin
 from core.services import audit
 from referential.models import ModalityCode
 
-from . import selectors, services
+from . import hub, selectors, services
 from .filters import CandidateFilter
 from .forms import (
     CandidateForm,
@@ -350,6 +351,50 @@ class CandidateCreateView(RoleRequiredMixin, View):
         return render(request, self.template_name, {"form": form, "creating": True, "duplicates": duplicates})
 
 
+def _hub_context(request, candidate, dossier, history, sections):
+    """The candidate's page as the hub (issue 16): the timeline of the stages (registration and dossier
+    here, the rest from the apps above through `candidates.hub`), the next step, their sections."""
+    registered_by = next(
+        (row["by"] for row in history if row["to_status"] == CandidateStatus.REGISTERED), None
+    )
+    stages = [hub.Stage(10, _("Inscription"), candidate.registered_on, registered_by or "")]
+    steps = []
+    if dossier and dossier["is_frozen"]:
+        stages.append(
+            hub.Stage(
+                20, _("Dossier d'évaluation validé"), dossier["validated_at"], dossier["validated_by"] or ""
+            )
+        )
+    elif dossier and candidate.status == CandidateStatus.REGISTERED and not candidate.anonymised_at:
+        steps.append(
+            hub.NextStep(
+                20,
+                _("Compléter et valider le dossier"),
+                reverse("candidates:dossier_edit", args=[candidate.pk]),
+            )
+        )
+    for row in history:
+        if row["to_status"] == CandidateStatus.WITHDRAWN:
+            stages.append(
+                hub.Stage(95, _("Retrait (abandon)"), row["at"], row["by"] or "", detail=row["reason"])
+            )
+    for section in sections:
+        stages.extend(section.stages)
+        steps.extend(section.next_steps)
+    if candidate.is_open and candidate.status != CandidateStatus.WITHDRAWN:
+        next_step = min(steps, key=lambda step: step.order, default=None)
+    else:
+        next_step = None
+    return {
+        "stages": sorted(stages, key=lambda stage: stage.order),
+        "next_step": next_step,
+        "hub_sections": [
+            render_to_string(section.template, {**section.context, "candidate": candidate}, request=request)
+            for section in sections
+        ],
+    }
+
+
 class CandidateDetailView(RoleRequiredMixin, View):
     allowed_roles = STAFF
 
@@ -374,7 +419,9 @@ class CandidateDetailView(RoleRequiredMixin, View):
         for change in history:
             change["from_label"] = status_labels.get(change["from_status"], change["from_status"])
             change["to_label"] = status_labels.get(change["to_status"], change["to_status"])
+        sections = hub.sections_for(request, candidate)
         context = {
+            **_hub_context(request, candidate, dossier, history, sections),
             "candidate": candidate,
             "status_label": status_labels.get(candidate.status, candidate.status),
             "status_badge": STATUS_BADGES.get(candidate.status, OTHER_STATUS_BADGE),

@@ -467,6 +467,10 @@ def candidate_decide(request, pk, candidate_pk):
         raise Http404
     board_url = _board_url(session, _board_place(request.GET))
     form = DecisionForm(request.POST or None, row=row, amend=amend)
+    # The evidence in front of the jury (issue 16): proposals, sheets, observations, tutor's opinion.
+    evidence = selectors.decision_evidence(session, row.candidate.pk)
+    for r in form.rows:
+        r["evidence"] = evidence.get(r["competency"].pk, {})
     if request.method == "POST" and form.is_valid():
         try:
             if amend:
