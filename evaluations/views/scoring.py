@@ -162,6 +162,21 @@ def _parse_post(request, sheet):
     return parse_scoring_post(request.POST, sheet.competency.criteria.all())
 
 
+def _next_sheet_to_score(sheet):
+    """The evaluator's next draft sheet for the same candidate (next competency number, then from the
+    first), or None when every sheet is submitted."""
+    drafts = list(
+        ScoringSheet.objects.filter(
+            candidate_id=sheet.candidate_id, evaluator_id=sheet.evaluator_id, status=SheetStatus.DRAFT
+        )
+        .exclude(pk=sheet.pk)
+        .select_related("competency")
+        .order_by("competency__number")
+    )
+    number = sheet.competency.number
+    return next((d for d in drafts if d.competency.number > number), drafts[0] if drafts else None)
+
+
 @evaluator_only
 def score(request, candidate_pk, competency_pk):
     sheet = _own_sheet(request, candidate_pk, competency_pk)
@@ -195,6 +210,15 @@ def score(request, candidate_pk, competency_pk):
             request, "evaluations/score.html", _score_context(request, sheet, posted=data), status=400
         )
     if submit:
+        following = _next_sheet_to_score(sheet)
+        if following is not None:
+            # Fewer clicks (issue 16): straight on to the next competency still to score.
+            messages.success(
+                request,
+                _("Fiche soumise : elle est désormais verrouillée. Compétence suivante à noter : C%(n)s.")
+                % {"n": following.competency.number},
+            )
+            return redirect("evaluations:score", candidate_pk, following.competency_id)
         messages.success(request, _("Fiche soumise : elle est désormais verrouillée."))
     else:
         messages.success(request, _("Brouillon enregistré."))

@@ -141,7 +141,8 @@ def score_sheet(
     page.locator("label[for^=conclusion-]", has_text=re.compile(f"^{conclusion}$")).click()
     asked = accept_confirmations(page)
     page.get_by_role("button", name="Soumettre la fiche").click()
-    page.get_by_text("Fiche soumise le").wait_for()
+    # then on to the next competency to score (or the locked sheet after the last one)
+    page.get_by_text("Fiche soumise : elle est désormais verrouillée").wait_for()
     assert asked and asked[-1].startswith("Soumettre la fiche ?")
 
 
