@@ -4,6 +4,7 @@ from django import forms
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import name_empty_choices
 from core.models import CertificationCentre, Role, User
 
 from .models import College, DeliberationSession, Jury, JuryMember
@@ -13,6 +14,7 @@ class _CrispyMixin:
     submit_label = _("Enregistrer")
 
     def _setup_helper(self):
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", self.submit_label))
 

@@ -251,3 +251,11 @@ def test_sessions_in_the_future_stay_plannable():
         place="Nancy",
     )
     assert DeliberationSession.objects.get(pk=session.pk).late_entry_at is None
+
+
+def test_session_forms_show_no_dash_placeholder(client):
+    centre = CentreFactory()
+    client.force_login(StaffFactory(centres=[centre]))
+    for url in (reverse("deliberations:session_create"), reverse("evaluations:session_create")):
+        page = client.get(url).content.decode()
+        assert "---------" not in page and "Choisissez…" in page, url
