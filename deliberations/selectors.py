@@ -78,8 +78,13 @@ def documents_visible_to(user):
 def session_list(user):
     from django.db.models import Count
 
-    return sessions_visible_to(user).annotate(
-        candidate_count=Count("entries", distinct=True), decided_count=Count("outcomes", distinct=True)
+    # sorted by date, the latest first (issue 16), whatever the scope's own ordering
+    return (
+        sessions_visible_to(user)
+        .annotate(
+            candidate_count=Count("entries", distinct=True), decided_count=Count("outcomes", distinct=True)
+        )
+        .order_by("-date", "-pk")
     )
 
 

@@ -259,3 +259,13 @@ def test_session_forms_show_no_dash_placeholder(client):
     for url in (reverse("deliberations:session_create"), reverse("evaluations:session_create")):
         page = client.get(url).content.decode()
         assert "---------" not in page and "Choisissez…" in page, url
+
+
+def test_deliberation_list_is_sorted_by_date(client):
+    centre = CentreFactory()
+    dates = [days(5), days(-40), days(20), days(-3)]
+    for date in dates:
+        DeliberationSessionFactory(centre=centre, date=date)
+    client.force_login(StaffFactory(centres=[centre]))
+    sessions = list(client.get(reverse("deliberations:session_list")).context["sessions"])
+    assert [s.date for s in sessions] == sorted(dates, reverse=True)
