@@ -277,7 +277,22 @@ class DossierForm(forms.Form):
         self.fields["company_opinion_applies"].initial = dossier.company_opinion_applies
         if dossier.candidate.is_vae:
             self.fields["company_opinion_applies"].disabled = True
-        fieldsets = []
+        # Fewer clicks (issue 16): the same modalities for every competency to evaluate in one go.
+        self.fields["apply_all"] = forms.MultipleChoiceField(
+            label=_("Appliquer à toutes les compétences"),
+            choices=choices,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            help_text=_(
+                "Cochées ici, ces modalités remplacent celles de chaque compétence à évaluer (les compétences "
+                "déjà acquises ne changent pas)."
+            ),
+        )
+        fieldsets = [
+            Fieldset(
+                _("Toutes les compétences"), "apply_all", css_class="border rounded p-3 mb-3 bg-body-tertiary"
+            )
+        ]
         for item in self.items:
             prefix = f"item_{item.pk}"
             self.fields[f"{prefix}_modalities"] = forms.MultipleChoiceField(
@@ -322,7 +337,8 @@ class DossierForm(forms.Form):
         for item in self.items:
             prefix = f"item_{item.pk}"
             items[item.pk] = {
-                "modalities": data[f"{prefix}_modalities"],
+                "modalities": (data["apply_all"] if not data[f"{prefix}_acquired"] else [])
+                or data[f"{prefix}_modalities"],
                 "already_acquired": data[f"{prefix}_acquired"],
                 "acquired_until": data[f"{prefix}_until"],
             }

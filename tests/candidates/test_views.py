@@ -690,3 +690,21 @@ def test_candidate_and_dossier_pages_show_capitalised_competencies(client_a, cen
         assert expected in html.unescape(page)
         assert page.count("non réévaluée") == 1  # only the capitalised competency
         assert first.reference in page
+
+
+@pytest.mark.django_db
+def test_dossier_modalities_applied_to_every_competency_in_one_go(client_a, centre_a):
+    candidate = CandidateFactory(centre=centre_a, with_dossier__modalities=[])
+    items = list(candidate.dossier.items.order_by("competency__number"))
+    url = reverse("candidates:dossier_edit", args=[candidate.pk])
+    assert "Appliquer à toutes les compétences" in client_a.get(url).content.decode()
+    data = {"apply_all": [ModalityCode.WORKPLACE_OBSERVATION]}
+    # the last competency was capitalised earlier: « appliquer à toutes » leaves it alone
+    data[f"item_{items[-1].pk}_acquired"] = "on"
+    data[f"item_{items[-1].pk}_until"] = (timezone.localdate() + datetime.timedelta(days=300)).isoformat()
+    response = client_a.post(url, data)
+    assert response.status_code == 302
+    for item in items:
+        item.refresh_from_db()
+    assert all(item.modalities == [ModalityCode.WORKPLACE_OBSERVATION] for item in items[:-1])
+    assert items[-1].already_acquired and items[-1].modalities == []
