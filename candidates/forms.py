@@ -32,7 +32,24 @@ def centre_field(user):
     return field
 
 
+class TutorSelect(forms.Select):
+    """Each tutor's option says its company (`data-company`): static/js/app.js shows only the tutors of
+    the company chosen in the same form (issue 16: the tutor list filtered by the chosen company)."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"data-filter-by": "company", **(attrs or {})})
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-company"] = str(instance.company_id)
+        return option
+
+
 class TutorChoiceField(forms.ModelChoiceField):
+    widget = TutorSelect
+
     def label_from_instance(self, obj):
         return f"{obj.first_name} {obj.last_name} — {obj.company.name}"
 

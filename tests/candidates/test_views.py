@@ -708,3 +708,17 @@ def test_dossier_modalities_applied_to_every_competency_in_one_go(client_a, cent
         item.refresh_from_db()
     assert all(item.modalities == [ModalityCode.WORKPLACE_OBSERVATION] for item in items[:-1])
     assert items[-1].already_acquired and items[-1].modalities == []
+
+
+@pytest.mark.django_db
+def test_tutor_options_carry_their_company_for_the_filter(client_a, centre_a):
+    from tests.candidates.factories import CompanyFactory, TutorFactory
+
+    first, second = CompanyFactory(centre=centre_a), CompanyFactory(centre=centre_a)
+    tutor_1, tutor_2 = TutorFactory(company=first), TutorFactory(company=second)
+    page = client_a.get(reverse("candidates:create")).content.decode()
+    assert 'name="company"' in page and 'data-filter-by="company"' in page
+    assert f'data-company="{first.pk}" value="{tutor_1.pk}"' in page or (
+        f'value="{tutor_1.pk}" data-company="{first.pk}"' in page
+    )
+    assert f'data-company="{second.pk}"' in page and str(tutor_2.pk) in page
