@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import name_empty_choices
 from core.models import CertificationCentre
 from referential.models import Certification, ModalityCode
 
@@ -143,6 +144,7 @@ class CandidateForm(forms.ModelForm):
         self.fields["tutor"].queryset = selectors.tutors_visible_to(user).select_related("company")
         self.fields["registered_on"].initial = timezone.localdate
         self.fields["legal_basis"].initial = LegalBasis.CONTRACT
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             "centre",
@@ -212,6 +214,7 @@ class CandidateUpdateForm(forms.ModelForm):
             for name in ("pathway", "company", "tutor"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = _("Le dossier est validé : ce champ ne peut plus changer.")
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             IDENTITY_LAYOUT, CONTACT_LAYOUT, PATHWAY_LAYOUT, Submit("submit", _("Enregistrer"))
@@ -257,6 +260,7 @@ class TransitionForm(forms.Form):
         self.fields["to_status"].choices = [
             (status, CandidateStatus(status).label) for status in manual_transitions(candidate)
         ]
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout("to_status", "reason")
@@ -338,6 +342,7 @@ class DossierForm(forms.Form):
                     css_class="border rounded p-3 mb-3",
                 )
             )
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Row(
@@ -378,6 +383,7 @@ class DocumentUploadForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout("kind", "file", Submit("submit", _("Déposer le document")))
 
@@ -388,6 +394,7 @@ class ImportUploadForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields = {"centre": centre_field(user), **self.fields}
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout("centre", "file", Submit("submit", _("Vérifier le fichier")))
 
@@ -406,6 +413,7 @@ class CompanyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is None:
             self.fields = {"centre": centre_field(user), **self.fields}
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             *(["centre"] if "centre" in self.fields else []),
@@ -435,6 +443,7 @@ class TutorForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Row(Column("first_name", css_class="col-md-6"), Column("last_name", css_class="col-md-6")),
