@@ -6,13 +6,14 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import name_empty_choices
 from core.models import CertificationCentre
 from core.text import REASON_MAX
 from referential.models import Certification, ModalityCode
 
 from . import selectors
 from .models import Candidate, CandidateStatus, Company, DocumentKind, LegalBasis, Tutor
-from .services import IDENTITY_FIELDS, allowed_transitions
+from .services import IDENTITY_FIELDS, manual_transitions
 from .validators import normalise_siret, validate_siret
 
 
@@ -33,7 +34,24 @@ def centre_field(user):
     return field
 
 
+class TutorSelect(forms.Select):
+    """Each tutor's option says its company (`data-company`): static/js/app.js shows only the tutors of
+    the company chosen in the same form (issue 16: the tutor list filtered by the chosen company)."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"data-filter-by": "company", **(attrs or {})})
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-company"] = str(instance.company_id)
+        return option
+
+
 class TutorChoiceField(forms.ModelChoiceField):
+    widget = TutorSelect
+
     def label_from_instance(self, obj):
         return f"{obj.first_name} {obj.last_name} — {obj.company.name}"
 
@@ -131,6 +149,7 @@ class CandidateForm(forms.ModelForm):
         self.fields["tutor"].queryset = selectors.tutors_visible_to(user).select_related("company")
         self.fields["registered_on"].initial = timezone.localdate
         self.fields["legal_basis"].initial = LegalBasis.CONTRACT
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             "centre",
@@ -200,6 +219,7 @@ class CandidateUpdateForm(forms.ModelForm):
             for name in ("pathway", "company", "tutor"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = _("Le dossier est validé : ce champ ne peut plus changer.")
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             IDENTITY_LAYOUT, CONTACT_LAYOUT, PATHWAY_LAYOUT, Submit("submit", _("Enregistrer"))
@@ -221,25 +241,31 @@ class CandidateUpdateForm(forms.ModelForm):
 
 
 class TransitionForm(forms.Form):
-    to_status = forms.ChoiceField(label=_("Nouveau statut"))
+    """« Changer le statut »: by hand only the withdrawal (services.manual_transitions), nothing chosen
+    in advance, the reason required. The other statuses follow the process (see the help text)."""
+
+    to_status = forms.ChoiceField(
+        label=_("Nouveau statut"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choisissez le nouveau statut."),
+            "invalid_choice": _("Ce statut ne se choisit pas ici : les autres suivent le déroulement."),
+        },
+    )
     reason = forms.CharField(
         label=_("Motif"),
-        required=False,
         max_length=REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Obligatoire pour un retrait ou une réouverture de l'évaluation."),
+        error_messages={"required": _("Indiquez le motif de ce changement de statut.")},
+        help_text=_("Gardé dans l'historique des statuts du candidat."),
     )
 
     def __init__(self, *args, candidate, **kwargs):
         super().__init__(*args, **kwargs)
-        # « Dossier validé » is reached by validating the dossier and « Inscrit » by reopening it,
-        # not by choosing them here.
-        choices = [
-            (status, CandidateStatus(status).label)
-            for status in allowed_transitions(candidate)
-            if status not in (CandidateStatus.DOSSIER_VALIDATED, CandidateStatus.REGISTERED)
+        self.fields["to_status"].choices = [
+            (status, CandidateStatus(status).label) for status in manual_transitions(candidate)
         ]
-        self.fields["to_status"].choices = choices
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout("to_status", "reason")
@@ -277,7 +303,22 @@ class DossierForm(forms.Form):
         self.fields["company_opinion_applies"].initial = dossier.company_opinion_applies
         if dossier.candidate.is_vae:
             self.fields["company_opinion_applies"].disabled = True
-        fieldsets = []
+        # Fewer clicks (issue 16): the same modalities for every competency to evaluate in one go.
+        self.fields["apply_all"] = forms.MultipleChoiceField(
+            label=_("Appliquer à toutes les compétences"),
+            choices=choices,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            help_text=_(
+                "Cochées ici, ces modalités remplacent celles de chaque compétence à évaluer (les compétences "
+                "déjà acquises ne changent pas)."
+            ),
+        )
+        fieldsets = [
+            Fieldset(
+                _("Toutes les compétences"), "apply_all", css_class="border rounded p-3 mb-3 bg-body-tertiary"
+            )
+        ]
         for item in self.items:
             prefix = f"item_{item.pk}"
             self.fields[f"{prefix}_modalities"] = forms.MultipleChoiceField(
@@ -306,6 +347,7 @@ class DossierForm(forms.Form):
                     css_class="border rounded p-3 mb-3",
                 )
             )
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Row(
@@ -322,7 +364,8 @@ class DossierForm(forms.Form):
         for item in self.items:
             prefix = f"item_{item.pk}"
             items[item.pk] = {
-                "modalities": data[f"{prefix}_modalities"],
+                "modalities": (data["apply_all"] if not data[f"{prefix}_acquired"] else [])
+                or data[f"{prefix}_modalities"],
                 "already_acquired": data[f"{prefix}_acquired"],
                 "acquired_until": data[f"{prefix}_until"],
             }
@@ -345,6 +388,7 @@ class DocumentUploadForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout("kind", "file", Submit("submit", _("Déposer le document")))
 
@@ -355,6 +399,7 @@ class ImportUploadForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields = {"centre": centre_field(user), **self.fields}
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout("centre", "file", Submit("submit", _("Vérifier le fichier")))
 
@@ -373,6 +418,7 @@ class CompanyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is None:
             self.fields = {"centre": centre_field(user), **self.fields}
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             *(["centre"] if "centre" in self.fields else []),
@@ -402,6 +448,7 @@ class TutorForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Row(Column("first_name", css_class="col-md-6"), Column("last_name", css_class="col-md-6")),

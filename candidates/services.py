@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from core.exceptions import BusinessRuleError
 from core.files import safe_filename, validate_upload
@@ -462,6 +463,47 @@ def update_candidate(*, candidate, by, **changes):
 
 def allowed_transitions(candidate):
     return sorted(TRANSITIONS.get(candidate.status, set()), key=list(CandidateStatus.values).index)
+
+
+# « Changer le statut » (issue 16): by hand, staff only withdraw a candidate (reason required). Every
+# other status follows the process, through the service that checks it: the page says which.
+MANUAL_STATUSES = (S.WITHDRAWN,)
+PROCESS_STEPS = {
+    S.REGISTERED: _lazy(
+        "Le statut « Inscrit » n'est pas à choisir : il revient en rouvrant le dossier d'évaluation, motif à "
+        "l'appui."
+    ),
+    S.DOSSIER_VALIDATED: _lazy(
+        "Le statut « Dossier validé » est atteint en validant le dossier d'évaluation."
+    ),
+    S.IN_EVALUATION: _lazy(
+        "Le statut « En évaluation » est atteint en convoquant le candidat à une session d'évaluation "
+        "(ou en rouvrant une fiche de notation, motif à l'appui)."
+    ),
+    S.AWAITING_DELIBERATION: _lazy(
+        "Le statut « En attente de délibération » est atteint quand la commission a fait une proposition "
+        "pour chaque compétence évaluée : il ne se choisit pas à la main."
+    ),
+    S.DELIBERATED: _lazy("Le statut « Délibéré » est atteint à la clôture de la délibération du jury."),
+}
+
+
+def manual_transitions(candidate):
+    """The statuses staff may choose by hand for `candidate` (the withdrawal while it is open)."""
+    return [status for status in allowed_transitions(candidate) if status in MANUAL_STATUSES]
+
+
+@transaction.atomic
+def change_status_by_hand(*, candidate, to_status, by, reason):
+    """« Changer le statut »: only a withdrawal, with a reason; the process statuses are refused with
+    the step that reaches them."""
+    if to_status in PROCESS_STEPS:
+        raise BusinessRuleError(str(PROCESS_STEPS[to_status]), code="process_step")
+    if to_status not in CandidateStatus.values:
+        raise BusinessRuleError(_("Choisissez le nouveau statut."), code="unknown_status")
+    if not (reason or "").strip():
+        raise BusinessRuleError(_("Indiquez le motif de ce changement de statut."), code="reason_required")
+    return transition(candidate=candidate, to_status=to_status, by=by, reason=reason)
 
 
 @transaction.atomic

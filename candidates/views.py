@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
@@ -27,7 +28,7 @@ from core.permissions import RoleRequiredMixin
 from core.services import audit
 from referential.models import ModalityCode
 
-from . import selectors, services
+from . import hub, selectors, services
 from .filters import CandidateFilter
 from .forms import (
     CandidateForm,
@@ -353,10 +354,54 @@ class CandidateCreateView(RoleRequiredMixin, View):
         return render(request, self.template_name, {"form": form, "creating": True, "duplicates": duplicates})
 
 
+def _hub_context(request, candidate, dossier, history, sections):
+    """The candidate's page as the hub (issue 16): the timeline of the stages (registration and dossier
+    here, the rest from the apps above through `candidates.hub`), the next step, their sections."""
+    registered_by = next(
+        (row["by"] for row in history if row["to_status"] == CandidateStatus.REGISTERED), None
+    )
+    stages = [hub.Stage(10, _("Inscription"), candidate.registered_on, registered_by or "")]
+    steps = []
+    if dossier and dossier["is_frozen"]:
+        stages.append(
+            hub.Stage(
+                20, _("Dossier d'évaluation validé"), dossier["validated_at"], dossier["validated_by"] or ""
+            )
+        )
+    elif dossier and candidate.status == CandidateStatus.REGISTERED and not candidate.anonymised_at:
+        steps.append(
+            hub.NextStep(
+                20,
+                _("Compléter et valider le dossier"),
+                reverse("candidates:dossier_edit", args=[candidate.pk]),
+            )
+        )
+    for row in history:
+        if row["to_status"] == CandidateStatus.WITHDRAWN:
+            stages.append(
+                hub.Stage(95, _("Retrait (abandon)"), row["at"], row["by"] or "", detail=row["reason"])
+            )
+    for section in sections:
+        stages.extend(section.stages)
+        steps.extend(section.next_steps)
+    if candidate.is_open and candidate.status != CandidateStatus.WITHDRAWN:
+        next_step = min(steps, key=lambda step: step.order, default=None)
+    else:
+        next_step = None
+    return {
+        "stages": sorted(stages, key=lambda stage: stage.order),
+        "next_step": next_step,
+        "hub_sections": [
+            render_to_string(section.template, {**section.context, "candidate": candidate}, request=request)
+            for section in sections
+        ],
+    }
+
+
 class CandidateDetailView(RoleRequiredMixin, View):
     allowed_roles = STAFF
 
-    def get(self, request, pk):
+    def get(self, request, pk, transition_form=None):
         candidate = _candidate(request, pk, detail=True)
         dossier = selectors.detail_dossier(candidate)
         # Rows as dicts and labels translated once per page, not once per row.
@@ -377,7 +422,9 @@ class CandidateDetailView(RoleRequiredMixin, View):
         for change in history:
             change["from_label"] = status_labels.get(change["from_status"], change["from_status"])
             change["to_label"] = status_labels.get(change["to_status"], change["to_status"])
+        sections = hub.sections_for(request, candidate)
         context = {
+            **_hub_context(request, candidate, dossier, history, sections),
             "candidate": candidate,
             "status_label": status_labels.get(candidate.status, candidate.status),
             "status_badge": STATUS_BADGES.get(candidate.status, OTHER_STATUS_BADGE),
@@ -386,9 +433,8 @@ class CandidateDetailView(RoleRequiredMixin, View):
             "documents": documents,
             "history": history,
             # Built only when the lifecycle allows a change (never for a deliberated candidate).
-            "transition_form": (
-                TransitionForm(candidate=candidate) if services.allowed_transitions(candidate) else None
-            ),
+            "transition_form": transition_form
+            or (TransitionForm(candidate=candidate) if services.manual_transitions(candidate) else None),
             "can_export": can_export_personal_data(request.user, candidate),
             "dossier_reopen_form": (
                 None
@@ -398,7 +444,7 @@ class CandidateDetailView(RoleRequiredMixin, View):
                 else DossierReopenForm()
             ),
         }
-        return render(request, "candidates/detail.html", context)
+        return render(request, "candidates/detail.html", context, status=400 if transition_form else 200)
 
 
 class CandidateUpdateView(RoleRequiredMixin, View):
@@ -436,25 +482,42 @@ class CandidateUpdateView(RoleRequiredMixin, View):
 
 
 class CandidateTransitionView(RoleRequiredMixin, View):
+    """« Changer le statut »: the withdrawal by hand (reason required); a refusal shows the candidate's
+    page again with the choice and the reason kept."""
+
     allowed_roles = STAFF
 
     def post(self, request, pk):
         candidate = _candidate(request, pk)
-        to_status = request.POST.get("to_status", "")
-        try:
-            services.transition(
-                candidate=candidate,
-                to_status=to_status,
-                by=request.user,
-                reason=request.POST.get("reason", ""),
+        if not services.manual_transitions(candidate):
+            messages.error(
+                request,
+                _("Le dossier de ce candidat est clos (« %(status)s ») : son statut ne change plus.")
+                % {"status": candidate.get_status_display()},
             )
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request, _("Statut du candidat : %(status)s.") % {"status": candidate.get_status_display()}
-            )
-        return redirect("candidates:detail", pk=pk)
+            return redirect("candidates:detail", pk=pk)
+        form = TransitionForm(request.POST, candidate=candidate)
+        if form.is_valid():
+            try:
+                services.change_status_by_hand(
+                    candidate=candidate,
+                    to_status=form.cleaned_data["to_status"],
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except BusinessRuleError as exc:
+                form.add_error(None, exc.message)
+            else:
+                candidate.refresh_from_db(fields=["status"])
+                messages.success(
+                    request,
+                    _("Statut du candidat : %(status)s.") % {"status": candidate.get_status_display()},
+                )
+                return redirect("candidates:detail", pk=pk)
+        elif request.POST.get("to_status") in services.PROCESS_STEPS:
+            form.errors.pop("to_status", None)
+            form.add_error(None, str(services.PROCESS_STEPS[request.POST["to_status"]]))
+        return CandidateDetailView().get(request, pk, transition_form=form)
 
 
 class DossierEditView(RoleRequiredMixin, View):

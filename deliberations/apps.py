@@ -7,6 +7,9 @@ class DeliberationsConfig(AppConfig):
     verbose_name = "Jurys et délibérations"
 
     def ready(self):
-        from . import signals
+        from candidates.hub import register_section
+
+        from . import hub, signals
 
         signals.connect()
+        register_section(hub.candidate_section)

@@ -88,7 +88,15 @@ def _session(ctx, staff, jury, *, days, place):
         .first()
     )
     return existing or services.create_session(
-        actor=staff, centre=centre, certification=certification, jury=jury, date=date, place=place
+        actor=staff,
+        centre=centre,
+        certification=certification,
+        jury=jury,
+        date=date,
+        place=place,
+        late_entry_reason="Données de démonstration : délibération passée saisie après coup."
+        if days < 0
+        else "",
     )
 
 
@@ -195,7 +203,8 @@ def seed(ctx):
     sessions = {
         "s1": _session(ctx, staff, jury, days=-60, place="UIMM Lorraine, salle du conseil — Nancy"),
         "s2": _session(ctx, staff, jury, days=-7, place="UIMM Lorraine, salle Jean Prouvé — Nancy"),
-        "s3": _session(ctx, staff, jury, days=21, place="UIMM Lorraine, salle Émile Gallé — Nancy"),
+        # The jury meets today: it may record attendance and decide (not before the deliberation's day).
+        "s3": _session(ctx, staff, jury, days=0, place="UIMM Lorraine, salle Émile Gallé — Nancy"),
     }
     for key in ("s1", "s2"):
         session = sessions[key]
@@ -227,7 +236,7 @@ def seed(ctx):
         services.record_convocations(
             actor=staff,
             session=s3,
-            unions_asked_on=timezone.localdate(),
+            unions_asked_on=s3.date - datetime.timedelta(days=20),
             members_notified_on=None,
             notify=False,
         )

@@ -4,6 +4,7 @@ from django import forms
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import name_empty_choices
 from core.models import CertificationCentre, Role, User
 from core.text import COMMENT_MAX
 
@@ -14,6 +15,7 @@ class _CrispyMixin:
     submit_label = _("Enregistrer")
 
     def _setup_helper(self):
+        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", self.submit_label))
 
@@ -59,6 +61,16 @@ class SessionForm(_CrispyMixin, forms.ModelForm):
         fields = ["centre", "certification", "jury", "date", "place"]
         widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
+    late_entry_reason = forms.CharField(
+        label=_("Saisie a posteriori : motif"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Seulement pour enregistrer une délibération déjà tenue (date passée) : pourquoi elle est "
+            "saisie après coup. Le motif est conservé et tracé dans le journal."
+        ),
+    )
     submit_label = _("Planifier la session")
 
     def __init__(self, *args, user, **kwargs):
@@ -106,6 +118,26 @@ class AttendanceForm(_CrispyMixin, forms.Form):
             f"{m.full_name} — {m.get_college_display()}{' (' + m.union + ')' if m.union else ''}"
             f"{' — ' + str(_('président')) if m.is_president else ''}"
         )
+        self._setup_helper()
+
+
+class LateEntryForm(_CrispyMixin, forms.Form):
+    """« Saisie a posteriori »: the jury met on an earlier day than the one planned."""
+
+    date = forms.DateField(
+        label=_("Date à laquelle le jury s'est réuni"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    reason = forms.CharField(
+        label=_("Motif de la saisie a posteriori"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Conservé sur la session et tracé dans le journal."),
+    )
+    submit_label = _("Enregistrer la saisie a posteriori")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self._setup_helper()
 
 

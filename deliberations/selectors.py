@@ -78,8 +78,13 @@ def documents_visible_to(user):
 def session_list(user):
     from django.db.models import Count
 
-    return sessions_visible_to(user).annotate(
-        candidate_count=Count("entries", distinct=True), decided_count=Count("outcomes", distinct=True)
+    # sorted by date, the latest first (issue 16), whatever the scope's own ordering
+    return (
+        sessions_visible_to(user)
+        .annotate(
+            candidate_count=Count("entries", distinct=True), decided_count=Count("outcomes", distinct=True)
+        )
+        .order_by("-date", "-pk")
     )
 
 
@@ -993,3 +998,45 @@ def current_documents(session):
         .select_related("candidate")
         .order_by("kind", "candidate__reference")
     )
+
+
+# --- The evidence on the decision page (issue 16) -------------------------------------------------
+
+
+def decision_evidence(session, candidate_id):
+    """What the jury decides on, per competency id, for a candidate put before `session` (the caller
+    has checked that scope): the commission's proposal and its reason, each submitted sheet's
+    conclusion, justification and observations, and the tutor's opinion and comment. Four queries."""
+    CommissionProposal = apps.get_model("evaluations", "CommissionProposal")
+    ScoringSheet = apps.get_model("evaluations", "ScoringSheet")
+    CriterionJudgement = apps.get_model("evaluations", "CriterionJudgement")
+    CompanyOpinion = apps.get_model("evaluations", "CompanyOpinion")
+    evidence = {}
+
+    def entry(competency_id):
+        return evidence.setdefault(competency_id, {"proposal": None, "sheets": [], "opinion": None})
+
+    for proposal in CommissionProposal.objects.filter(candidate_id=candidate_id).select_related(
+        "recorded_by"
+    ):
+        entry(proposal.competency_id)["proposal"] = proposal
+    sheets = {
+        sheet.pk: sheet
+        for sheet in ScoringSheet.objects.filter(candidate_id=candidate_id, status="submitted")
+        .select_related("evaluator")
+        .order_by("evaluator__last_name", "evaluator__first_name", "pk")
+    }
+    for sheet in sheets.values():
+        sheet.observations = []
+        entry(sheet.competency_id)["sheets"].append(sheet)
+    observations = (
+        CriterionJudgement.objects.filter(sheet_id__in=list(sheets), sheet__candidate_id=candidate_id)
+        .exclude(comment="")
+        .select_related("criterion")
+        .order_by("criterion__order", "pk")
+    )
+    for judgement in observations:
+        sheets[judgement.sheet_id].observations.append(judgement)
+    for opinion in CompanyOpinion.objects.filter(candidate_id=candidate_id).select_related("tutor"):
+        entry(opinion.competency_id)["opinion"] = opinion
+    return evidence

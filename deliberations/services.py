@@ -7,11 +7,14 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import dates
+from core.dates import long_date, today
 from core.exceptions import BusinessRuleError
 from core.services import audit, queue_email, safe_delay
 
@@ -127,15 +130,66 @@ def remove_jury_member(*, actor, member):
 
 
 @transaction.atomic
-def create_session(*, actor, centre, certification, jury, date, place):
+def create_session(*, actor, centre, certification, jury, date, place, late_entry_reason=""):
+    """Plan a deliberation. Dated before today, it is a « saisie a posteriori » (reason required)."""
     if jury.centre_id != centre.pk:
         raise BusinessRuleError(_("Le jury choisi n'appartient pas à ce centre."))
     if not (place or "").strip():
         raise BusinessRuleError(_("Indiquez le lieu de la délibération."))
+    late_reason = dates.late_entry_reason(date=date, reason=late_entry_reason)
     session = DeliberationSession.objects.create(
         centre=centre, certification=certification, jury=jury, date=date, place=place.strip()
     )
     audit(actor=actor, action="deliberations.session_created", target=session)
+    if late_reason:
+        _store_late_entry(session, actor=actor, reason=late_reason)
+    return session
+
+
+def _store_late_entry(session, *, actor, reason):
+    session.late_entry_reason = reason
+    session.late_entry_at = timezone.now()
+    session.late_entry_by = actor if getattr(actor, "is_authenticated", False) else None
+    session.save(update_fields=["date", "late_entry_reason", "late_entry_at", "late_entry_by"])
+    audit(
+        actor=actor,
+        action="deliberations.session_late_entry",
+        target=session,
+        date=session.date.isoformat(),
+    )
+
+
+@transaction.atomic
+def record_late_entry(*, actor, session, date, reason):
+    """« Saisie a posteriori »: the jury met on `date` (today or earlier), not on the planned day; staff
+    of the centre record the real date with a reason (kept on the session, audited). The attendance,
+    decisions and closing can then be recorded. Refused when the session is closed, when the date is
+    in the future, or when a candidate already put before the jury is evaluated after that date."""
+    if actor is not None and not (
+        getattr(actor, "is_centre_staff", False) and session.centre_id in actor.centre_ids()
+    ):
+        raise BusinessRuleError(_("Seul le personnel du centre peut enregistrer une saisie a posteriori."))
+    session = DeliberationSession.objects.select_for_update().get(pk=session.pk)
+    _ensure_not_closed(session)
+    if date is None:
+        raise BusinessRuleError(_("Indiquez la date à laquelle le jury s'est réuni."))
+    if date > today():
+        raise BusinessRuleError(
+            _(
+                "La saisie a posteriori enregistre une délibération déjà tenue : le %(date)s est à venir. "
+                "Attendez ce jour pour enregistrer les présences et les décisions."
+            )
+            % {"date": long_date(date)}
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise BusinessRuleError(_("Indiquez le motif de la saisie a posteriori."))
+    session.date = date
+    for entry in session.entries.select_related("candidate"):
+        problem = evaluated_after_reason(session, entry.candidate)
+        if problem:
+            raise BusinessRuleError(problem, code="evaluations_not_over")
+    _store_late_entry(session, actor=actor, reason=reason)
     return session
 
 
@@ -144,6 +198,73 @@ def _ensure_not_closed(session):
         raise BusinessRuleError(
             _("La session est close : elle ne peut plus être modifiée (passez par une modification motivée).")
         )
+
+
+# Date rules (issue 16): the jury acts on the day of its deliberation or later, and a candidate is put
+# before it only once his evaluations are over. Kept as named guards so pages can ask first.
+
+
+def deliberation_not_reached_reason(session, *, on=None):
+    """Why attendance, decisions and closing cannot be recorded yet for `session`, or ""."""
+    if session.date <= (on or today()):
+        return ""
+    return _(
+        "La délibération est fixée au %(date)s : les présences, les décisions et la clôture "
+        "s'enregistrent à partir de ce jour. Si le jury s'est déjà réuni, enregistrez-le par une "
+        "« saisie a posteriori »."
+    ) % {"date": long_date(session.date)}
+
+
+def check_deliberation_date_reached(session, *, on=None):
+    reason = deliberation_not_reached_reason(session, on=on)
+    if reason:
+        raise BusinessRuleError(reason, code="before_deliberation")
+
+
+def evaluations_not_over_reason(session, candidate):
+    """Why `candidate` cannot be put before `session` yet, or "": his evaluations are over when the
+    commission made a proposal on every competency (« en attente de délibération ») and none of his
+    evaluation sessions is dated after the deliberation."""
+    from candidates.models import CandidateStatus
+
+    if candidate.status in (
+        CandidateStatus.REGISTERED,
+        CandidateStatus.DOSSIER_VALIDATED,
+        CandidateStatus.IN_EVALUATION,
+    ):
+        return _(
+            "Les évaluations du candidat %(ref)s ne sont pas terminées (statut « %(status)s ») : il sera "
+            "présenté au jury quand la commission aura fait une proposition pour chaque compétence."
+        ) % {"ref": candidate.reference, "status": candidate.get_status_display()}
+    if candidate.status != CandidateStatus.AWAITING_DELIBERATION:
+        return _("Le candidat %(ref)s n'est pas en attente de délibération (statut « %(status)s »).") % {
+            "ref": candidate.reference,
+            "status": candidate.get_status_display(),
+        }
+    return evaluated_after_reason(session, candidate)
+
+
+def evaluated_after_reason(session, candidate):
+    """Why the deliberation's date precedes one of `candidate`'s evaluation sessions, or ""."""
+    later = (
+        apps.get_model("evaluations", "Convocation")
+        .objects.filter(candidate=candidate, session__date__gt=session.date)
+        .order_by("-session__date")
+        .values_list("session__date", flat=True)
+        .first()
+    )
+    if later is None:
+        return ""
+    return _(
+        "Le candidat %(ref)s est évalué le %(evaluated)s, après la délibération du %(date)s : "
+        "présentez-le à une délibération postérieure."
+    ) % {"ref": candidate.reference, "evaluated": long_date(later), "date": long_date(session.date)}
+
+
+def check_evaluations_over(session, candidate):
+    reason = evaluations_not_over_reason(session, candidate)
+    if reason:
+        raise BusinessRuleError(reason, code="evaluations_not_over")
 
 
 @transaction.atomic
@@ -205,6 +326,7 @@ def add_candidates(*, actor, session, candidates):
             raise BusinessRuleError(
                 _("Le dossier du candidat %(ref)s est clos.") % {"ref": candidate.reference}
             )
+        check_evaluations_over(session, candidate)
         other = SessionCandidate.objects.filter(candidate=candidate).exclude(
             session__status=SessionStatus.CLOSED
         )
@@ -238,6 +360,7 @@ def remove_candidate(*, actor, session, candidate):
 def record_attendance(*, actor, session, present_member_ids):
     """The attendance (émargement) of the jury members: every member is recorded present or absent."""
     _ensure_not_closed(session)
+    check_deliberation_date_reached(session)
     present_member_ids = {int(i) for i in present_member_ids}
     members = list(session.jury.members.all())
     unknown = present_member_ids - {m.pk for m in members}
@@ -323,6 +446,7 @@ def record_decisions(*, actor, session, candidate, choices):
     """
     session = DeliberationSession.objects.select_for_update().get(pk=session.pk)
     _ensure_not_closed(session)
+    check_deliberation_date_reached(session)
     row = selectors.board_row(session, candidate.pk)
     if row is None:
         raise BusinessRuleError(_("Ce candidat n'est pas présenté à cette session."))
@@ -399,6 +523,7 @@ def close_session(*, actor, session):
     """
     session = DeliberationSession.objects.select_for_update().get(pk=session.pk)
     _ensure_not_closed(session)
+    check_deliberation_date_reached(session)
     problems = selectors.attendance_problems(session)
     if problems:
         raise BusinessRuleError(_("La session ne peut pas être close : %(p)s") % {"p": " ".join(problems)})

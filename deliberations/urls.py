@@ -15,6 +15,7 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
     path("sessions/<int:pk>/convocations/", views.session_convocations, name="session_convocations"),
     path("sessions/<int:pk>/presences/", views.session_attendance, name="session_attendance"),
+    path("sessions/<int:pk>/saisie-a-posteriori/", views.session_late_entry, name="session_late_entry"),
     path("sessions/<int:pk>/candidats/", views.session_add_candidates, name="session_add_candidates"),
     path(
         "sessions/<int:pk>/candidats/<int:candidate_pk>/retirer/",

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.auth import client_ip
+from core.dates import LATE_ENTRY_CODES
 from core.exceptions import BusinessRuleError
 from core.exports import export_response, requested_format
 from core.models import Role
@@ -32,6 +33,7 @@ from .forms import (
     DecisionForm,
     JuryForm,
     JuryMemberForm,
+    LateEntryForm,
     SessionForm,
 )
 from .models import DocumentKind, DocumentStatus, GeneratedDocument, JuryMember, SessionStatus
@@ -182,7 +184,10 @@ def session_create(request):
         try:
             session = services.create_session(actor=request.user, **form.cleaned_data)
         except BusinessRuleError as exc:
-            messages.error(request, exc.message)
+            if exc.code in LATE_ENTRY_CODES:
+                form.add_error("late_entry_reason", exc.message)
+            else:
+                messages.error(request, exc.message)
         else:
             messages.success(request, _("Session de délibération planifiée."))
             return redirect("deliberations:session_detail", pk=session.pk)
@@ -199,6 +204,8 @@ def _eligible_candidates(session):
             status="awaiting_deliberation",
         )
         .exclude(busy)
+        # evaluated after the deliberation's day: not before this jury (services.check_evaluations_over)
+        .exclude(convocations__session__date__gt=session.date)
         .order_by("reference")
     )
 
@@ -279,6 +286,8 @@ def session_detail(request, pk):
     can_decide = permissions.can_decide(request.user, session)
     can_amend = permissions.can_amend(request.user, session)
     members, attendances = selectors.session_members(session)
+    # Before the deliberation's day: no attendance, decision nor closing (services' date rule).
+    not_reached = "" if session.is_closed else services.deliberation_not_reached_reason(session)
     board = selectors.board_page(
         session, state=state, search=search, page=request.GET.get("page"), per_page=selectors.BOARD_PAGE_SIZE
     )
@@ -300,7 +309,8 @@ def session_detail(request, pk):
         "can_decide": can_decide,
         "can_close": permissions.can_close_session(request.user, session),
         "can_amend": can_amend,
-        "can_decide_now": can_decide and not session.is_closed,
+        "not_reached": not_reached,
+        "can_decide_now": can_decide and not session.is_closed and not not_reached,
         "can_amend_now": can_amend and session.is_closed,
         "can_remove_now": can_manage and not session.is_closed,
         "page_numbers": [
@@ -319,9 +329,12 @@ def session_detail(request, pk):
                 "members_notified_on": session.members_notified_on,
             }
         )
-        context["attendance_form"] = AttendanceForm(
-            session=session, initial={"present": [m.pk for m in members if m.present]}
-        )
+        if not not_reached:
+            context["attendance_form"] = AttendanceForm(
+                session=session, initial={"present": [m.pk for m in members if m.present]}
+            )
+        else:
+            context["late_entry_form"] = LateEntryForm(initial={"date": services.today()})
         context["add_form"] = AddCandidatesForm(queryset=_eligible_candidates(session))
     return render(request, "deliberations/session_detail.html", context)
 
@@ -371,6 +384,29 @@ def session_attendance(request, pk):
                 messages.warning(request, problem)
     else:
         messages.error(request, _("Sélection invalide."))
+    return redirect("deliberations:session_detail", pk=session.pk)
+
+
+@role_required(STAFF)
+@require_POST
+def session_late_entry(request, pk):
+    """« Saisie a posteriori »: the jury met earlier than the planned day (reason required, audited)."""
+    session = _managed_session(request, pk)
+    form = LateEntryForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_late_entry(actor=request.user, session=session, **form.cleaned_data)
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, _("Saisie a posteriori enregistrée : présences, décisions et clôture sont ouvertes.")
+            )
+    else:
+        messages.error(
+            request,
+            _("Indiquez la date à laquelle le jury s'est réuni et le motif de la saisie a posteriori."),
+        )
     return redirect("deliberations:session_detail", pk=session.pk)
 
 
@@ -434,6 +470,10 @@ def candidate_decide(request, pk, candidate_pk):
         raise Http404
     board_url = _board_url(session, _board_place(request.GET))
     form = DecisionForm(request.POST or None, row=row, amend=amend)
+    # The evidence in front of the jury (issue 16): proposals, sheets, observations, tutor's opinion.
+    evidence = selectors.decision_evidence(session, row.candidate.pk)
+    for r in form.rows:
+        r["evidence"] = evidence.get(r["competency"].pk, {})
     if request.method == "POST" and form.is_valid():
         try:
             if amend:
@@ -462,7 +502,14 @@ def candidate_decide(request, pk, candidate_pk):
     return render(
         request,
         "deliberations/candidate_decide.html",
-        {"session": session, "row": row, "form": form, "amend": amend, "board_url": board_url},
+        {
+            "session": session,
+            "row": row,
+            "form": form,
+            "amend": amend,
+            "board_url": board_url,
+            "not_reached": "" if amend else services.deliberation_not_reached_reason(session),
+        },
     )
 
 

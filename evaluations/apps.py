@@ -7,4 +7,11 @@ class EvaluationsConfig(AppConfig):
     verbose_name = "Évaluations"
 
     def ready(self):
-        from . import permissions  # noqa: F401 - registers the rules permissions
+        from candidates.hub import register_section
+
+        from . import (
+            hub,
+            permissions,  # noqa: F401 - registers the rules permissions
+        )
+
+        register_section(hub.candidate_section)

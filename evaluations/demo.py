@@ -128,6 +128,10 @@ def _commissions(ctx, staff):
     return commissions
 
 
+# The demo's past sessions are entered after the fact, as a centre starting with the product would do.
+DEMO_LATE_ENTRY = "Données de démonstration : session passée saisie après coup."
+
+
 def _sessions(ctx, staff, commissions):
     centre = ctx["centres"]["A"]
     today = timezone.localdate()
@@ -145,6 +149,7 @@ def _sessions(ctx, staff, commissions):
             is_remote=not place,
             remote_details=remote,
             by=staff,
+            late_entry_reason=DEMO_LATE_ENTRY if days < 0 else "",
         )
     return sessions
 

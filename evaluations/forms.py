@@ -5,13 +5,16 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import name_empty_choices
 from core.models import Role, User
 from core.text import REASON_MAX
 
 from .models import College, Commission, Conclusion, Judgement, Opinion
 
 
-def _helper():
+def _helper(form=None):
+    if form is not None:
+        name_empty_choices(form)  # « Choisissez… », never « --------- »
     helper = FormHelper()
     helper.form_tag = False
     return helper
@@ -27,7 +30,7 @@ class CommissionForm(forms.Form):
         if centres.count() == 1:
             self.fields["centre"].initial = centres.first()
             self.fields["centre"].widget = forms.HiddenInput()
-        self.helper = _helper()
+        self.helper = _helper(self)
 
 
 class MemberForm(forms.Form):
@@ -46,7 +49,7 @@ class MemberForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = evaluators
         self.fields["user"].label_from_instance = lambda user: user.get_full_name() or user.username
-        self.helper = _helper()
+        self.helper = _helper(self)
 
 
 class ConflictForm(forms.Form):
@@ -70,7 +73,7 @@ class ConflictForm(forms.Form):
         ).order_by("birth_name", "first_names")
         self.fields["candidate"].label_from_instance = lambda c: f"{c.full_name} ({c.reference})"
         self.fields["company"].queryset = Company.objects.filter(centre_id__in=centre_ids)
-        self.helper = _helper()
+        self.helper = _helper(self)
 
     def clean(self):
         data = super().clean()
@@ -90,11 +93,21 @@ class SessionForm(forms.Form):
         required=False,
         help_text=_("Lien ou instructions, repris dans la convocation."),
     )
+    late_entry_reason = forms.CharField(
+        label=_("Saisie a posteriori : motif"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Seulement pour enregistrer une session déjà tenue (date passée) : pourquoi elle est saisie "
+            "après coup. Le motif est conservé et tracé dans le journal."
+        ),
+    )
 
     def __init__(self, *args, commissions, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["commission"].queryset = commissions
-        self.helper = _helper()
+        self.helper = _helper(self)
 
     def clean(self):
         data = super().clean()
@@ -120,7 +133,7 @@ class ConveneForm(forms.Form):
         self.fields["evaluators"].queryset = User.objects.filter(pk__in=[m.user_id for m in members])
         self.fields["evaluators"].label_from_instance = lambda user: user.get_full_name() or user.username
         self.fields["evaluators"].initial = [m.user_id for m in members]
-        self.helper = _helper()
+        self.helper = _helper(self)
 
 
 class AssignForm(forms.Form):
@@ -143,7 +156,7 @@ class ReasonForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = _helper(self)
 
 
 class InviteTutorForm(forms.Form):
@@ -153,7 +166,7 @@ class InviteTutorForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = _helper(self)
 
 
 class ProposalForm(forms.Form):
@@ -170,7 +183,7 @@ class ProposalForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = _helper(self)
 
 
 class TutorPasswordForm(forms.Form):
@@ -187,7 +200,7 @@ class TutorPasswordForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = _helper(self)
 
     def clean(self):
         data = super().clean()

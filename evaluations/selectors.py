@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Count, FilteredRelation, IntegerField, Prefetch, Q, Value
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from candidates.models import Candidate, Tutor
 from core.models import Role, User
@@ -234,6 +235,8 @@ def convenable_candidates(session):
             dossier__validated_at__isnull=False,
         )
         .exclude(convocations__session=session)
+        # already convened to a session still to come (issue 16: the list shows who is left to convene)
+        .exclude(convocations__session__date__gte=timezone.localdate())
         .select_related("company")
         .order_by("birth_name", "first_names", "pk")
     )

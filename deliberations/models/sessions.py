@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 class SessionStatus(models.TextChoices):
     PLANNED = "planned", _("Planifiée")
     OPEN = "open", _("En délibération")
-    CLOSED = "closed", _("Close")
+    CLOSED = "closed", _("Clôturée")
 
 
 class DeliberationSession(models.Model):
@@ -48,6 +48,18 @@ class DeliberationSession(models.Model):
         related_name="+",
     )
     pv_version = models.PositiveIntegerField(_("version du PV"), default=0)
+    # « Saisie a posteriori » (issue 16): a session dated in the past is entered after the fact only
+    # with a reason, kept here and in the audit journal.
+    late_entry_reason = models.TextField(_("motif de la saisie a posteriori"), blank=True)
+    late_entry_at = models.DateTimeField(_("saisie a posteriori le"), null=True, blank=True)
+    late_entry_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("saisie a posteriori par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
     class Meta:

@@ -149,6 +149,18 @@ class EvaluationSession(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # « Saisie a posteriori » (issue 16): a session dated in the past is entered after the fact only
+    # with a reason, kept here and in the audit journal.
+    late_entry_reason = models.TextField(_("motif de la saisie a posteriori"), blank=True)
+    late_entry_at = models.DateTimeField(_("saisie a posteriori le"), null=True, blank=True)
+    late_entry_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("saisie a posteriori par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-date", "-id"]

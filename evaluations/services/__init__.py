@@ -21,7 +21,15 @@ from .commissions import (
 )
 from .legacy import record_legacy_examination
 from .opinions import accept_invitation, check_invitation, invite_tutor, save_opinions, sign_opinions
-from .scoring import StaleSheetError, record_proposal, refresh_proposal, reopen_sheet, save_sheet
+from .scoring import (
+    StaleSheetError,
+    check_scoring_open,
+    record_proposal,
+    refresh_proposal,
+    reopen_sheet,
+    save_sheet,
+    scoring_not_open_reason,
+)
 
 __all__ = [
     "StaleSheetError",
@@ -29,6 +37,7 @@ __all__ = [
     "add_member",
     "assign_evaluator",
     "check_invitation",
+    "check_scoring_open",
     "convene_candidate",
     "create_commission",
     "create_session",
@@ -44,6 +53,7 @@ __all__ = [
     "resend_convocation",
     "save_opinions",
     "save_sheet",
+    "scoring_not_open_reason",
     "set_president",
     "sign_opinions",
     "unassign_evaluator",

@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.models import Candidate, CandidateStatus
+from core import dates
+from core.dates import long_date, today
 from core.exceptions import BusinessRuleError
 from core.models import Role
 from core.services import audit, safe_delay
@@ -211,10 +213,46 @@ def _check_session_fields(*, commission, centre, date, place, is_remote):
         )
 
 
+def _record_late_entry(session, *, by, reason):
+    """A session dated in the past (« saisie a posteriori »): keep who, when and why; audit it."""
+    session.late_entry_reason = reason
+    session.late_entry_at = timezone.now()
+    session.late_entry_by = by if getattr(by, "is_authenticated", False) else None
+    session.save(update_fields=["late_entry_reason", "late_entry_at", "late_entry_by"])
+    audit(
+        actor=by,
+        action="evaluations.session_late_entry",
+        target=session,
+        message=f"session {session.pk} saisie a posteriori",
+        date=session.date.isoformat(),
+    )
+
+
+def _check_no_submitted_sheet_after(session, date):
+    """Sheets already submitted for this session were scored on a day the session had started; it
+    cannot be put off to a later day than today (the scoring would then precede the session)."""
+    if (
+        date > today()
+        and ScoringSheet.objects.filter(convocation__session=session, status=SheetStatus.SUBMITTED).exists()
+    ):
+        raise BusinessRuleError(
+            _(
+                "Des fiches de cette session sont déjà soumises : elle ne peut pas être reportée au %(date)s, "
+                "après la notation."
+            )
+            % {"date": long_date(date)},
+            code="scored",
+        )
+
+
 @transaction.atomic
-def create_session(*, centre, commission, date, by, place="", is_remote=False, remote_details=""):
+def create_session(
+    *, centre, commission, date, by, place="", is_remote=False, remote_details="", late_entry_reason=""
+):
+    """Plan a session. Dated before today, it is a « saisie a posteriori »: `late_entry_reason` required."""
     check_staff_of(by, centre.pk)
     _check_session_fields(commission=commission, centre=centre, date=date, place=place, is_remote=is_remote)
+    late_reason = dates.late_entry_reason(date=date, reason=late_entry_reason)
     session = EvaluationSession.objects.create(
         centre=centre,
         commission=commission,
@@ -225,16 +263,23 @@ def create_session(*, centre, commission, date, by, place="", is_remote=False, r
         created_by=by,
     )
     audit(actor=by, action="evaluations.session_created", target=session, message=f"session {session.pk}")
+    if late_reason:
+        _record_late_entry(session, by=by, reason=late_reason)
     return session
 
 
 @transaction.atomic
-def update_session(*, session, by, date, place="", is_remote=False, remote_details=""):
-    """Change date or place; the candidates already convened receive an updated convocation."""
+def update_session(*, session, by, date, place="", is_remote=False, remote_details="", late_entry_reason=""):
+    """Change date or place; the candidates already convened receive an updated convocation. A new
+    date before today is a « saisie a posteriori » (`late_entry_reason` required)."""
     check_staff_of(by, session.centre_id)
     _check_session_fields(
         commission=session.commission, centre=session.centre, date=date, place=place, is_remote=is_remote
     )
+    late_reason = ""
+    if date != session.date:
+        late_reason = dates.late_entry_reason(date=date, reason=late_entry_reason)
+        _check_no_submitted_sheet_after(session, date)
     changed = (session.date, session.place, session.is_remote, session.remote_details) != (
         date,
         (place or "").strip(),
@@ -247,6 +292,8 @@ def update_session(*, session, by, date, place="", is_remote=False, remote_detai
     session.remote_details = (remote_details or "").strip()
     session.save()
     audit(actor=by, action="evaluations.session_updated", target=session, message=f"session {session.pk}")
+    if late_reason:
+        _record_late_entry(session, by=by, reason=late_reason)
     if changed:
         for convocation in session.convocations.filter(convened_at__isnull=False):
             _queue_convocation_email(convocation)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.models import CandidateStatus
+from core.dates import long_date, today
 from core.exceptions import BusinessRuleError
 from core.services import audit
 
@@ -50,6 +51,27 @@ class LockedSheetError(BusinessRuleError):
 SCORABLE_STATUSES = (CandidateStatus.IN_EVALUATION,)
 
 
+def scoring_not_open_reason(sheet, *, on=None):
+    """Why `sheet` cannot be scored yet, or "" — the date rule (issue 16): no scoring before the
+    evaluation session the candidate is convened to has started (the Paris calendar day). Pages use
+    it to show the grid read-only; `save_sheet` refuses with the same French message."""
+    convocation = sheet.convocation
+    session = convocation.session if convocation is not None else None
+    if session is None or session.date <= (on or today()):
+        return ""
+    return _("La session d'évaluation a lieu le %(date)s : la notation s'ouvre ce jour-là.") % {
+        "date": long_date(session.date)
+    }
+
+
+def check_scoring_open(sheet, *, on=None):
+    reason = scoring_not_open_reason(sheet, on=on)
+    if reason:
+        raise BusinessRuleError(
+            _("%(reason)s Rien n'a été enregistré.") % {"reason": reason}, code="before_session"
+        )
+
+
 def _check_may_score(sheet, by):
     if by is None or sheet.evaluator_id != by.pk or not by.is_evaluator:
         raise BusinessRuleError(_("Cette fiche ne vous est pas attribuée."), code="forbidden")
@@ -65,6 +87,7 @@ def _check_may_score(sheet, by):
         raise BusinessRuleError(
             _("Le candidat n'est plus en évaluation : la fiche ne peut plus être modifiée."), code="status"
         )
+    check_scoring_open(sheet)
 
 
 @transaction.atomic

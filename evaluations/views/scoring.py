@@ -116,6 +116,8 @@ def _score_context(request, sheet, *, posted=None, conflict=None):
     """The scoring page: the sheet, its grid as plain rows (one query) written by `scoring_grid`,
     the referential's texts (one query) and the competency tabs (one query)."""
     rows = selectors.scoring_grid_rows(sheet)
+    # Before the session's day the grid is shown read-only (the date rule of services.save_sheet).
+    not_open = "" if sheet.is_submitted else services.scoring_not_open_reason(sheet)
     co_sheets = selectors.co_member_sheets(sheet) if sheet.is_submitted else []
     others = _co_member_judgements(co_sheets, rows)
     groups = scoring_grid.grid_items(
@@ -133,7 +135,9 @@ def _score_context(request, sheet, *, posted=None, conflict=None):
         "candidate": sheet.candidate,
         "competency": sheet.competency,
         "session": sheet.convocation.session if sheet.convocation else None,
-        "grid": scoring_grid.render_grid(groups, locked=sheet.is_submitted) if groups else "",
+        "grid": scoring_grid.render_grid(groups, locked=sheet.is_submitted or bool(not_open))
+        if groups
+        else "",
         "conditions": conditions,
         "expected_results": expected_results,
         "conclusion": conclusion,
@@ -145,7 +149,8 @@ def _score_context(request, sheet, *, posted=None, conflict=None):
         and (conclusion, justification) != (sheet.conclusion, sheet.justification),
         "co_sheets": co_sheets,
         "siblings": selectors.sibling_sheets(sheet),
-        "locked": sheet.is_submitted,
+        "locked": sheet.is_submitted or bool(not_open),
+        "not_open": not_open,
         "missing": sum(1 for value in values if not value),
         "conclusion_choices": [(value, str(label)) for value, label in Conclusion.choices],
     }
@@ -155,6 +160,21 @@ def _parse_post(request, sheet):
     # One query for the criteria, shared by the parsing and services.save_sheet.
     prefetch_related_objects([sheet.competency], "criteria")
     return parse_scoring_post(request.POST, sheet.competency.criteria.all())
+
+
+def _next_sheet_to_score(sheet):
+    """The evaluator's next draft sheet for the same candidate (next competency number, then from the
+    first), or None when every sheet is submitted."""
+    drafts = list(
+        ScoringSheet.objects.filter(
+            candidate_id=sheet.candidate_id, evaluator_id=sheet.evaluator_id, status=SheetStatus.DRAFT
+        )
+        .exclude(pk=sheet.pk)
+        .select_related("competency")
+        .order_by("competency__number")
+    )
+    number = sheet.competency.number
+    return next((d for d in drafts if d.competency.number > number), drafts[0] if drafts else None)
 
 
 @evaluator_only
@@ -190,6 +210,15 @@ def score(request, candidate_pk, competency_pk):
             request, "evaluations/score.html", _score_context(request, sheet, posted=data), status=400
         )
     if submit:
+        following = _next_sheet_to_score(sheet)
+        if following is not None:
+            # Fewer clicks (issue 16): straight on to the next competency still to score.
+            messages.success(
+                request,
+                _("Fiche soumise : elle est désormais verrouillée. Compétence suivante à noter : C%(n)s.")
+                % {"n": following.competency.number},
+            )
+            return redirect("evaluations:score", candidate_pk, following.competency_id)
         messages.success(request, _("Fiche soumise : elle est désormais verrouillée."))
     else:
         messages.success(request, _("Brouillon enregistré."))

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from candidates.models import CandidateStatus
 from candidates.selectors import candidates_visible_to
+from core.dates import LATE_ENTRY_CODES
 from core.exceptions import BusinessRuleError
 from core.exports import audited_export_response, requested_format
 from core.models import CertificationCentre, Role, User
@@ -274,6 +275,14 @@ def _session_form_kwargs(request):
     return {"commissions": selectors.commissions_visible_to(request.user).order_by("name")}
 
 
+def _session_form_error(request, form, exc):
+    """The « saisie a posteriori » refusals go next to their field; the others on top of the form."""
+    if exc.code in LATE_ENTRY_CODES:
+        form.add_error("late_entry_reason", exc.message)
+    else:
+        fail(request, exc)
+
+
 @staff_only
 def session_create(request):
     form = SessionForm(request.POST or None, **_session_form_kwargs(request))
@@ -282,7 +291,7 @@ def session_create(request):
         try:
             session = services.create_session(centre=data["commission"].centre, by=request.user, **data)
         except BusinessRuleError as exc:
-            fail(request, exc)
+            _session_form_error(request, form, exc)
         else:
             messages.success(request, _("Session planifiée : convoquez maintenant les candidats."))
             return redirect("evaluations:session_detail", session.pk)
@@ -318,10 +327,11 @@ def session_update(request, pk):
                 date=data["date"],
                 place=data["place"],
                 is_remote=data["is_remote"],
+                late_entry_reason=data["late_entry_reason"],
                 remote_details=data["remote_details"],
             )
         except BusinessRuleError as exc:
-            fail(request, exc)
+            _session_form_error(request, form, exc)
         else:
             messages.success(
                 request, _("Session modifiée ; les candidats convoqués reçoivent une convocation à jour.")

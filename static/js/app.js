@@ -10,6 +10,27 @@
       event.preventDefault();
     }
   }, true);
+  // The tutor list follows the chosen company: <select data-filter-by="company"> whose options carry
+  // data-company; a tutor of another company is hidden (and unselected). No company: every tutor.
+  function filterTutors(form) {
+    var company = form && form.querySelector('select[name="company"]');
+    var tutor = form && form.querySelector('select[data-filter-by="company"]');
+    if (!company || !tutor) { return; }
+    tutor.querySelectorAll("option[data-company]").forEach(function (option) {
+      var shown = !company.value || option.dataset.company === company.value;
+      option.hidden = !shown;
+      option.disabled = !shown;
+      if (!shown && option.selected) { tutor.value = ""; }
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches('select[name="company"]')) { filterTutors(event.target.form); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll('select[data-filter-by="company"]').forEach(function (select) {
+      filterTutors(select.form);
+    });
+  });
   // Auto-submit filters: <select data-autosubmit>.
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-autosubmit]")) {

@@ -579,3 +579,45 @@ def test_the_status_form_cannot_go_back_to_registered_around_the_dossier(staff_a
         services.transition(candidate=candidate, to_status=S.REGISTERED, by=staff_a, reason="Erreur")
     choices = [value for value, _label in TransitionForm(candidate=candidate).fields["to_status"].choices]
     assert S.REGISTERED not in choices and S.WITHDRAWN in choices
+
+
+# Issue 16: « Changer le statut » by hand is only the withdrawal, with a reason; every other status
+# follows the process and the refusal names the step that reaches it.
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("from_status", "to_status", "message"),
+    [
+        (
+            S.IN_EVALUATION,
+            S.AWAITING_DELIBERATION,
+            "« En attente de délibération » est atteint quand la commission",
+        ),
+        (S.DOSSIER_VALIDATED, S.IN_EVALUATION, "« En évaluation » est atteint en convoquant le candidat"),
+        (S.AWAITING_DELIBERATION, S.DELIBERATED, "« Délibéré » est atteint à la clôture de la délibération"),
+        (S.REGISTERED, S.DOSSIER_VALIDATED, "« Dossier validé » est atteint en validant le dossier"),
+        (S.DOSSIER_VALIDATED, S.REGISTERED, "il revient en rouvrant le dossier d'évaluation"),
+    ],
+)
+def test_status_by_hand_refuses_the_process_steps(staff_a, centre_a, from_status, to_status, message):
+    candidate = CandidateFactory(centre=centre_a, status=from_status)
+    with pytest.raises(BusinessRuleError, match=message) as refusal:
+        services.change_status_by_hand(candidate=candidate, to_status=to_status, by=staff_a, reason="Motif")
+    assert refusal.value.code == "process_step"
+    candidate.refresh_from_db()
+    assert candidate.status == from_status and not candidate.status_changes.exists()
+
+
+@pytest.mark.django_db
+def test_status_by_hand_withdraws_with_a_reason_only(staff_a, centre_a):
+    candidate = CandidateFactory(centre=centre_a, status=S.IN_EVALUATION)
+    assert services.manual_transitions(candidate) == [S.WITHDRAWN]
+    with pytest.raises(BusinessRuleError, match="Indiquez le motif de ce changement de statut."):
+        services.change_status_by_hand(candidate=candidate, to_status=S.WITHDRAWN, by=staff_a, reason="  ")
+    services.change_status_by_hand(candidate=candidate, to_status=S.WITHDRAWN, by=staff_a, reason="Démission")
+    candidate.refresh_from_db()
+    assert candidate.status == S.WITHDRAWN
+    assert services.manual_transitions(candidate) == []
+    with pytest.raises(BusinessRuleError, match="Changement de statut impossible"):
+        services.change_status_by_hand(
+            candidate=candidate, to_status=S.WITHDRAWN, by=staff_a, reason="Encore"
+        )

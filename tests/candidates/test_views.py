@@ -327,31 +327,68 @@ def test_duplicate_warning_then_create_anyway(client_a, centre_a, certification)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("from_status", "to_status", "reason", "ok"),
-    [
-        (S.REGISTERED, S.WITHDRAWN, "Abandon", True),
-        (S.REGISTERED, S.WITHDRAWN, "", False),
-        (S.REGISTERED, S.IN_EVALUATION, "", False),
-        (S.DOSSIER_VALIDATED, S.IN_EVALUATION, "", True),
-        (S.DELIBERATED, S.REGISTERED, "x", False),
-        (S.WITHDRAWN, S.REGISTERED, "x", False),
-        (S.REGISTERED, "nonsense", "", False),
-    ],
-)
-def test_transition_through_the_page_never_500(client_a, centre_a, from_status, to_status, reason, ok):
-    candidate = CandidateFactory(centre=centre_a, status=from_status)
+def test_withdrawal_through_the_page(client_a, centre_a):
+    candidate = CandidateFactory(centre=centre_a, status=S.IN_EVALUATION)
     response = client_a.post(
         reverse("candidates:transition", args=[candidate.pk]),
-        {"to_status": to_status, "reason": reason},
+        {"to_status": S.WITHDRAWN, "reason": "Abandon de la formation"},
         follow=True,
     )
     assert response.status_code == 200
     candidate.refresh_from_db()
-    assert (candidate.status == to_status) is ok
-    if not ok:
-        assert candidate.status == from_status
-        assert any("impossible" in m or "motif" in m or "inconnu" in m for m in messages_of(response))
+    assert candidate.status == S.WITHDRAWN
+    assert candidate.status_changes.get().reason == "Abandon de la formation"
+
+
+# Issue 16: « Changer le statut » never jumps over the process; each refusal says why, in French, and
+# the page comes back with what was typed.
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("from_status", "to_status", "reason", "message"),
+    [
+        (S.IN_EVALUATION, S.AWAITING_DELIBERATION, "x", "quand la commission a fait une proposition"),
+        (S.DOSSIER_VALIDATED, S.IN_EVALUATION, "x", "en convoquant le candidat"),
+        (S.AWAITING_DELIBERATION, S.DELIBERATED, "x", "à la clôture de la délibération"),
+        (S.REGISTERED, S.DOSSIER_VALIDATED, "x", "en validant le dossier"),
+        (S.DOSSIER_VALIDATED, S.REGISTERED, "x", "en rouvrant le dossier"),
+        (S.REGISTERED, S.WITHDRAWN, "", "Indiquez le motif de ce changement de statut."),
+        (S.REGISTERED, "", "x", "Choisissez le nouveau statut."),
+        (S.REGISTERED, "nonsense", "x", "Ce statut ne se choisit pas ici"),
+        (S.DELIBERATED, S.WITHDRAWN, "x", "son statut ne change plus"),
+    ],
+)
+def test_status_change_refusals_on_the_page(client_a, centre_a, from_status, to_status, reason, message):
+    candidate = CandidateFactory(centre=centre_a, status=from_status)
+    response = client_a.post(
+        reverse("candidates:transition", args=[candidate.pk]),
+        {"to_status": to_status, "reason": reason or "", "keep": "1"}
+        | ({"reason": "Motif gardé"} if reason else {}),
+    )
+    assert response.status_code in (302, 400)
+    if response.status_code == 400:
+        page = response.content.decode()
+        assert message in page.replace("&#x27;", "'").replace("&quot;", '"')
+        if reason:
+            assert "Motif gardé" in page
+    else:  # a closed candidate has no form any more: back to his page with the message
+        assert from_status == S.DELIBERATED
+        assert any(message in m for m in messages_of(client_a.get(response.url)))
+    candidate.refresh_from_db()
+    assert candidate.status == from_status
+    assert not candidate.status_changes.exists()
+
+
+@pytest.mark.django_db
+def test_status_form_offers_only_the_withdrawal_nothing_chosen_and_the_reason_required(client_a, centre_a):
+    candidate = CandidateFactory(centre=centre_a, status=S.REGISTERED)
+    response = client_a.get(reverse("candidates:detail", args=[candidate.pk]))
+    form = response.context["transition_form"]
+    assert [value for value, _label in form.fields["to_status"].choices] == [S.WITHDRAWN]
+    assert form.fields["reason"].required
+    page = response.content.decode()
+    radio = page.split('name="to_status"')[1].split(">")[0]
+    assert 'value="withdrawn"' in radio and "checked" not in radio
+    assert "---------" not in page
 
 
 # --- dossier --------------------------------------------------------------------------------
@@ -653,3 +690,35 @@ def test_candidate_and_dossier_pages_show_capitalised_competencies(client_a, cen
         assert expected in html.unescape(page)
         assert page.count("non réévaluée") == 1  # only the capitalised competency
         assert first.reference in page
+
+
+@pytest.mark.django_db
+def test_dossier_modalities_applied_to_every_competency_in_one_go(client_a, centre_a):
+    candidate = CandidateFactory(centre=centre_a, with_dossier__modalities=[])
+    items = list(candidate.dossier.items.order_by("competency__number"))
+    url = reverse("candidates:dossier_edit", args=[candidate.pk])
+    assert "Appliquer à toutes les compétences" in client_a.get(url).content.decode()
+    data = {"apply_all": [ModalityCode.WORKPLACE_OBSERVATION]}
+    # the last competency was capitalised earlier: « appliquer à toutes » leaves it alone
+    data[f"item_{items[-1].pk}_acquired"] = "on"
+    data[f"item_{items[-1].pk}_until"] = (timezone.localdate() + datetime.timedelta(days=300)).isoformat()
+    response = client_a.post(url, data)
+    assert response.status_code == 302
+    for item in items:
+        item.refresh_from_db()
+    assert all(item.modalities == [ModalityCode.WORKPLACE_OBSERVATION] for item in items[:-1])
+    assert items[-1].already_acquired and items[-1].modalities == []
+
+
+@pytest.mark.django_db
+def test_tutor_options_carry_their_company_for_the_filter(client_a, centre_a):
+    from tests.candidates.factories import CompanyFactory, TutorFactory
+
+    first, second = CompanyFactory(centre=centre_a), CompanyFactory(centre=centre_a)
+    tutor_1, tutor_2 = TutorFactory(company=first), TutorFactory(company=second)
+    page = client_a.get(reverse("candidates:create")).content.decode()
+    assert 'name="company"' in page and 'data-filter-by="company"' in page
+    assert f'data-company="{first.pk}" value="{tutor_1.pk}"' in page or (
+        f'value="{tutor_1.pk}" data-company="{first.pk}"' in page
+    )
+    assert f'data-company="{second.pk}"' in page and str(tutor_2.pk) in page

@@ -8,8 +8,6 @@
 - `ready_session(...)` — a session with jury, full attendance and `n` evaluated candidates.
 """
 
-import datetime
-
 import factory
 from django.utils import timezone
 
@@ -74,7 +72,8 @@ class DeliberationSessionFactory(factory.django.DjangoModelFactory):
     centre = factory.SubFactory(CentreFactory)
     certification = factory.SubFactory(CertificationFactory)
     jury = factory.LazyAttribute(lambda o: paritary_jury(o.centre))
-    date = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=20))
+    # Today: the jury may record attendance and decisions (not before the deliberation's day).
+    date = factory.LazyFunction(timezone.localdate)
     place = "Salle du conseil, Nancy"
 
 
@@ -113,12 +112,13 @@ def evaluated_candidate(centre, certification, *, conclusions=None, opinions=Non
 
 
 def ready_session(
-    *, centre=None, certification=None, n=2, jury_user=None, attendance=True, **candidate_kwargs
+    *, centre=None, certification=None, n=2, jury_user=None, attendance=True, date=None, **candidate_kwargs
 ):
     centre = centre or CentreFactory()
     certification = certification or CertificationFactory(rncp_number="RNCP12345", rncp_level="4")
     jury = paritary_jury(centre, jury_user=jury_user)
-    session = DeliberationSessionFactory(centre=centre, certification=certification, jury=jury)
+    dated = {"date": date} if date is not None else {}
+    session = DeliberationSessionFactory(centre=centre, certification=certification, jury=jury, **dated)
     for _ in range(n):
         candidate = evaluated_candidate(centre, certification, **candidate_kwargs)
         SessionCandidate.objects.create(session=session, candidate=candidate)

@@ -33,7 +33,8 @@ def comp(certification, number):
 
 def first_attempt(capture, *, close=True):
     """A job seeker (commission proposals only) whose jury did not validate competency 3."""
-    session = ready_session(n=1, job_seeker=True)
+    # 60 days ago: the second attempt's deliberation is today (no decision before its day)
+    session = ready_session(n=1, job_seeker=True, date=timezone.localdate() - datetime.timedelta(days=60))
     first = session.entries.get().candidate
     c3 = comp(session.certification, 3)
     services.record_decisions(

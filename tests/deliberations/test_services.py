@@ -319,7 +319,8 @@ def test_close_refuses_undecided_candidates():
 def test_new_attempt_starts_with_capitalised_competencies_and_awards_use_them(
     django_capture_on_commit_callbacks,
 ):
-    session = ready_session(n=1)
+    # 90 days ago: the second attempt's deliberation is today (no decision before its day)
+    session = ready_session(n=1, date=timezone.localdate() - datetime.timedelta(days=90))
     first = entry_candidate(session)
     c3 = comp(session, 3)
     services.record_decisions(

@@ -54,6 +54,7 @@ def convene_and_score(candidate, *, acquired_numbers):
         date=timezone.localdate() - timedelta(days=7),
         by=staff,
         place="Atelier pédagogique",
+        late_entry_reason="Session de test tenue la semaine passée, saisie après coup.",
     )
     evaluation_services.convene_candidate(
         session=session,

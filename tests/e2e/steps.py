@@ -76,7 +76,9 @@ def build_and_validate_dossier(page, *, company_opinion, shots=True):
     assert "Dossier validé" in success_message(page)
 
 
-def plan_evaluation_session(page, *, commission, place, days_ahead=2, shots=True):
+def plan_evaluation_session(page, *, commission, place, days_ahead=0, shots=True):
+    """Staff plan a session, today by default: its members score it today (no scoring before the
+    session's day) and the jury planned today may then take its candidates."""
     menu(page, "Sessions d'évaluation")
     if shots:
         scan(page, "14-sessions-evaluation")
@@ -139,7 +141,8 @@ def score_sheet(
     page.locator("label[for^=conclusion-]", has_text=re.compile(f"^{conclusion}$")).click()
     asked = accept_confirmations(page)
     page.get_by_role("button", name="Soumettre la fiche").click()
-    page.get_by_text("Fiche soumise le").wait_for()
+    # then on to the next competency to score (or the locked sheet after the last one)
+    page.get_by_text("Fiche soumise : elle est désormais verrouillée").wait_for()
     assert asked and asked[-1].startswith("Soumettre la fiche ?")
 
 

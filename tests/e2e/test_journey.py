@@ -107,7 +107,10 @@ def score_with_keyboard_only(page, *, candidate_pk):
     ring = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert ring != "none", "focus invisible sur « Soumettre la fiche »"
     page.keyboard.press("Enter")
-    page.get_by_text("Fiche soumise le").wait_for()
+    # submitted: the page goes on to the next competency to score (C2), keyboard focus at its top
+    page.get_by_text(
+        "Fiche soumise : elle est désormais verrouillée. Compétence suivante à noter : C2."
+    ).wait_for()
     assert asked and asked[-1].startswith("Soumettre la fiche ?")
 
 

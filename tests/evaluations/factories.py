@@ -89,7 +89,8 @@ class EvaluationSessionFactory(factory.django.DjangoModelFactory):
 
     commission = factory.SubFactory(CommissionFactory)
     centre = factory.SelfAttribute("commission.centre")
-    date = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=10))
+    # The session has taken place (scoring opens on its day): tests of scoring act on it as is.
+    date = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=2))
     place = "Salle 2, UIMM"
     is_remote = False
 

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from candidates.models import CandidateStatus
 from core.exceptions import BusinessRuleError
@@ -357,14 +358,14 @@ def test_session_needs_a_place_unless_remote_and_a_president(world):
         services.create_session(
             centre=world.centre,
             commission=world.commission,
-            date=datetime.date(2026, 12, 1),
+            date=timezone.localdate() + datetime.timedelta(days=7),
             place="",
             by=world.staff,
         )
     remote = services.create_session(
         centre=world.centre,
         commission=world.commission,
-        date=datetime.date(2026, 12, 1),
+        date=timezone.localdate() + datetime.timedelta(days=7),
         is_remote=True,
         remote_details="https://visio.example/abc",
         by=world.staff,
@@ -376,7 +377,7 @@ def test_session_needs_a_place_unless_remote_and_a_president(world):
         services.create_session(
             centre=world.centre,
             commission=commission,
-            date=datetime.date(2026, 12, 1),
+            date=timezone.localdate() + datetime.timedelta(days=7),
             place="Nancy",
             by=world.staff,
         )
@@ -406,7 +407,7 @@ def test_session_update_resends_convocations(world, django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         services.update_session(
             session=world.session,
-            date=world.session.date + datetime.timedelta(days=1),
+            date=timezone.localdate() + datetime.timedelta(days=1),
             place="Salle 4",
             by=world.staff,
         )

@@ -26,7 +26,10 @@ STAFF = f"scale-staff-{BENCH_CENTRE_CODE.lower()}-1"
 # 2026-11-26 (identical at 5 and 50 rows: no page grows with its data).
 BUDGETS = {
     "candidate_list": 6,
-    "candidate_detail": 7,
+    # +12 on 2026-12-03 (issue 16): the page is the hub — the evaluation's section (6 queries:
+    # convocations, competencies, sheets, proposals, opinions, invitation) and the jury's (6: session,
+    # outcome, decisions, capitalised competencies and blocs, documents), whatever the candidate's data
+    "candidate_detail": 19,
     "scoring": 7,
     "opinions_todo": 4,
     "opinion": 4,

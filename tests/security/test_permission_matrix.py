@@ -130,6 +130,7 @@ TABLE = {
     "deliberations:session_detail": (GP, JURY_SESSION),  # POST: the board's search (kept out of URLs)
     "deliberations:session_convocations": (P, STAFF_OBJECT),
     "deliberations:session_attendance": (P, STAFF_OBJECT),
+    "deliberations:session_late_entry": (P, STAFF_OBJECT),
     "deliberations:session_add_candidates": (P, STAFF_OBJECT),
     "deliberations:session_remove_candidate": (P, STAFF_OBJECT),
     "deliberations:candidate_decide": (GP, JURY_SESSION),
@@ -253,6 +254,7 @@ URL_ARGS = {
     "deliberations:session_detail": _kwargs("deliberation"),
     "deliberations:session_convocations": _kwargs("deliberation"),
     "deliberations:session_attendance": _kwargs("deliberation"),
+    "deliberations:session_late_entry": _kwargs("deliberation"),
     "deliberations:session_add_candidates": _kwargs("deliberation"),
     "deliberations:session_remove_candidate": lambda own, other: {
         "pk": own["deliberation"].pk,

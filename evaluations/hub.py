@@ -1,0 +1,167 @@
+"""The evaluations' part of the candidate's page (candidates.hub): convocations, progress per
+competency with the sheets and the commission's proposal, the tutor's invitation and the company
+opinion, their stages on the timeline and the next step. Six queries whatever the candidate."""
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from candidates.hub import HubSection, NextStep, Stage
+from candidates.models import CandidateStatus, DossierCompetency
+from core.dates import long_date
+from referential.models import Competency
+
+from .models import CommissionProposal, Convocation, ScoringSheet, SheetStatus, TutorInvitation
+from .selectors import opinions_of
+
+
+def _name(user):
+    return (user.get_full_name() or user.username) if user is not None else ""
+
+
+def _invitation_state(invitation, now):
+    if invitation is None:
+        return ""
+    if invitation.used_at:
+        return _("lien utilisé le %(d)s") % {"d": long_date(timezone.localtime(invitation.used_at))}
+    if invitation.expires_at <= now:
+        return _("lien expiré le %(d)s") % {"d": long_date(timezone.localtime(invitation.expires_at))}
+    return _("lien valable jusqu'au %(d)s") % {"d": long_date(timezone.localtime(invitation.expires_at))}
+
+
+def candidate_section(request, candidate):
+    if not request.user.is_centre_staff or candidate.anonymised_at:
+        return None
+    convocations = list(
+        Convocation.objects.filter(candidate=candidate)
+        .select_related("session__commission")
+        .order_by("session__date")
+    )
+    if candidate.status in (CandidateStatus.REGISTERED,) and not convocations:
+        return None
+    competencies = (
+        list(
+            Competency.objects.filter(
+                pk__in=DossierCompetency.objects.filter(
+                    dossier_id=candidate.dossier_pk, already_acquired=False
+                ).values("competency_id")
+            ).order_by("number")
+        )
+        if candidate.dossier_pk
+        else []
+    )
+    sheets = list(
+        ScoringSheet.objects.filter(candidate=candidate)
+        .select_related("evaluator")
+        .order_by("evaluator__last_name", "evaluator__first_name")
+    )
+    proposals = {p.competency_id: p for p in CommissionProposal.objects.filter(candidate=candidate)}
+    opinions = {o.competency_id: o for o in opinions_of(candidate)}
+    invitation = (
+        TutorInvitation.objects.filter(candidate=candidate)
+        .select_related("created_by")
+        .order_by("-created_at")
+        .first()
+    )
+    now = timezone.now()
+    today = timezone.localdate()
+    rows = [
+        {
+            "competency": competency,
+            "sheets": [s for s in sheets if s.competency_id == competency.pk],
+            "submitted": sum(
+                1 for s in sheets if s.competency_id == competency.pk and s.status == SheetStatus.SUBMITTED
+            ),
+            "proposal": proposals.get(competency.pk),
+            "opinion": opinions.get(competency.pk),
+        }
+        for competency in competencies
+    ]
+    submitted = [s for s in sheets if s.status == SheetStatus.SUBMITTED]
+    opinion_applies = (
+        bool(candidate.dossier_company_opinion_applies) and not candidate.is_vae and candidate.tutor_id
+    )
+    stages, next_steps = [], []
+
+    if convocations:
+        first = convocations[0]
+        stages.append(
+            Stage(
+                30,
+                _("Convocation à la session d'évaluation"),
+                first.session.date,
+                first.session.commission.name,
+                done=first.session.date <= today,
+                detail=_("à %(t)s") % {"t": first.time_slot.strftime("%H:%M")},
+            )
+        )
+    elif candidate.status == CandidateStatus.DOSSIER_VALIDATED:
+        next_steps.append(NextStep(30, _("Convoquer à une session"), reverse("evaluations:session_list")))
+    if competencies and convocations:
+        evaluators = sorted({_name(s.evaluator) for s in sheets})
+        last = max((s.submitted_at for s in submitted), default=None)
+        stages.append(
+            Stage(
+                40,
+                _("Évaluation par la commission"),
+                last,
+                ", ".join(evaluators),
+                done=all(r["proposal"] for r in rows),
+                detail=_("%(n)s / %(m)s fiches soumises ; %(p)s / %(c)s propositions de la commission")
+                % {"n": len(submitted), "m": len(sheets), "p": len(proposals), "c": len(competencies)},
+            )
+        )
+    if opinion_applies:
+        signed = [o for o in opinions.values() if o.is_signed]
+        if invitation is not None:
+            stages.append(
+                Stage(
+                    45,
+                    _("Invitation du tuteur"),
+                    invitation.created_at,
+                    _name(invitation.created_by),
+                    detail=_invitation_state(invitation, now),
+                )
+            )
+        if opinions:
+            stages.append(
+                Stage(
+                    50,
+                    _("Avis de l'entreprise"),
+                    max((o.signed_at for o in signed), default=None),
+                    _name(signed[0].signed_by) if signed else "",
+                    done=len(signed) == len(opinions),
+                    detail=_("%(n)s / %(m)s compétences signées") % {"n": len(signed), "m": len(opinions)},
+                )
+            )
+        if invitation is None and candidate.status in (
+            CandidateStatus.DOSSIER_VALIDATED,
+            CandidateStatus.IN_EVALUATION,
+        ):
+            next_steps.append(
+                NextStep(
+                    35,
+                    _("Inviter le tuteur"),
+                    reverse("evaluations:candidate_detail", args=[candidate.pk]) + "#invitation",
+                )
+            )
+    due = next((o.due_date for o in opinions.values() if o.due_date), None)
+    return HubSection(
+        order=30,
+        template="evaluations/_candidate_hub.html",
+        context={
+            "convocations": convocations,
+            "rows": rows,
+            "invitation": invitation,
+            "invitation_state": _invitation_state(invitation, now),
+            "opinion_applies": opinion_applies,
+            "opinions_signed": bool(opinions) and all(o.is_signed for o in opinions.values()),
+            "resend_due": max(due or today, today),
+            "can_resend": opinion_applies
+            and invitation is not None
+            and not (opinions and all(o.is_signed for o in opinions.values()))
+            and candidate.status in (CandidateStatus.DOSSIER_VALIDATED, CandidateStatus.IN_EVALUATION),
+        },
+        stages=stages,
+        next_steps=next_steps,
+    )

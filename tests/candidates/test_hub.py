@@ -1,0 +1,105 @@
+"""The candidate's page as the hub (issue 16), on the demo data: each stage of the process shows on
+the page of a candidate who reached it, with the next step as a button, and the page keeps a constant
+number of queries (candidates.hub sections of evaluations and deliberations)."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from candidates.models import Candidate, CandidateStatus
+from core.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_staff():
+    call_command("seed_demo", stdout=io.StringIO())
+    return User.objects.get(username="staff-a")
+
+
+def _page(client, candidate):
+    response = client.get(reverse("candidates:detail", args=[candidate.pk]))
+    assert response.status_code == 200
+    return response.content.decode().replace("&#x27;", "'"), response
+
+
+def _demo(status, **filters):
+    return Candidate.objects.filter(centre__code="A", status=status, **filters).order_by("pk").first()
+
+
+def test_each_stage_shows_on_the_candidates_page(client, demo_staff):
+    client.force_login(demo_staff)
+
+    registered = _demo(CandidateStatus.REGISTERED)
+    page, response = _page(client, registered)
+    assert "Parcours du candidat" in page and "Inscription" in page
+    assert response.context["next_step"].label == "Compléter et valider le dossier"
+    assert 'id="next-step"' in page
+
+    in_evaluation = _demo(CandidateStatus.IN_EVALUATION, convocations__isnull=False, pathway="apprentice")
+    page, response = _page(client, in_evaluation)
+    for text in (
+        "Dossier d'évaluation validé",
+        "Convocation à la session d'évaluation",
+        "Évaluation par la commission",
+        "fiches soumises",
+        "Proposition de la commission",
+    ):
+        assert text in page, text
+    assert reverse("evaluations:sheet_detail", args=[in_evaluation.scoring_sheets.first().pk]) in page
+
+    awaiting = (
+        Candidate.objects.filter(
+            centre__code="A", status=CandidateStatus.AWAITING_DELIBERATION, deliberation_entries__isnull=False
+        )
+        .order_by("pk")
+        .first()
+    )
+    page, response = _page(client, awaiting)
+    assert "Avis de l'entreprise" in page and "Présentation au jury paritaire" in page
+    assert "compétences signées" in page
+
+    deliberated = _demo(CandidateStatus.DELIBERATED)
+    page, response = _page(client, deliberated)
+    for text in ("Décision du jury", "Délibération clôturée", "Documents produits", "Acquise jusqu'au"):
+        assert text in page, text
+    document = deliberated.generated_documents.filter(is_current=True).first()
+    assert reverse("deliberations:document_download", args=[document.pk]) in page
+    assert response.context["next_step"] is None
+
+    withdrawn = _demo(CandidateStatus.WITHDRAWN)
+    page, response = _page(client, withdrawn)
+    assert "Retrait (abandon)" in page and response.context["next_step"] is None
+
+
+def test_next_steps_convene_and_present_to_the_jury(client, demo_staff):
+    client.force_login(demo_staff)
+    validated = Candidate.objects.filter(
+        centre__code="A", status=CandidateStatus.DOSSIER_VALIDATED, convocations__isnull=True
+    ).first()
+    if validated is not None:
+        _page_text, response = _page(client, validated)
+        assert response.context["next_step"].label == "Convoquer à une session"
+    awaiting = Candidate.objects.filter(
+        centre__code="A", status=CandidateStatus.AWAITING_DELIBERATION, deliberation_entries__isnull=True
+    ).first()
+    if awaiting is not None:
+        _page_text, response = _page(client, awaiting)
+        assert response.context["next_step"].label == "Présenter au jury"
+
+
+def test_hub_page_queries_do_not_grow_with_the_candidates_data(client, demo_staff):
+    client.force_login(demo_staff)
+    counts = []
+    for status in (CandidateStatus.REGISTERED, CandidateStatus.IN_EVALUATION, CandidateStatus.DELIBERATED):
+        candidate = _demo(status)
+        client.get(reverse("candidates:detail", args=[candidate.pk]))
+        with CaptureQueriesContext(connection) as queries:
+            client.get(reverse("candidates:detail", args=[candidate.pk]))
+        counts.append(len(queries))
+    assert max(counts) <= 20, counts
