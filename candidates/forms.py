@@ -258,7 +258,10 @@ class DossierForm(forms.Form):
     company_opinion_applies = forms.BooleanField(
         label=_("L'avis de l'entreprise (tuteur) est recueilli"),
         required=False,
-        help_text=_("Jamais en VAE ; suppose un tuteur."),
+        help_text=_(
+            "Jamais en VAE ni pour un parcours sans entreprise ; obligatoire sinon (référentiel §3.2) : "
+            "il suppose un tuteur."
+        ),
     )
 
     def __init__(self, *args, dossier, allowed_codes, **kwargs):
@@ -281,22 +284,12 @@ class DossierForm(forms.Form):
                 widget=forms.CheckboxSelectMultiple,
                 initial=item.modalities,
             )
-            self.fields[f"{prefix}_acquired"] = forms.BooleanField(
-                label=_("Déjà acquise (capitalisée lors d'une précédente tentative)"),
-                required=False,
-                initial=item.already_acquired,
-            )
-            self.fields[f"{prefix}_until"] = forms.DateField(
-                label=_("Acquise jusqu'au"), required=False, widget=DateInput(), initial=item.acquired_until
-            )
+            # No « déjà acquise » box here: a competency is acquired only by a deliberation (one of
+            # ours, or an earlier one recorded with its PV on the candidate's page) — issue 22.
             fieldsets.append(
                 Fieldset(
                     f"{item.competency.number}. {item.competency.title}",
                     f"{prefix}_modalities",
-                    Row(
-                        Column(f"{prefix}_acquired", css_class="col-md-8"),
-                        Column(f"{prefix}_until", css_class="col-md-4"),
-                    ),
                     css_class="border rounded p-3 mb-3",
                 )
             )
@@ -315,11 +308,7 @@ class DossierForm(forms.Form):
         items = {}
         for item in self.items:
             prefix = f"item_{item.pk}"
-            items[item.pk] = {
-                "modalities": data[f"{prefix}_modalities"],
-                "already_acquired": data[f"{prefix}_acquired"],
-                "acquired_until": data[f"{prefix}_until"],
-            }
+            items[item.pk] = {"modalities": data[f"{prefix}_modalities"]}
         opinion = False if self.dossier.candidate.is_vae else data["company_opinion_applies"]
         return {
             "report_due_date": data["report_due_date"],

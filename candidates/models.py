@@ -68,6 +68,7 @@ class DocumentKind(models.TextChoices):
     REPORT = "report", _("Rapport")
     EVIDENCE = "evidence", _("Élément de preuve")
     OTHER = "other", _("Autre")
+    PRIOR_PV = "prior_pv", _("PV d'une délibération antérieure")
 
 
 postcode_validator = RegexValidator(r"^[0-9AB]{5}$", _("Le code postal doit comporter 5 caractères."))

@@ -383,7 +383,7 @@ def register_candidate(
     if candidate.previous_attempt_id is not None:
         # Same transaction, once the candidate and its dossier rows exist: a failed registration
         # leaves no capitalisation behind. The jury's award rules read the records anyway.
-        from deliberations.services import apply_capitalisation
+        from deliberations.capitalisation import apply_capitalisation
 
         apply_capitalisation(candidate=candidate, actor=by)
     return candidate
@@ -394,7 +394,7 @@ def _deliberated_attempts(duplicates, certification):
     (most recent first)."""
     if not duplicates:
         return []
-    from deliberations.selectors import deliberated_attempts
+    from deliberations.capitalisation import deliberated_attempts
 
     return deliberated_attempts([d.pk for d in duplicates], certification.code)
 
@@ -546,8 +546,18 @@ def _check_dossier_editable(dossier):
 
 
 def _check_company_opinion(candidate, applies):
+    """Seed §3.2: the company gives its opinion except in VAE; a pathway without a company has
+    nobody to give it. Waiving it in any other case is refused (issue 22, point 2)."""
     if applies and candidate.is_vae:
         raise BusinessRuleError(_("L'avis de l'entreprise ne s'applique jamais en VAE."), code="opinion_vae")
+    if not applies and not candidate.is_vae and candidate.company_id is not None:
+        raise BusinessRuleError(
+            _(
+                "L'avis de l'entreprise est requis pour ce candidat (référentiel §3.2) : il ne peut être "
+                "écarté qu'en VAE ou pour un parcours sans entreprise."
+            ),
+            code="opinion_required",
+        )
     if applies and candidate.tutor_id is None:
         raise BusinessRuleError(
             _("L'avis de l'entreprise suppose un tuteur : renseignez d'abord l'entreprise et le tuteur."),
@@ -557,8 +567,11 @@ def _check_company_opinion(candidate, applies):
 
 @transaction.atomic
 def update_dossier(*, dossier, by, report_due_date, company_opinion_applies, items):
-    """`items` maps DossierCompetency pk → {"modalities": [codes], "already_acquired": bool,
-    "acquired_until": date|None}."""
+    """`items` maps DossierCompetency pk → {"modalities": [codes]}.
+
+    Whether a competency is already acquired is not an input: only a deliberation makes it so (ours,
+    or an earlier one recorded with its PV — `deliberations.services.record_prior_deliberation`),
+    and the dossier mirrors the capitalisation records (issue 22, point 1)."""
     dossier = Dossier.objects.select_for_update().select_related("candidate__centre").get(pk=dossier.pk)
     candidate = dossier.candidate
     _check_staff_of(by, candidate.centre)
@@ -568,6 +581,14 @@ def update_dossier(*, dossier, by, report_due_date, company_opinion_applies, ite
     rows = {item.pk: item for item in dossier.items.select_related("competency")}
     if set(items) - set(rows):
         raise BusinessRuleError(_("Cette compétence n'appartient pas au dossier."), code="item")
+    if any("already_acquired" in values or "acquired_until" in values for values in items.values()):
+        raise BusinessRuleError(
+            _(
+                "Une compétence n'est acquise que par une délibération : enregistrez la délibération "
+                "antérieure (avec son PV) sur la fiche du candidat."
+            ),
+            code="acquired_by_deliberation",
+        )
     for pk, values in items.items():
         item = rows[pk]
         modalities = list(dict.fromkeys(values.get("modalities", [])))
@@ -579,11 +600,7 @@ def update_dossier(*, dossier, by, report_due_date, company_opinion_applies, ite
                 code="modality",
             )
         item.modalities = modalities
-        item.already_acquired = bool(values.get("already_acquired", False))
-        item.acquired_until = values.get("acquired_until") if item.already_acquired else None
-        if not item.already_acquired:
-            item.acquired_on = None
-        item.save(update_fields=["modalities", "already_acquired", "acquired_until", "acquired_on"])
+        item.save(update_fields=["modalities"])
     dossier.report_due_date = report_due_date
     dossier.company_opinion_applies = company_opinion_applies
     dossier.save(update_fields=["report_due_date", "company_opinion_applies", "updated_at"])
@@ -1037,7 +1054,7 @@ def check_import_duplicates(validation):
             matches.setdefault(candidate.certification.code, set()).update(ids)
     deliberated = {}  # code → ids deliberated on that CQPM, most recent first
     if matches:
-        from deliberations.selectors import deliberated_attempts
+        from deliberations.capitalisation import deliberated_attempts
 
         for code, ids in matches.items():
             deliberated[code] = deliberated_attempts(sorted(ids), code)
@@ -1220,7 +1237,7 @@ def commit_import_rows(*, validation, by, source=None):
     reattempts = [candidate for candidate in candidates if candidate.previous_attempt_id is not None]
     if reattempts:
         # A new attempt after a closed deliberation starts with what was capitalised (as in the form).
-        from deliberations.services import apply_capitalisation
+        from deliberations.capitalisation import apply_capitalisation
 
         for candidate in reattempts:
             apply_capitalisation(candidate=candidate, actor=by)

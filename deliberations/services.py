@@ -270,7 +270,9 @@ def _decide_all(row, choices):
             cid: awards.decide(proposal, *choices.get(cid, (None, "")))
             for cid, proposal in row.proposals.items()
         }
-        outcome = awards.award(row.facts, decisions, awards.Policy.from_settings())
+        outcome = awards.award(
+            row.facts, decisions, awards.Policy.from_settings(), recorded_on=timezone.localdate()
+        )
     except awards.AwardRuleError as exc:
         raise BusinessRuleError(str(exc)) from exc
     return decisions, outcome
@@ -352,30 +354,40 @@ def record_decisions(*, actor, session, candidate, choices):
 
 
 def _capitalise(session, outcome):
-    """Record what this deliberation validated (competencies 24 months, blocs 5 years; settings)."""
+    """Record what this deliberation validated (competencies 24 months, blocs 5 years; settings),
+    anchored on the deliberation's date — never a date after the day it is recorded (issue 22)."""
+    today = timezone.localdate()
+    if session.date > today:
+        raise BusinessRuleError(
+            _(
+                "La délibération est datée du %(d)s : la capitalisation ne peut pas être ancrée sur une "
+                "date postérieure au jour de son enregistrement (%(t)s)."
+            )
+            % {"d": session.date.strftime("%d/%m/%Y"), "t": today.strftime("%d/%m/%Y")}
+        )
     CapitalisedCompetency.objects.filter(session=session, candidate_id=outcome.candidate_id).delete()
     CapitalisedBlock.objects.filter(session=session, candidate_id=outcome.candidate_id).delete()
     plan = outcome.explanation.get("capitalise", {})
-    for cid, until in plan.get("competencies", {}).items():
-        CapitalisedCompetency.objects.update_or_create(
+    CapitalisedCompetency.objects.bulk_create(
+        CapitalisedCompetency(
             candidate_id=outcome.candidate_id,
             competency_id=int(cid),
-            defaults={
-                "session": session,
-                "acquired_on": session.date,
-                "valid_until": date.fromisoformat(until),
-            },
+            session=session,
+            acquired_on=session.date,
+            valid_until=date.fromisoformat(until),
         )
-    for bid, until in plan.get("blocks", {}).items():
-        CapitalisedBlock.objects.update_or_create(
+        for cid, until in plan.get("competencies", {}).items()
+    )
+    CapitalisedBlock.objects.bulk_create(
+        CapitalisedBlock(
             candidate_id=outcome.candidate_id,
             block_id=int(bid),
-            defaults={
-                "session": session,
-                "acquired_on": session.date,
-                "valid_until": date.fromisoformat(until),
-            },
+            session=session,
+            acquired_on=session.date,
+            valid_until=date.fromisoformat(until),
         )
+        for bid, until in plan.get("blocks", {}).items()
+    )
 
 
 def _mark_deliberated(candidate, actor):
@@ -718,54 +730,6 @@ def record_download(*, actor, document, ip_address=None):
         kind=document.kind,
         ip_address=ip_address,
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Capitalisation for a new attempt (called by the candidates app at registration)
-# ---------------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def apply_capitalisation(*, candidate, actor=None):
-    """Mark the dossier items of `candidate` already acquired when an earlier attempt of the same
-    person on the same CQPM capitalised them (directly or through their bloc), with the date until
-    which they stay acquired. Returns the number of items marked. Safe to call again."""
-    from django.apps import apps
-
-    dossier = getattr(candidate, "dossier", None)
-    if dossier is None or candidate.previous_attempt_id is None:
-        return 0
-    capitalised = selectors.capitalised_for(candidate)
-    block_of = dict(
-        apps.get_model("referential", "Competency")
-        .objects.filter(certification_id=candidate.certification_id)
-        .values_list("pk", "block_id")
-    )
-    marked = 0
-    for item in dossier.items.all():
-        block_id = block_of.get(item.competency_id)
-        # (valid until, acquired on) of the competency itself and of its bloc: the longest wins
-        options = [
-            (
-                capitalised.competencies.get(item.competency_id),
-                capitalised.competencies_acquired_on.get(item.competency_id),
-            ),
-            (capitalised.blocks.get(block_id), capitalised.blocks_acquired_on.get(block_id)),
-        ]
-        options = [option for option in options if option[0] is not None]
-        if not options:
-            continue
-        best, acquired_on = max(options, key=lambda option: option[0])
-        if item.already_acquired and item.acquired_until == best and item.acquired_on == acquired_on:
-            continue
-        item.already_acquired = True
-        item.acquired_until = best
-        item.acquired_on = acquired_on
-        item.save(update_fields=["already_acquired", "acquired_until", "acquired_on"])
-        marked += 1
-    if marked:
-        audit(actor=actor, action="deliberations.capitalisation_applied", target=candidate, items=marked)
-    return marked
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,10 +5,9 @@
 - `DeliberationSessionFactory(centre=..., certification=..., jury=...)`.
 - `evaluated_candidate(centre, certification, conclusions={number: "acquired"|...}, opinions=...)` — a
   candidate with a validated dossier, a commission proposal and a signed company opinion per competency.
-- `ready_session(...)` — a session with jury, full attendance and `n` evaluated candidates.
+- `ready_session(...)` — a session with jury, full attendance and `n` evaluated candidates (dated
+  today unless `date=`: a deliberation is never decided before its date).
 """
-
-import datetime
 
 import factory
 from django.utils import timezone
@@ -74,7 +73,8 @@ class DeliberationSessionFactory(factory.django.DjangoModelFactory):
     centre = factory.SubFactory(CentreFactory)
     certification = factory.SubFactory(CertificationFactory)
     jury = factory.LazyAttribute(lambda o: paritary_jury(o.centre))
-    date = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=20))
+    # Today: a deliberation is decided and closed on or after its date (issue 22, point 4).
+    date = factory.LazyFunction(timezone.localdate)
     place = "Salle du conseil, Nancy"
 
 
@@ -113,12 +113,13 @@ def evaluated_candidate(centre, certification, *, conclusions=None, opinions=Non
 
 
 def ready_session(
-    *, centre=None, certification=None, n=2, jury_user=None, attendance=True, **candidate_kwargs
+    *, centre=None, certification=None, n=2, jury_user=None, attendance=True, date=None, **candidate_kwargs
 ):
     centre = centre or CentreFactory()
     certification = certification or CertificationFactory(rncp_number="RNCP12345", rncp_level="4")
     jury = paritary_jury(centre, jury_user=jury_user)
-    session = DeliberationSessionFactory(centre=centre, certification=certification, jury=jury)
+    extra = {"date": date} if date is not None else {}
+    session = DeliberationSessionFactory(centre=centre, certification=certification, jury=jury, **extra)
     for _ in range(n):
         candidate = evaluated_candidate(centre, certification, **candidate_kwargs)
         SessionCandidate.objects.create(session=session, candidate=candidate)

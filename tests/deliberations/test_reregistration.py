@@ -34,6 +34,9 @@ def comp(certification, number):
 def first_attempt(capture, *, close=True):
     """A job seeker (commission proposals only) whose jury did not validate competency 3."""
     session = ready_session(n=1, job_seeker=True)
+    # Held 60 days ago: the second attempt is deliberated today (never before its date).
+    session.date = timezone.localdate() - datetime.timedelta(days=60)
+    session.save(update_fields=["date"])
     first = session.entries.get().candidate
     c3 = comp(session.certification, 3)
     services.record_decisions(
@@ -97,8 +100,8 @@ def test_reregistration_starts_with_capitalised_items_evaluates_the_rest_and_the
         company_opinion_applies=False,
         items={
             items[3].pk: {"modalities": [ModalityCode.WORKPLACE_OBSERVATION]},
-            items[1].pk: {"modalities": [], "already_acquired": True, "acquired_until": bloc_until},
-            items[2].pk: {"modalities": [], "already_acquired": True, "acquired_until": bloc_until},
+            items[1].pk: {"modalities": []},
+            items[2].pk: {"modalities": []},
         },
     )
     candidate_services.validate_dossier(dossier=second.dossier, by=staff)
