@@ -10,7 +10,7 @@ from core.models import CertificationCentre
 from referential.models import Certification, ModalityCode
 
 from . import selectors
-from .models import Candidate, CandidateStatus, Company, DocumentKind, LegalBasis, Tutor
+from .models import AccessChannel, Candidate, CandidateStatus, Company, DocumentKind, LegalBasis, Tutor
 from .services import IDENTITY_FIELDS, allowed_transitions
 from .validators import normalise_siret, validate_siret
 
@@ -239,6 +239,47 @@ class TransitionForm(forms.Form):
         self.helper.layout = Layout("to_status", "reason")
 
 
+class AccessRequestForm(forms.Form):
+    """A request of access to personal data (RGPD art. 15), as received."""
+
+    requester = forms.CharField(
+        label=_("Demandeur"),
+        max_length=200,
+        help_text=_("Le candidat lui-même, ou la personne qui le représente (et à quel titre)."),
+    )
+    received_on = forms.DateField(label=_("Reçue le"), widget=DateInput())
+    channel = forms.ChoiceField(label=_("Reçue par"), choices=AccessChannel.choices)
+    identity_check = forms.CharField(
+        label=_("Vérification de l'identité"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Par exemple : copie de la pièce d'identité comparée au dossier, puis détruite."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["received_on"].initial = timezone.localdate()
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            Row(
+                Column("requester", css_class="col-md-6"),
+                Column("received_on", css_class="col-md-3"),
+                Column("channel", css_class="col-md-3"),
+            ),
+            "identity_check",
+            Submit("submit", _("Enregistrer la demande")),
+        )
+
+
+class AccessSentForm(forms.Form):
+    sent_on = forms.DateField(label=_("Réponse envoyée le"), widget=DateInput())
+    channel = forms.ChoiceField(label=_("Envoyée par"), choices=AccessChannel.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sent_on"].initial = timezone.localdate()
+
+
 class DossierReopenForm(forms.Form):
     reason = forms.CharField(
         label=_("Motif de la réouverture"),
@@ -319,7 +360,11 @@ class DossierForm(forms.Form):
 
 class DocumentUploadForm(forms.Form):
     kind = forms.ChoiceField(
-        label=_("Type de document"), choices=DocumentKind.choices, initial=DocumentKind.REPORT
+        label=_("Type de document"),
+        # The PV of an earlier deliberation comes with its record (centre, date, number, reason):
+        # deliberations:prior_deliberation_create, never as a loose file.
+        choices=[choice for choice in DocumentKind.choices if choice[0] != DocumentKind.PRIOR_PV],
+        initial=DocumentKind.REPORT,
     )
     file = forms.FileField(
         label=_("Fichier"),

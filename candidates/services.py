@@ -4,6 +4,8 @@ Each function validates (raising `BusinessRuleError` with a French message), cha
 never names) and queues side effects after commit.
 """
 
+import calendar
+import hashlib
 import logging
 
 from django.apps import apps
@@ -20,6 +22,8 @@ from referential.models import Certification, ModalityCode
 from .models import (
     OPEN_STATUSES,
     PATHWAYS_WITHOUT_COMPANY,
+    AccessChannel,
+    AccessRequest,
     Candidate,
     CandidateDocument,
     CandidateStatus,
@@ -854,6 +858,117 @@ def export_personal_data(*, candidate, by):
     return archive
 
 
+# --- RGPD: right of access (issue 22, point 5) ----------------------------------------------
+
+
+def access_due_on(received_on):
+    """RGPD art. 12.3: the answer is due within one month of receipt (same day of the next month,
+    the month's last day when it has no such day)."""
+    month = received_on.month % 12 + 1
+    year = received_on.year + (received_on.month == 12)
+    return received_on.replace(
+        year=year, month=month, day=min(received_on.day, calendar.monthrange(year, month)[1])
+    )
+
+
+@transaction.atomic
+def record_access_request(*, candidate, by, requester, received_on, channel, identity_check):
+    """Record a request of access to the candidate's personal data: who, when, through which
+    channel, how the identity was verified; its deadline is computed (one month)."""
+    _check_staff_of(by, candidate.centre)
+    if candidate.is_anonymised:
+        raise BusinessRuleError(_("Ce candidat a été anonymisé : il n'y a plus de données personnelles."))
+    requester, identity_check = (requester or "").strip(), (identity_check or "").strip()
+    if not requester or not identity_check:
+        raise BusinessRuleError(_("Indiquez le demandeur et la façon dont son identité a été vérifiée."))
+    if channel not in AccessChannel.values:
+        raise BusinessRuleError(_("Indiquez comment la demande a été reçue."))
+    if received_on is None or received_on > timezone.localdate():
+        raise BusinessRuleError(_("La date de réception ne peut pas être postérieure à aujourd'hui."))
+    access_request = AccessRequest(
+        candidate=candidate,
+        requester=requester,
+        received_on=received_on,
+        channel=channel,
+        identity_check=identity_check,
+        due_on=access_due_on(received_on),
+        recorded_by=by,
+    )
+    errors = _field_errors(access_request, exclude=["candidate", "recorded_by"])
+    if errors:
+        raise BusinessRuleError(" ".join(message for _field, message in errors))
+    access_request.save()
+    audit(
+        actor=by,
+        action="rgpd.access_request_recorded",
+        target=candidate,
+        access_request_id=access_request.pk,
+        received_on=received_on.isoformat(),
+        due_on=access_request.due_on.isoformat(),
+        channel=channel,
+    )
+    return access_request
+
+
+@transaction.atomic
+def produce_access_answer(*, access_request, by):
+    """The answer is the candidate's personal-data export (ZIP): produced, its SHA-256 recorded
+    with who and when (produced again, the last one is recorded). Returns the archive's bytes."""
+    access_request = (
+        AccessRequest.objects.select_for_update()
+        .select_related("candidate__centre")
+        .get(pk=access_request.pk)
+    )
+    archive = export_personal_data(candidate=access_request.candidate, by=by)
+    access_request.answer_produced_at = timezone.now()
+    access_request.answer_produced_by = by
+    access_request.answer_sha256 = hashlib.sha256(archive).hexdigest()
+    access_request.save(update_fields=["answer_produced_at", "answer_produced_by", "answer_sha256"])
+    audit(
+        actor=by,
+        action="rgpd.access_answer_produced",
+        target=access_request.candidate,
+        access_request_id=access_request.pk,
+        sha256=access_request.answer_sha256,
+    )
+    return archive
+
+
+@transaction.atomic
+def record_access_answer_sent(*, access_request, by, sent_on, channel):
+    access_request = (
+        AccessRequest.objects.select_for_update()
+        .select_related("candidate__centre")
+        .get(pk=access_request.pk)
+    )
+    _check_staff_of(by, access_request.candidate.centre)
+    if access_request.answer_produced_at is None:
+        raise BusinessRuleError(_("Produisez d'abord la réponse (l'export des données personnelles)."))
+    if access_request.sent_on is not None:
+        raise BusinessRuleError(_("L'envoi de la réponse est déjà enregistré."))
+    if channel not in AccessChannel.values:
+        raise BusinessRuleError(_("Indiquez comment la réponse a été envoyée."))
+    if (
+        sent_on is None
+        or sent_on > timezone.localdate()
+        or sent_on < timezone.localdate(access_request.answer_produced_at)
+    ):
+        raise BusinessRuleError(
+            _("La date d'envoi doit être comprise entre la production de la réponse et aujourd'hui.")
+        )
+    access_request.sent_on, access_request.sent_channel, access_request.sent_by = sent_on, channel, by
+    access_request.save(update_fields=["sent_on", "sent_channel", "sent_by"])
+    audit(
+        actor=by,
+        action="rgpd.access_answer_sent",
+        target=access_request.candidate,
+        access_request_id=access_request.pk,
+        sent_on=sent_on.isoformat(),
+        late=sent_on > access_request.due_on,
+    )
+    return access_request
+
+
 ANONYMOUS_NAME = "ANONYME"
 
 
@@ -893,6 +1008,8 @@ def anonymise_candidate(*, candidate, by=None, reason="retention"):
     candidate.save()
     # Free-text reasons may name the person.
     candidate.status_changes.exclude(reason="").update(reason="")
+    # The register of access requests stays (proof the requests were answered), without names.
+    candidate.access_requests.update(requester=ANONYMOUS_NAME, identity_check="")
     audit(
         actor=by,
         action="candidate.anonymised",

@@ -142,6 +142,49 @@ def convocation_warnings(session, today: date | None = None):
     return warnings
 
 
+def convocation_blockers(session):
+    """Why the convocations prevent the deliberation from closing (docs/deliberations.md, « Convocation
+    notices »): the employees' college must have been convened at all — unions asked to name their
+    members and employee members notified, both recorded. A late notice does not block (see
+    `late_convocations`)."""
+    problems = []
+    if session.unions_asked_on is None:
+        problems.append(_("la sollicitation des organisations syndicales n'est pas enregistrée"))
+    if session.members_notified_on is None:
+        problems.append(_("la convocation des membres salariés n'est pas enregistrée"))
+    return problems
+
+
+def late_convocations(session):
+    """The late notices, as the PV states them (dates and deadlines): the deliberation stands when the
+    jury sits with quorum, parity and its president, and the GTP « Certifications » can check it."""
+    notes = []
+    if session.unions_asked_on and session.unions_asked_on > session.union_deadline:
+        notes.append(
+            _(
+                "Organisations syndicales sollicitées le %(on)s, au lieu du %(d)s au plus tard (%(n)s jours avant la "
+                "délibération)."
+            )
+            % {
+                "on": session.unions_asked_on.strftime("%d/%m/%Y"),
+                "d": session.union_deadline.strftime("%d/%m/%Y"),
+                "n": (session.date - session.union_deadline).days,
+            }
+        )
+    if session.members_notified_on and session.members_notified_on > session.notification_deadline:
+        notes.append(
+            _(
+                "Membres salariés convoqués le %(on)s, au lieu du %(d)s au plus tard (%(n)s jours avant la délibération)."
+            )
+            % {
+                "on": session.members_notified_on.strftime("%d/%m/%Y"),
+                "d": session.notification_deadline.strftime("%d/%m/%Y"),
+                "n": (session.date - session.notification_deadline).days,
+            }
+        )
+    return notes
+
+
 def composition_problems(members):
     """Why a jury's composition breaks the branch's rules (empty list when it is fine)."""
     problems = []
@@ -750,7 +793,7 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
             if proposal.needs_review:
                 text += " ⚠"
             if proposal.capitalised:
-                text += capitalised_label
+                text += capitalised_text(proposal.explanation, capitalised_label)
             cells.append(text)
         outcome = outcomes.get(candidate_id)
         lines.append(
@@ -774,6 +817,21 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
         BOARD_REVIEW: len(review),
     }
     return Board(lines=lines, page=page_obj, counts=counts, state=state, search=search)
+
+
+def capitalised_text(explanation, default=""):
+    """« acquise par délibération du 03/04/2025 (PV n° 12, UIMM …), au titre du bloc 1, jusqu'au
+    03/04/2030 »: which record holds a capitalised competency (issue 22), from its proposal."""
+    by = explanation.get("capitalised_by")
+    if not by:
+        return default
+    text = " " + _("par %(by)s") % {"by": by}
+    if explanation.get("capitalised_block"):
+        text += ", " + _("au titre du bloc %(n)s") % {"n": explanation["capitalised_block"]}
+    until = explanation.get("capitalised_until")
+    if until:
+        text += ", " + _("jusqu'au %(d)s") % {"d": date.fromisoformat(until).strftime("%d/%m/%Y")}
+    return text
 
 
 def _capitalised_bulk(session, previous, referential):

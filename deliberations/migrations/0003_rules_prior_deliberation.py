@@ -81,7 +81,7 @@ def require_company_opinion(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("candidates", "0006_rules_prior_deliberation"),
+        ("candidates", "0006_rules"),
         ("deliberations", "0002_generateddocument_erased_at"),
         ("referential", "0001_initial"),
         ("core", "0001_initial"),

@@ -9,6 +9,8 @@
   today unless `date=`: a deliberation is never decided before its date).
 """
 
+import datetime
+
 import factory
 from django.utils import timezone
 
@@ -76,6 +78,9 @@ class DeliberationSessionFactory(factory.django.DjangoModelFactory):
     # Today: a deliberation is decided and closed on or after its date (issue 22, point 4).
     date = factory.LazyFunction(timezone.localdate)
     place = "Salle du conseil, Nancy"
+    # Convened in time (unions 20 days before, employee members 10 days before): closing needs it.
+    unions_asked_on = factory.LazyAttribute(lambda o: o.date - datetime.timedelta(days=20))
+    members_notified_on = factory.LazyAttribute(lambda o: o.date - datetime.timedelta(days=10))
 
 
 def evaluated_candidate(centre, certification, *, conclusions=None, opinions=None, vae=False, **kwargs):

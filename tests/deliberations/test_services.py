@@ -101,11 +101,17 @@ def test_convocation_deadlines(days_before_unions, days_before_members, expected
 
 
 def test_missing_convocation_warns_once_deadline_passed():
-    session = DeliberationSessionFactory(date=timezone.localdate() + datetime.timedelta(days=5))
+    session = DeliberationSessionFactory(
+        date=timezone.localdate() + datetime.timedelta(days=5), unions_asked_on=None, members_notified_on=None
+    )
     warnings = selectors.convocation_warnings(session)
     assert any("n'ont pas été sollicitées" in w for w in warnings)
     assert any("n'ont pas été convoqués" in w for w in warnings)
-    far = DeliberationSessionFactory(date=timezone.localdate() + datetime.timedelta(days=60))
+    far = DeliberationSessionFactory(
+        date=timezone.localdate() + datetime.timedelta(days=60),
+        unions_asked_on=None,
+        members_notified_on=None,
+    )
     assert selectors.convocation_warnings(far) == []
 
 

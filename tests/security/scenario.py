@@ -146,6 +146,16 @@ def _tenant(code, *, staff, evaluator_in, evaluator_out, tutor_user, other_tutor
     import_job = ImportJob.objects.create(
         centre=centre, created_by=staff, original_name=f"import-{code}.csv", status=ImportJobStatus.INVALID
     )
+    from candidates.services import record_access_request
+
+    access_request = record_access_request(
+        candidate=candidate,
+        by=staff,
+        requester="Le candidat",
+        received_on=timezone.localdate(),
+        channel="email",
+        identity_check="Pièce d'identité comparée au dossier.",
+    )
 
     return Tenant(
         centre,
@@ -172,6 +182,7 @@ def _tenant(code, *, staff, evaluator_in, evaluator_out, tutor_user, other_tutor
             "certificate": certificate,
             "batch": batch,
             "import_job": import_job,
+            "access_request": access_request,
         },
     )
 
