@@ -12,7 +12,7 @@ from core.text import REASON_MAX
 from referential.models import Certification, ModalityCode
 
 from . import selectors
-from .models import Candidate, CandidateStatus, Company, DocumentKind, LegalBasis, Tutor
+from .models import AccessChannel, Candidate, CandidateStatus, Company, DocumentKind, LegalBasis, Tutor
 from .services import IDENTITY_FIELDS, manual_transitions
 from .validators import normalise_siret, validate_siret
 
@@ -271,6 +271,47 @@ class TransitionForm(forms.Form):
         self.helper.layout = Layout("to_status", "reason")
 
 
+class AccessRequestForm(forms.Form):
+    """A request of access to personal data (RGPD art. 15), as received."""
+
+    requester = forms.CharField(
+        label=_("Demandeur"),
+        max_length=200,
+        help_text=_("Le candidat lui-même, ou la personne qui le représente (et à quel titre)."),
+    )
+    received_on = forms.DateField(label=_("Reçue le"), widget=DateInput())
+    channel = forms.ChoiceField(label=_("Reçue par"), choices=AccessChannel.choices)
+    identity_check = forms.CharField(
+        label=_("Vérification de l'identité"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Par exemple : copie de la pièce d'identité comparée au dossier, puis détruite."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["received_on"].initial = timezone.localdate()
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            Row(
+                Column("requester", css_class="col-md-6"),
+                Column("received_on", css_class="col-md-3"),
+                Column("channel", css_class="col-md-3"),
+            ),
+            "identity_check",
+            Submit("submit", _("Enregistrer la demande")),
+        )
+
+
+class AccessSentForm(forms.Form):
+    sent_on = forms.DateField(label=_("Réponse envoyée le"), widget=DateInput())
+    channel = forms.ChoiceField(label=_("Envoyée par"), choices=AccessChannel.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sent_on"].initial = timezone.localdate()
+
+
 class DossierReopenForm(forms.Form):
     reason = forms.CharField(
         label=_("Motif de la réouverture"),
@@ -290,7 +331,10 @@ class DossierForm(forms.Form):
     company_opinion_applies = forms.BooleanField(
         label=_("L'avis de l'entreprise (tuteur) est recueilli"),
         required=False,
-        help_text=_("Jamais en VAE ; suppose un tuteur."),
+        help_text=_(
+            "Jamais en VAE ni pour un parcours sans entreprise ; obligatoire sinon (référentiel §3.2) : "
+            "il suppose un tuteur."
+        ),
     )
 
     def __init__(self, *args, dossier, allowed_codes, **kwargs):
@@ -328,22 +372,12 @@ class DossierForm(forms.Form):
                 widget=forms.CheckboxSelectMultiple,
                 initial=item.modalities,
             )
-            self.fields[f"{prefix}_acquired"] = forms.BooleanField(
-                label=_("Déjà acquise (capitalisée lors d'une précédente tentative)"),
-                required=False,
-                initial=item.already_acquired,
-            )
-            self.fields[f"{prefix}_until"] = forms.DateField(
-                label=_("Acquise jusqu'au"), required=False, widget=DateInput(), initial=item.acquired_until
-            )
+            # No « déjà acquise » box here: a competency is acquired only by a deliberation (one of
+            # ours, or an earlier one recorded with its PV on the candidate's page) — issue 22.
             fieldsets.append(
                 Fieldset(
                     f"{item.competency.number}. {item.competency.title}",
                     f"{prefix}_modalities",
-                    Row(
-                        Column(f"{prefix}_acquired", css_class="col-md-8"),
-                        Column(f"{prefix}_until", css_class="col-md-4"),
-                    ),
                     css_class="border rounded p-3 mb-3",
                 )
             )
@@ -364,10 +398,8 @@ class DossierForm(forms.Form):
         for item in self.items:
             prefix = f"item_{item.pk}"
             items[item.pk] = {
-                "modalities": (data["apply_all"] if not data[f"{prefix}_acquired"] else [])
+                "modalities": (data["apply_all"] if not item.already_acquired else [])
                 or data[f"{prefix}_modalities"],
-                "already_acquired": data[f"{prefix}_acquired"],
-                "acquired_until": data[f"{prefix}_until"],
             }
         opinion = False if self.dossier.candidate.is_vae else data["company_opinion_applies"]
         return {
@@ -379,7 +411,11 @@ class DossierForm(forms.Form):
 
 class DocumentUploadForm(forms.Form):
     kind = forms.ChoiceField(
-        label=_("Type de document"), choices=DocumentKind.choices, initial=DocumentKind.REPORT
+        label=_("Type de document"),
+        # The PV of an earlier deliberation comes with its record (centre, date, number, reason):
+        # deliberations:prior_deliberation_create, never as a loose file.
+        choices=[choice for choice in DocumentKind.choices if choice[0] != DocumentKind.PRIOR_PV],
+        initial=DocumentKind.REPORT,
     )
     file = forms.FileField(
         label=_("Fichier"),

@@ -69,6 +69,7 @@ class DocumentKind(models.TextChoices):
     REPORT = "report", _("Rapport")
     EVIDENCE = "evidence", _("Élément de preuve")
     OTHER = "other", _("Autre")
+    PRIOR_PV = "prior_pv", _("PV d'une délibération antérieure")
 
 
 postcode_validator = RegexValidator(r"^[0-9AB]{5}$", _("Le code postal doit comporter 5 caractères."))
@@ -515,3 +516,77 @@ class ImportJob(models.Model):
         if not self.rows_total:
             return 0
         return min(100, round(100 * self.rows_done / self.rows_total))
+
+
+# --- RGPD: the register of right-of-access requests (issue 22, point 5) ----------------------
+
+
+class AccessChannel(models.TextChoices):
+    MAIL = "mail", _("Courrier")
+    EMAIL = "email", _("Courrier électronique")
+    IN_PERSON = "in_person", _("Sur place")
+    OTHER = "other", _("Autre")
+
+
+class AccessRequest(models.Model):
+    """A request of access to personal data (RGPD art. 15) about a candidate: who asked, when, how
+    the identity was verified, the deadline (one month, art. 12.3), the answer produced (the
+    candidate's personal-data export, its SHA-256) and when it was sent. Overdue requests show on
+    the staff dashboard."""
+
+    candidate = models.ForeignKey(
+        Candidate, verbose_name=_("candidat"), on_delete=models.CASCADE, related_name="access_requests"
+    )
+    requester = models.CharField(
+        _("demandeur"), max_length=200, help_text=_("Le candidat lui-même, ou la personne qui le représente.")
+    )
+    received_on = models.DateField(_("reçue le"))
+    channel = models.CharField(_("reçue par"), max_length=20, choices=AccessChannel.choices)
+    identity_check = models.CharField(
+        _("vérification de l'identité"),
+        max_length=500,
+        help_text=_("Comment l'identité du demandeur a été vérifiée (pièce présentée, question, etc.)."),
+    )
+    due_on = models.DateField(_("réponse due au plus tard le"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("enregistrée par"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("enregistrée le"), auto_now_add=True)
+    answer_produced_at = models.DateTimeField(_("réponse produite le"), null=True, blank=True)
+    answer_produced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("réponse produite par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    answer_sha256 = models.CharField(_("empreinte SHA-256 de la réponse"), max_length=64, blank=True)
+    sent_on = models.DateField(_("réponse envoyée le"), null=True, blank=True)
+    sent_channel = models.CharField(
+        _("envoyée par"), max_length=20, choices=AccessChannel.choices, blank=True
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("envoi enregistré par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        verbose_name = _("demande d'accès (RGPD)")
+        verbose_name_plural = _("demandes d'accès (RGPD)")
+        indexes = [models.Index(fields=["sent_on", "due_on"], name="candidates_access_open_due")]
+
+    def __str__(self):
+        return f"{self.candidate_id} / {self.received_on}"
+
+    def is_overdue(self, today):
+        return self.sent_on is None and today > self.due_on

@@ -330,3 +330,24 @@ def import_jobs_visible_to(user):
     if user is None or not user.is_authenticated or not user.is_active or not user.is_centre_staff:
         return ImportJob.objects.none()
     return ImportJob.objects.filter(centre_id__in=user.centre_ids())
+
+
+def access_requests_visible_to(user):
+    """The register of access requests (RGPD) of the staff member's centres (superusers: all)."""
+    from .models import AccessRequest
+
+    qs = AccessRequest.objects.select_related("candidate")
+    if user is None or not user.is_authenticated or not user.is_active or not user.is_centre_staff:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    return qs.filter(candidate__centre_id__in=user.centre_ids())
+
+
+def overdue_access_requests(user, today):
+    """Access requests not answered (sent) by their deadline, the oldest deadline first."""
+    return (
+        access_requests_visible_to(user)
+        .filter(sent_on__isnull=True, due_on__lt=today)
+        .order_by("due_on", "pk")
+    )

@@ -4,6 +4,8 @@ Each function validates (raising `BusinessRuleError` with a French message), cha
 never names) and queues side effects after commit.
 """
 
+import calendar
+import hashlib
 import logging
 
 from django.apps import apps
@@ -22,6 +24,8 @@ from referential.models import Certification, ModalityCode
 from .models import (
     OPEN_STATUSES,
     PATHWAYS_WITHOUT_COMPANY,
+    AccessChannel,
+    AccessRequest,
     Candidate,
     CandidateDocument,
     CandidateStatus,
@@ -396,7 +400,7 @@ def register_candidate(
     if candidate.previous_attempt_id is not None:
         # Same transaction, once the candidate and its dossier rows exist: a failed registration
         # leaves no capitalisation behind. The jury's award rules read the records anyway.
-        from deliberations.services import apply_capitalisation
+        from deliberations.capitalisation import apply_capitalisation
 
         apply_capitalisation(candidate=candidate, actor=by)
     return candidate
@@ -407,7 +411,7 @@ def _deliberated_attempts(duplicates, certification):
     (most recent first)."""
     if not duplicates:
         return []
-    from deliberations.selectors import deliberated_attempts
+    from deliberations.capitalisation import deliberated_attempts
 
     return deliberated_attempts([d.pk for d in duplicates], certification.code)
 
@@ -602,8 +606,18 @@ def _check_dossier_editable(dossier):
 
 
 def _check_company_opinion(candidate, applies):
+    """Seed §3.2: the company gives its opinion except in VAE; a pathway without a company has
+    nobody to give it. Waiving it in any other case is refused (issue 22, point 2)."""
     if applies and candidate.is_vae:
         raise BusinessRuleError(_("L'avis de l'entreprise ne s'applique jamais en VAE."), code="opinion_vae")
+    if not applies and not candidate.is_vae and candidate.company_id is not None:
+        raise BusinessRuleError(
+            _(
+                "L'avis de l'entreprise est requis pour ce candidat (référentiel §3.2) : il ne peut être "
+                "écarté qu'en VAE ou pour un parcours sans entreprise."
+            ),
+            code="opinion_required",
+        )
     if applies and candidate.tutor_id is None:
         raise BusinessRuleError(
             _("L'avis de l'entreprise suppose un tuteur : renseignez d'abord l'entreprise et le tuteur."),
@@ -613,8 +627,11 @@ def _check_company_opinion(candidate, applies):
 
 @transaction.atomic
 def update_dossier(*, dossier, by, report_due_date, company_opinion_applies, items):
-    """`items` maps DossierCompetency pk → {"modalities": [codes], "already_acquired": bool,
-    "acquired_until": date|None}."""
+    """`items` maps DossierCompetency pk → {"modalities": [codes]}.
+
+    Whether a competency is already acquired is not an input: only a deliberation makes it so (ours,
+    or an earlier one recorded with its PV — `deliberations.services.record_prior_deliberation`),
+    and the dossier mirrors the capitalisation records (issue 22, point 1)."""
     dossier = Dossier.objects.select_for_update().select_related("candidate__centre").get(pk=dossier.pk)
     candidate = dossier.candidate
     _check_staff_of(by, candidate.centre)
@@ -624,6 +641,14 @@ def update_dossier(*, dossier, by, report_due_date, company_opinion_applies, ite
     rows = {item.pk: item for item in dossier.items.select_related("competency")}
     if set(items) - set(rows):
         raise BusinessRuleError(_("Cette compétence n'appartient pas au dossier."), code="item")
+    if any("already_acquired" in values or "acquired_until" in values for values in items.values()):
+        raise BusinessRuleError(
+            _(
+                "Une compétence n'est acquise que par une délibération : enregistrez la délibération "
+                "antérieure (avec son PV) sur la fiche du candidat."
+            ),
+            code="acquired_by_deliberation",
+        )
     for pk, values in items.items():
         item = rows[pk]
         modalities = list(dict.fromkeys(values.get("modalities", [])))
@@ -635,11 +660,7 @@ def update_dossier(*, dossier, by, report_due_date, company_opinion_applies, ite
                 code="modality",
             )
         item.modalities = modalities
-        item.already_acquired = bool(values.get("already_acquired", False))
-        item.acquired_until = values.get("acquired_until") if item.already_acquired else None
-        if not item.already_acquired:
-            item.acquired_on = None
-        item.save(update_fields=["modalities", "already_acquired", "acquired_until", "acquired_on"])
+        item.save(update_fields=["modalities"])
     dossier.report_due_date = report_due_date
     dossier.company_opinion_applies = company_opinion_applies
     dossier.save(update_fields=["report_due_date", "company_opinion_applies", "updated_at"])
@@ -917,6 +938,117 @@ def export_personal_data(*, candidate, by):
     return archive
 
 
+# --- RGPD: right of access (issue 22, point 5) ----------------------------------------------
+
+
+def access_due_on(received_on):
+    """RGPD art. 12.3: the answer is due within one month of receipt (same day of the next month,
+    the month's last day when it has no such day)."""
+    month = received_on.month % 12 + 1
+    year = received_on.year + (received_on.month == 12)
+    return received_on.replace(
+        year=year, month=month, day=min(received_on.day, calendar.monthrange(year, month)[1])
+    )
+
+
+@transaction.atomic
+def record_access_request(*, candidate, by, requester, received_on, channel, identity_check):
+    """Record a request of access to the candidate's personal data: who, when, through which
+    channel, how the identity was verified; its deadline is computed (one month)."""
+    _check_staff_of(by, candidate.centre)
+    if candidate.is_anonymised:
+        raise BusinessRuleError(_("Ce candidat a été anonymisé : il n'y a plus de données personnelles."))
+    requester, identity_check = (requester or "").strip(), (identity_check or "").strip()
+    if not requester or not identity_check:
+        raise BusinessRuleError(_("Indiquez le demandeur et la façon dont son identité a été vérifiée."))
+    if channel not in AccessChannel.values:
+        raise BusinessRuleError(_("Indiquez comment la demande a été reçue."))
+    if received_on is None or received_on > timezone.localdate():
+        raise BusinessRuleError(_("La date de réception ne peut pas être postérieure à aujourd'hui."))
+    access_request = AccessRequest(
+        candidate=candidate,
+        requester=requester,
+        received_on=received_on,
+        channel=channel,
+        identity_check=identity_check,
+        due_on=access_due_on(received_on),
+        recorded_by=by,
+    )
+    errors = _field_errors(access_request, exclude=["candidate", "recorded_by"])
+    if errors:
+        raise BusinessRuleError(" ".join(message for _field, message in errors))
+    access_request.save()
+    audit(
+        actor=by,
+        action="rgpd.access_request_recorded",
+        target=candidate,
+        access_request_id=access_request.pk,
+        received_on=received_on.isoformat(),
+        due_on=access_request.due_on.isoformat(),
+        channel=channel,
+    )
+    return access_request
+
+
+@transaction.atomic
+def produce_access_answer(*, access_request, by):
+    """The answer is the candidate's personal-data export (ZIP): produced, its SHA-256 recorded
+    with who and when (produced again, the last one is recorded). Returns the archive's bytes."""
+    access_request = (
+        AccessRequest.objects.select_for_update()
+        .select_related("candidate__centre")
+        .get(pk=access_request.pk)
+    )
+    archive = export_personal_data(candidate=access_request.candidate, by=by)
+    access_request.answer_produced_at = timezone.now()
+    access_request.answer_produced_by = by
+    access_request.answer_sha256 = hashlib.sha256(archive).hexdigest()
+    access_request.save(update_fields=["answer_produced_at", "answer_produced_by", "answer_sha256"])
+    audit(
+        actor=by,
+        action="rgpd.access_answer_produced",
+        target=access_request.candidate,
+        access_request_id=access_request.pk,
+        sha256=access_request.answer_sha256,
+    )
+    return archive
+
+
+@transaction.atomic
+def record_access_answer_sent(*, access_request, by, sent_on, channel):
+    access_request = (
+        AccessRequest.objects.select_for_update()
+        .select_related("candidate__centre")
+        .get(pk=access_request.pk)
+    )
+    _check_staff_of(by, access_request.candidate.centre)
+    if access_request.answer_produced_at is None:
+        raise BusinessRuleError(_("Produisez d'abord la réponse (l'export des données personnelles)."))
+    if access_request.sent_on is not None:
+        raise BusinessRuleError(_("L'envoi de la réponse est déjà enregistré."))
+    if channel not in AccessChannel.values:
+        raise BusinessRuleError(_("Indiquez comment la réponse a été envoyée."))
+    if (
+        sent_on is None
+        or sent_on > timezone.localdate()
+        or sent_on < timezone.localdate(access_request.answer_produced_at)
+    ):
+        raise BusinessRuleError(
+            _("La date d'envoi doit être comprise entre la production de la réponse et aujourd'hui.")
+        )
+    access_request.sent_on, access_request.sent_channel, access_request.sent_by = sent_on, channel, by
+    access_request.save(update_fields=["sent_on", "sent_channel", "sent_by"])
+    audit(
+        actor=by,
+        action="rgpd.access_answer_sent",
+        target=access_request.candidate,
+        access_request_id=access_request.pk,
+        sent_on=sent_on.isoformat(),
+        late=sent_on > access_request.due_on,
+    )
+    return access_request
+
+
 ANONYMOUS_NAME = "ANONYME"
 
 
@@ -958,6 +1090,8 @@ def anonymise_candidate(*, candidate, by=None, reason="retention"):
     candidate.save()
     # Free-text reasons may name the person.
     candidate.status_changes.exclude(reason="").update(reason="")
+    # The register of access requests stays (proof the requests were answered), without names.
+    candidate.access_requests.update(requester=ANONYMOUS_NAME, identity_check="")
     audit(
         actor=by,
         action="candidate.anonymised",
@@ -1119,7 +1253,7 @@ def check_import_duplicates(validation):
             matches.setdefault(candidate.certification.code, set()).update(ids)
     deliberated = {}  # code → ids deliberated on that CQPM, most recent first
     if matches:
-        from deliberations.selectors import deliberated_attempts
+        from deliberations.capitalisation import deliberated_attempts
 
         for code, ids in matches.items():
             deliberated[code] = deliberated_attempts(sorted(ids), code)
@@ -1302,7 +1436,7 @@ def commit_import_rows(*, validation, by, source=None):
     reattempts = [candidate for candidate in candidates if candidate.previous_attempt_id is not None]
     if reattempts:
         # A new attempt after a closed deliberation starts with what was capitalised (as in the form).
-        from deliberations.services import apply_capitalisation
+        from deliberations.capitalisation import apply_capitalisation
 
         for candidate in reattempts:
             apply_capitalisation(candidate=candidate, actor=by)

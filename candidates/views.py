@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -31,6 +32,8 @@ from referential.models import ModalityCode
 from . import hub, selectors, services
 from .filters import CandidateFilter
 from .forms import (
+    AccessRequestForm,
+    AccessSentForm,
     CandidateForm,
     CandidateUpdateForm,
     CompanyForm,
@@ -661,6 +664,115 @@ class PersonalDataExportView(RoleRequiredMixin, View):
         response = HttpResponse(archive, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="donnees-{candidate.reference}.zip"'
         return response
+
+
+# --- RGPD: the register of access requests (issue 22, point 5) -------------------------------
+
+
+def _access_request(request, pk):
+    access_request = _get(selectors.access_requests_visible_to(request.user), pk=pk)
+    if not can_manage_candidate(request.user, access_request.candidate):
+        raise PermissionDenied
+    return access_request
+
+
+class AccessRequestListView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def get(self, request):
+        today = timezone.localdate()
+        rows = list(
+            selectors.access_requests_visible_to(request.user).order_by("sent_on", "due_on", "pk")[:500]
+        )
+        for row in rows:
+            row.overdue = row.is_overdue(today)
+        return render(request, "candidates/access_request_list.html", {"rows": rows, "today": today})
+
+
+class AccessRequestCreateView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def _render(self, request, candidate, form):
+        return render(request, "candidates/access_request_form.html", {"candidate": candidate, "form": form})
+
+    def get(self, request, pk):
+        return self._render(request, _candidate(request, pk), AccessRequestForm())
+
+    def post(self, request, pk):
+        candidate = _candidate(request, pk)
+        form = AccessRequestForm(request.POST)
+        if form.is_valid():
+            try:
+                access_request = services.record_access_request(
+                    candidate=candidate, by=request.user, **form.cleaned_data
+                )
+            except BusinessRuleError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("Demande d'accès enregistrée : réponse due au plus tard le %(d)s.")
+                    % {"d": date_format(access_request.due_on, "DATE_FORMAT")},
+                )
+                return redirect("candidates:access_request_detail", pk=access_request.pk)
+        return self._render(request, candidate, form)
+
+
+class AccessRequestDetailView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def get(self, request, pk):
+        access_request = _access_request(request, pk)
+        context = {
+            "access_request": access_request,
+            "candidate": access_request.candidate,
+            "overdue": access_request.is_overdue(timezone.localdate()),
+            "sent_form": AccessSentForm(),
+        }
+        return render(request, "candidates/access_request_detail.html", context)
+
+
+class AccessRequestAnswerView(RoleRequiredMixin, View):
+    """The answer: the candidate's personal-data export, downloaded and recorded (SHA-256)."""
+
+    allowed_roles = STAFF
+
+    def post(self, request, pk):
+        access_request = _access_request(request, pk)
+        if not can_export_personal_data(request.user, access_request.candidate):
+            raise PermissionDenied
+        try:
+            archive = services.produce_access_answer(access_request=access_request, by=request.user)
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+            return redirect("candidates:access_request_detail", pk=pk)
+        response = HttpResponse(archive, content_type="application/zip")
+        filename = f"donnees-{access_request.candidate.reference}.zip"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class AccessRequestSentView(RoleRequiredMixin, View):
+    allowed_roles = STAFF
+
+    def post(self, request, pk):
+        access_request = _access_request(request, pk)
+        form = AccessSentForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Indiquez la date et le moyen d'envoi de la réponse."))
+            return redirect("candidates:access_request_detail", pk=pk)
+        try:
+            services.record_access_answer_sent(
+                access_request=access_request,
+                by=request.user,
+                sent_on=form.cleaned_data["sent_on"],
+                channel=form.cleaned_data["channel"],
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Envoi de la réponse enregistré."))
+        return redirect("candidates:access_request_detail", pk=pk)
 
 
 # --- import ---------------------------------------------------------------------------------

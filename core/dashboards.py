@@ -104,6 +104,7 @@ def staff_widgets(user, today):
         upcoming_evaluation_sessions(user, today),
         late_reports(user, today),
         overdue_opinions(user, today),
+        overdue_access_requests(user, today),
         deliberation_sessions_ready(user, today),
     ]
 
@@ -233,6 +234,34 @@ def overdue_opinions(user, today):
         count=count,
         items=items,
         empty=_("Aucun avis de l'entreprise en retard."),
+    )
+
+
+def overdue_access_requests(user, today):
+    """Requests of access to personal data not answered within one month (RGPD art. 12.3; issue 22).
+    One query (a second one only when more than ITEM_LIMIT are late)."""
+    from candidates.selectors import overdue_access_requests as overdue
+
+    rows = list(overdue(user, today)[: ITEM_LIMIT + 1])
+    count = len(rows) if len(rows) <= ITEM_LIMIT else overdue(user, today).count()
+    items = [
+        Item(
+            label=f"{r.candidate.reference} — {r.received_on:%d/%m/%Y}",
+            url=reverse("candidates:access_request_detail", args=[r.pk]),
+            detail=_("Réponse due le %(d)s") % {"d": f"{r.due_on:%d/%m/%Y}"},
+            due=r.due_on,
+            late=True,
+        )
+        for r in rows[:ITEM_LIMIT]
+    ]
+    return Widget(
+        key="overdue_access_requests",
+        title=_("Demandes d'accès aux données en retard (RGPD)"),
+        count=count,
+        items=items,
+        more_url=reverse("candidates:access_request_list"),
+        more_label=_("Registre des demandes d'accès"),
+        empty=_("Aucune demande d'accès en retard."),
     )
 
 

@@ -50,6 +50,7 @@ UNFAVOURABLE = "unfavourable"
 RULE_CAPITALISED_COMPETENCY = "capitalised_competency"
 RULE_CAPITALISED_BLOCK = "capitalised_block"
 RULE_VAE_COMMISSION = "vae_commission"
+RULE_NO_COMPANY_COMMISSION = "no_company_commission"
 RULE_AGREEMENT_ACQUIRED = "agreement_acquired"
 RULE_AGREEMENT_NOT_ACQUIRED = "agreement_not_acquired"
 RULE_DISAGREEMENT = "disagreement_review"
@@ -67,6 +68,9 @@ RULE_LABELS = {
     RULE_CAPITALISED_COMPETENCY: "Compétence capitalisée lors d'une délibération antérieure, encore valide.",
     RULE_CAPITALISED_BLOCK: "Compétence d'un bloc capitalisé lors d'une délibération antérieure, encore valide.",
     RULE_VAE_COMMISSION: "VAE : proposition de la commission d'évaluation (pas d'avis de l'entreprise).",
+    RULE_NO_COMPANY_COMMISSION: (
+        "Parcours sans entreprise : proposition de la commission d'évaluation (pas d'avis de l'entreprise)."
+    ),
     RULE_AGREEMENT_ACQUIRED: "La commission et l'entreprise concluent toutes deux à l'acquisition.",
     RULE_AGREEMENT_NOT_ACQUIRED: "La commission et l'entreprise concluent toutes deux à la non-acquisition.",
     RULE_DISAGREEMENT: "La commission et l'entreprise divergent : réexamen par le jury.",
@@ -101,6 +105,7 @@ class CompetencyFacts:
     commission: str | None = None  # ACQUIRED / NOT_ACQUIRED, None when no submitted proposal
     company_opinion: str | None = None  # FAVOURABLE / RESERVED / UNFAVOURABLE, None when none signed
     capitalised_until: date | None = None  # from an earlier deliberation
+    capitalised_by: str = ""  # which one, e.g. « délibération du 03/04/2025 (PV n° 12, UIMM …) »
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ class BlockFacts:
     block_id: int
     number: int
     capitalised_until: date | None = None
+    capitalised_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,14 @@ class CandidateFacts:
     competencies: tuple[CompetencyFacts, ...]
     blocks: tuple[BlockFacts, ...]
     rncp_registered: bool = True
+    # No company opinion although not in VAE: a pathway without a company (seed §3.2). The dossier
+    # cannot waive the opinion in any other case (candidates.services refuses it).
+    opinion_waived: bool = False
+    pathway: str = ""  # stored in the explanation: the decision trail says what the pathway is
+
+    @property
+    def without_opinion(self):
+        return self.is_vae or self.opinion_waived
 
 
 @dataclass(frozen=True)
@@ -231,27 +245,38 @@ def propose(facts: CandidateFacts) -> dict[int, Proposal]:
     """The proposal for each competency of the candidate, keyed by competency id."""
     day = facts.deliberation_date
     capitalised_blocks = {
-        b.block_id: b.capitalised_until for b in facts.blocks if _valid_on(b.capitalised_until, day)
+        b.block_id: (b.capitalised_until, b.capitalised_by, b.number)
+        for b in facts.blocks
+        if _valid_on(b.capitalised_until, day)
     }
     proposals = {}
     for comp in facts.competencies:
         base = {
             "competency": comp.number,
             "commission": comp.commission,
-            "company_opinion": None if facts.is_vae else comp.company_opinion,
+            "company_opinion": None if facts.without_opinion else comp.company_opinion,
             "is_vae": facts.is_vae,
+            "opinion_waived": facts.opinion_waived,
+            "pathway": facts.pathway,
         }
         needs_review = capitalised = False
-        if _valid_on(comp.capitalised_until, day):
+        block = capitalised_blocks.get(comp.block_id)
+        if _valid_on(comp.capitalised_until, day) and (block is None or comp.capitalised_until >= block[0]):
             proposed, rule, capitalised = ACQUIRED, RULE_CAPITALISED_COMPETENCY, True
             base["capitalised_until"] = _iso(comp.capitalised_until)
-        elif comp.block_id in capitalised_blocks:
+            base["capitalised_by"] = comp.capitalised_by
+        elif block is not None:
+            # Held through its bloc (its own 24 months are over, or shorter): « au titre du bloc N ».
             proposed, rule, capitalised = ACQUIRED, RULE_CAPITALISED_BLOCK, True
-            base["capitalised_until"] = _iso(capitalised_blocks[comp.block_id])
+            base["capitalised_until"] = _iso(block[0])
+            base["capitalised_by"] = block[1]
+            base["capitalised_block"] = block[2]
         elif comp.commission not in (ACQUIRED, NOT_ACQUIRED):
             proposed, rule = None, RULE_INCOMPLETE
         elif facts.is_vae:
             proposed, rule = comp.commission, RULE_VAE_COMMISSION
+        elif facts.opinion_waived:
+            proposed, rule = comp.commission, RULE_NO_COMPANY_COMMISSION
         elif comp.company_opinion not in (FAVOURABLE, RESERVED, UNFAVOURABLE):
             proposed, rule = None, RULE_INCOMPLETE
         else:
@@ -341,11 +366,24 @@ def decide(proposal: Proposal, decided: str | None = None, motivation: str = "")
 
 
 def award(
-    facts: CandidateFacts, decisions: dict[int, CompetencyDecision], policy: Policy | None = None
+    facts: CandidateFacts,
+    decisions: dict[int, CompetencyDecision],
+    policy: Policy | None = None,
+    recorded_on: date | None = None,
 ) -> Outcome:
-    """The candidate's outcome from the jury's decision on every competency."""
+    """The candidate's outcome from the jury's decision on every competency.
+
+    `recorded_on`: the day the outcome is recorded (Paris). An award and the capitalisation it
+    starts are anchored on the deliberation's date, which cannot be later than that day (issue 22:
+    a session dated in three weeks was decided and closed today, its capitalisation dated in the
+    future)."""
     policy = policy or Policy()
     day = facts.deliberation_date
+    if recorded_on is not None and day > recorded_on:
+        raise AwardRuleError(
+            f"La délibération est datée du {day:%d/%m/%Y} : ses décisions ne peuvent pas être "
+            f"enregistrées avant cette date (nous sommes le {recorded_on:%d/%m/%Y})."
+        )
     missing = [c.number for c in facts.competencies if c.competency_id not in decisions]
     if missing:
         raise AwardRuleError(
@@ -354,7 +392,14 @@ def award(
             + "."
         )
     acquired = frozenset(cid for cid, d in decisions.items() if d.is_acquired)
-    previously = {c.competency_id for c in facts.competencies if _valid_on(c.capitalised_until, day)}
+    # Held by an earlier deliberation, directly or through its bloc: kept with that record's date,
+    # never capitalised again from this deliberation's date (issue 22, point 3).
+    held_blocks = {b.block_id for b in facts.blocks if _valid_on(b.capitalised_until, day)}
+    previously = {
+        c.competency_id
+        for c in facts.competencies
+        if _valid_on(c.capitalised_until, day) or c.block_id in held_blocks
+    }
 
     competency_valid_until = add_months(day, policy.competency_validity_months)
     block_valid_until = add_years(day, policy.block_validity_years)

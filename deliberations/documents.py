@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.pdf import render_html, render_pdf
 
-from . import selectors
+from . import capitalisation, selectors
 from .awards import (
     RULE_BLOCK_ALL_ACQUIRED,
     RULE_CQPM_ALL_ACQUIRED,
@@ -152,6 +152,31 @@ def _base_context(document, *, qr=False):
     }
 
 
+def _validity(session, previous, competencies, blocks, referential):
+    """What each candidate holds after this deliberation, from the capitalisation records themselves
+    (issue 22, point 3): {candidate id: {"competencies": {competency id: (valid_until, bloc number
+    when the bloc holds it, else None)}, "blocks": {block id: valid_until}}}.
+
+    `previous`: {candidate id: previous_attempt_id}; `competencies`: (id, block_id) pairs;
+    `blocks`: {block id: number}; `referential`: the version's competencies and blocs (no query).
+    On the deliberation's day, its own records included."""
+    held = capitalisation.capitalised_bulk(
+        previous, certification=session.certification, on=session.date, referential=referential
+    )
+    result = {}
+    for candidate_id, cap in held.items():
+        per_competency = {}
+        for competency_id, block_id in competencies:
+            holding, through_block = capitalisation.competency_holding(cap, competency_id, block_id)
+            if holding is not None:
+                per_competency[competency_id] = (
+                    holding.valid_until,
+                    blocks[block_id] if through_block else None,
+                )
+        result[candidate_id] = {"competencies": per_competency, "blocks": cap.blocks}
+    return result
+
+
 def _candidate_results(session, candidate_ids=None):
     """Per candidate: outcome, decisions per competency grouped by bloc, capitalisation dates."""
     Block = apps.get_model("referential", "Block")
@@ -170,35 +195,57 @@ def _candidate_results(session, candidate_ids=None):
     by_candidate = {}
     for decision in decisions:
         by_candidate.setdefault(decision.candidate_id, {})[decision.competency_id] = decision
+    outcomes = list(outcomes.order_by("candidate__reference"))
+    validity = _validity(
+        session,
+        {o.candidate_id: o.candidate.previous_attempt_id for o in outcomes},
+        [(c.pk, c.block_id) for b in blocks for c in b.competencies.all()],
+        {b.pk: b.number for b in blocks},
+        selectors._referential(session, [c for b in blocks for c in b.competencies.all()], blocks),
+    )
     results = []
-    for outcome in outcomes.order_by("candidate__reference"):
+    for outcome in outcomes:
         cand_decisions = by_candidate.get(outcome.candidate_id, {})
         block_explanations = {b["block"]: b for b in outcome.explanation.get("blocks", [])}
         acquired_ids = {b.pk for b in outcome.blocks_acquired.all()}
         competency_valid_until = _date(outcome.explanation.get("competency_valid_until"))
+        held = validity.get(outcome.candidate_id, {"competencies": {}, "blocks": {}})
         block_rows = []
         for block in blocks:
             explanation = block_explanations.get(block.number, {})
+            members = [held["competencies"].get(c.pk) for c in block.competencies.all()]
             block_rows.append(
                 {
                     "block": block,
                     "acquired": block.pk in acquired_ids,
-                    # A bloc of a CQPM not on the RNCP has no 5-year validity of its own: its
-                    # competencies stay acquired 24 months (domain.md, decision rules).
-                    "valid_until": _date(explanation.get("valid_until"))
-                    or (competency_valid_until if block.pk in acquired_ids else None),
+                    # The bloc's own record (RNCP CQPMs, 5 years); a bloc of a CQPM not on the RNCP
+                    # has no validity of its own: it lasts as long as its competencies (domain.md).
+                    "valid_until": held["blocks"].get(block.pk)
+                    or (
+                        min(m[0] for m in members)
+                        if block.pk in acquired_ids and members and all(members)
+                        else None
+                    ),
                     "capitalised": explanation.get("capitalised", False),
                     "decisions": [
                         cand_decisions[c.pk] for c in block.competencies.all() if c.pk in cand_decisions
                     ],
                 }
             )
+        acquired_decisions = sorted(
+            (d for d in cand_decisions.values() if d.decided == "acquired"), key=lambda d: d.competency.number
+        )
+        for decision in acquired_decisions:
+            # Until when, and through which record (« au titre du bloc N »): issue 22, point 3.
+            decision.valid_until, decision.through_block = held["competencies"].get(
+                decision.competency_id, (None, None)
+            )
         results.append(
             {
                 "outcome": outcome,
                 "candidate": outcome.candidate,
                 "blocks": block_rows,
-                "acquired_decisions": [d for d in cand_decisions.values() if d.decided == "acquired"],
+                "acquired_decisions": acquired_decisions,
                 "competency_valid_until": competency_valid_until,
                 "capitalised_before": outcome.explanation.get("capitalised_before", []),
                 "overridden": [d for d in cand_decisions.values() if d.is_override or d.motivation],
@@ -292,6 +339,7 @@ def _pv_table(session):
             "candidate__first_names",
             "candidate__pathway",
             "candidate__anonymised_at",
+            "candidate__previous_attempt_id",
         )
         .order_by("candidate__reference")
     )
@@ -323,14 +371,37 @@ def _pv_table(session):
         decisions.setdefault(row["candidate_id"], {})[row["competency_id"]] = row
 
     result_label = dict(Result.choices)
+    # Every outcome's holdings (not only the partial ones): the same queries whatever the results.
+    validity = _validity(
+        session,
+        {o.candidate_id: o.candidate.previous_attempt_id for o in outcomes},
+        [(c["id"], c["block_id"]) for c in competencies],
+        block_number,
+        selectors._Referential(
+            competencies=tuple(
+                selectors._Competency(c["id"], c["number"], c["title"], c["block_id"]) for c in competencies
+            ),
+            blocks=tuple(selectors._Block(b["id"], b["number"], b["title"]) for b in blocks),
+        ),
+    )
     rows, motivated, departures = [], [], 0
     for outcome in outcomes:
         candidate = outcome.candidate
         own = decisions.get(candidate.pk, {})
         explanation = outcome.explanation or {}
-        valid_until = (
-            _date(explanation.get("competency_valid_until")) if outcome.result == Result.PARTIAL else None
-        )
+        held = validity.get(candidate.pk) if outcome.result == Result.PARTIAL else None
+        # The records' own dates, per competency and bloc (issue 22): the column shows the first
+        # to end, the line under the table each of them.
+        dates = []
+        if held:
+            for competency in competencies:
+                entry = held["competencies"].get(competency["id"])
+                if entry:
+                    mark = f" ({_('bloc')} {entry[1]})" if entry[1] else ""
+                    dates.append((entry[0], f"C{competency['number']} : {entry[0]:%d/%m/%Y}{mark}"))
+            for block_id, until in sorted(held["blocks"].items(), key=lambda pair: block_number[pair[0]]):
+                dates.append((until, f"{_('bloc')} {block_number[block_id]} : {until:%d/%m/%Y}"))
+        valid_until = min(d[0] for d in dates) if dates else None
         codes = []
         for competency in competencies:
             decision = own.get(competency["id"])
@@ -376,6 +447,7 @@ def _pv_table(session):
                 ),
                 "result": outcome.result,
                 "capitalised_before": explanation.get("capitalised_before", []),
+                "validity": " ; ".join(text for _until, text in dates),
             }
         )
     header = _cols(
@@ -424,6 +496,7 @@ def _pv_context(document):
         **table,
         "totals": totals,
         "amendments": amendments,
+        "late_convocations": selectors.late_convocations(session),
         "rules": [RULE_LABELS[code] for code in PV_RULES],
         "block_validity_years": settings.CQPM["BLOCK_VALIDITY_YEARS"],
         "competency_validity_months": settings.CQPM["COMPETENCY_VALIDITY_MONTHS"],

@@ -9,6 +9,7 @@ from core.models import CertificationCentre, Role, User
 from core.text import COMMENT_MAX
 
 from .models import College, DeliberationSession, Jury, JuryMember
+from .selectors import capitalised_text
 
 
 class _CrispyMixin:
@@ -191,6 +192,9 @@ class DecisionForm(forms.Form):
                     "proposal": proposal,
                     "decided": self[f"decided_{comp.pk}"],
                     "motivation": self[f"motivation_{comp.pk}"],
+                    "capitalised_text": capitalised_text(proposal.explanation)
+                    if proposal.capitalised
+                    else "",
                 }
             )
         if amend:
@@ -211,3 +215,66 @@ class DecisionForm(forms.Form):
                 self.cleaned_data.get(f"motivation_{comp.pk}", ""),
             )
         return result
+
+
+class PriorDeliberationForm(_CrispyMixin, forms.Form):
+    """An earlier deliberation recorded explicitly: what a certifier needs to prove it (issue 22)."""
+
+    centre_name = forms.CharField(label=_("Centre de certification qui a délibéré"), max_length=200)
+    deliberation_date = forms.DateField(
+        label=_("Date de la délibération"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    pv_number = forms.CharField(label=_("Numéro du PV"), max_length=60)
+    scanned_pv = forms.FileField(
+        label=_("PV numérisé"),
+        help_text=_(
+            "PDF, PNG ou JPEG ; le contenu du fichier est vérifié, son empreinte SHA-256 enregistrée."
+        ),
+    )
+    competencies = forms.ModelMultipleChoiceField(
+        label=_("Compétences validées par ce jury"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    blocks = forms.ModelMultipleChoiceField(
+        label=_("Blocs validés par ce jury"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Seulement pour un CQPM inscrit au RNCP (blocs certifiables)."),
+    )
+    reason = forms.CharField(
+        label=_("Motif de l'enregistrement"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Par exemple : candidat évalué et délibéré avant la mise en service de l'application."),
+    )
+    submit_label = _("Enregistrer la délibération antérieure")
+
+    def __init__(self, *args, candidate, **kwargs):
+        super().__init__(*args, **kwargs)
+        certification = candidate.certification
+        self.fields["competencies"].queryset = certification.competencies.order_by("number")
+        self.fields["competencies"].label_from_instance = lambda c: f"C{c.number} — {c.title}"
+        if certification.rncp_number:
+            self.fields["blocks"].queryset = certification.blocks.order_by("number")
+            self.fields["blocks"].label_from_instance = lambda b: f"Bloc {b.number} — {b.title}"
+        else:
+            del self.fields["blocks"]
+        self.helper = FormHelper()
+        self.helper.form_tag = True
+        self.helper.attrs = {"enctype": "multipart/form-data"}
+        self.helper.add_input(Submit("submit", self.submit_label))
+
+    def service_kwargs(self):
+        data = self.cleaned_data
+        return {
+            "centre_name": data["centre_name"],
+            "deliberation_date": data["deliberation_date"],
+            "pv_number": data["pv_number"],
+            "scanned_pv": data["scanned_pv"],
+            "reason": data["reason"],
+            "competencies": list(data["competencies"]),
+            "blocks": list(data.get("blocks") or []),
+        }

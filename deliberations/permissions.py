@@ -47,3 +47,15 @@ rules.add_perm("deliberations.decide", can_decide)
 rules.add_perm("deliberations.close_session", can_close_session)
 rules.add_perm("deliberations.amend", can_amend)
 rules.add_perm("deliberations.manage_jury", can_manage_jury)
+
+
+@rules.predicate
+def is_staff_of_candidate_centre(user, candidate):
+    if candidate is None or not is_centre_staff(user):
+        return False
+    return user.is_superuser or candidate.centre_id in user.centre_ids()
+
+
+# An earlier deliberation (its PV) is recorded by the staff of the candidate's centre (issue 22).
+can_record_prior_deliberation = is_staff_of_candidate_centre
+rules.add_perm("deliberations.record_prior_deliberation", can_record_prior_deliberation)

@@ -7,7 +7,7 @@ centres' sessions, a jury member the sessions of the juries they sit on, nobody 
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from django.apps import apps
@@ -17,12 +17,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import awards
+from . import awards, capitalisation
 from .models import (
     Attendance,
     CandidateOutcome,
-    CapitalisedBlock,
-    CapitalisedCompetency,
     College,
     CompetencyDecision,
     DeliberationSession,
@@ -30,7 +28,6 @@ from .models import (
     GeneratedDocument,
     JuryMember,
     SessionCandidate,
-    SessionStatus,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -98,81 +95,10 @@ def is_candidate_locked(candidate_id):
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Capitalised:
-    """What a candidate keeps from earlier deliberations, keyed by the ids of *its* referential."""
-
-    competencies: dict = field(default_factory=dict)  # competency id → valid_until
-    blocks: dict = field(default_factory=dict)  # block id → valid_until
-    # id → date of the deliberation that validated it (the record kept in `competencies` / `blocks`)
-    competencies_acquired_on: dict = field(default_factory=dict)
-    blocks_acquired_on: dict = field(default_factory=dict)
-
-
-def _attempt_ids(candidate):
-    """The candidate and its earlier attempts (previous_attempt chain)."""
-    Candidate = apps.get_model("candidates", "Candidate")
-    ids, current, seen = [candidate.pk], candidate.previous_attempt_id, set()
-    while current and current not in seen:
-        seen.add(current)
-        ids.append(current)
-        current = Candidate.objects.filter(pk=current).values_list("previous_attempt_id", flat=True).first()
-    return ids
-
-
-def capitalised_for(candidate, on: date | None = None) -> Capitalised:
-    """Competencies and blocs acquired by this person for the same CQPM and still valid on `on`.
-
-    The candidates app calls it at registration (a new attempt starts with them acquired); the jury's
-    award rules call it too. Records of an earlier version of the referential carry over to the
-    candidate's version when the competency (bloc) has the same number and title.
-    """
-    on = on or timezone.localdate()
-    attempt_ids = _attempt_ids(candidate)
-    Competency = apps.get_model("referential", "Competency")
-    Block = apps.get_model("referential", "Block")
-    own_competencies = {
-        (c.number, c.title): c.pk
-        for c in Competency.objects.filter(certification_id=candidate.certification_id)
-    }
-    own_blocks = {
-        (b.number, b.title): b.pk for b in Block.objects.filter(certification_id=candidate.certification_id)
-    }
-    code = candidate.certification.code
-    result = Capitalised()
-    comp_rows = CapitalisedCompetency.objects.filter(
-        candidate_id__in=attempt_ids, valid_until__gte=on, competency__certification__code=code
-    ).select_related("competency")
-    for row in comp_rows:
-        target = own_competencies.get((row.competency.number, row.competency.title))
-        if target and row.valid_until > result.competencies.get(target, date.min):
-            result.competencies[target] = row.valid_until
-            result.competencies_acquired_on[target] = row.acquired_on
-    block_rows = CapitalisedBlock.objects.filter(
-        candidate_id__in=attempt_ids, valid_until__gte=on, block__certification__code=code
-    ).select_related("block")
-    for row in block_rows:
-        target = own_blocks.get((row.block.number, row.block.title))
-        if target and row.valid_until > result.blocks.get(target, date.min):
-            result.blocks[target] = row.valid_until
-            result.blocks_acquired_on[target] = row.acquired_on
-    return result
-
-
-def deliberated_attempts(candidate_ids, certification_code):
-    """Among `candidate_ids`, those deliberated on the CQPM `certification_code` (any version) by a
-    closed deliberation session, the most recent deliberation first. Used at registration to link a
-    new attempt of the same person to the previous one."""
-    rows = (
-        CandidateOutcome.objects.filter(
-            candidate_id__in=list(candidate_ids),
-            session__status=SessionStatus.CLOSED,
-            session__certification__code=certification_code,
-        )
-        .order_by("-session__date", "-session_id", "-candidate_id")
-        .values_list("candidate_id", flat=True)
-    )
-    return list(dict.fromkeys(rows))
+# One owner, one implementation: deliberations.capitalisation (re-exported for the callers).
+capitalised_for = capitalisation.capitalised_for
+deliberated_attempts = capitalisation.deliberated_attempts
+Capitalised = capitalisation.Capitalised
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,6 +145,49 @@ def convocation_warnings(session, today: date | None = None):
             }
         )
     return warnings
+
+
+def convocation_blockers(session):
+    """Why the convocations prevent the deliberation from closing (docs/deliberations.md, « Convocation
+    notices »): the employees' college must have been convened at all — unions asked to name their
+    members and employee members notified, both recorded. A late notice does not block (see
+    `late_convocations`)."""
+    problems = []
+    if session.unions_asked_on is None:
+        problems.append(_("la sollicitation des organisations syndicales n'est pas enregistrée"))
+    if session.members_notified_on is None:
+        problems.append(_("la convocation des membres salariés n'est pas enregistrée"))
+    return problems
+
+
+def late_convocations(session):
+    """The late notices, as the PV states them (dates and deadlines): the deliberation stands when the
+    jury sits with quorum, parity and its president, and the GTP « Certifications » can check it."""
+    notes = []
+    if session.unions_asked_on and session.unions_asked_on > session.union_deadline:
+        notes.append(
+            _(
+                "Organisations syndicales sollicitées le %(on)s, au lieu du %(d)s au plus tard (%(n)s jours avant la "
+                "délibération)."
+            )
+            % {
+                "on": session.unions_asked_on.strftime("%d/%m/%Y"),
+                "d": session.union_deadline.strftime("%d/%m/%Y"),
+                "n": (session.date - session.union_deadline).days,
+            }
+        )
+    if session.members_notified_on and session.members_notified_on > session.notification_deadline:
+        notes.append(
+            _(
+                "Membres salariés convoqués le %(on)s, au lieu du %(d)s au plus tard (%(n)s jours avant la délibération)."
+            )
+            % {
+                "on": session.members_notified_on.strftime("%d/%m/%Y"),
+                "d": session.notification_deadline.strftime("%d/%m/%Y"),
+                "n": (session.date - session.notification_deadline).days,
+            }
+        )
+    return notes
 
 
 def composition_problems(members):
@@ -291,6 +260,14 @@ def session_members(session):
 # the whole session.
 
 VAE_PATHWAY = "vae"  # candidates.models.Pathway.VAE: no company opinion for a VAE candidate
+
+
+def company_opinion_required(pathway, company_id):
+    """The company's opinion counts except in VAE and for a pathway without a company (seed §3.2;
+    issue 22): the dossier cannot waive it otherwise (candidates.services refuses it too)."""
+    return pathway != VAE_PATHWAY and company_id is not None
+
+
 BOARD_PAGE_SIZE = 25
 BOARD_TO_DECIDE, BOARD_DECIDED, BOARD_REVIEW = "todo", "decided", "review"
 BOARD_STATES = ("", BOARD_TO_DECIDE, BOARD_DECIDED, BOARD_REVIEW)  # "" = every candidate
@@ -518,18 +495,13 @@ def _assess(session, referential, evidence, candidate_id, texts):
     candidate = evidence.candidates[candidate_id]
     cap = evidence.capitalised.get(candidate_id, _NOTHING_CAPITALISED)
     items = evidence.items.get(candidate_id, {})
-    has_dossier = candidate["dossier__id"] is not None
-    opinion_required = candidate["pathway"] != VAE_PATHWAY and (
-        candidate["dossier__company_opinion_applies"] if has_dossier else True
-    )
+    opinion_required = company_opinion_required(candidate["pathway"], candidate["company_id"])
     commission_proposals = evidence.proposals.get(candidate_id, {})
     opinions = evidence.opinions.get(candidate_id, {})
     comp_facts = []
     for comp in referential.competencies:
-        item = items.get(comp.id)
-        until = cap.competencies.get(comp.id)
-        if item is not None and item[0] and item[1]:
-            until = max(until or date.min, item[1])
+        # Only the capitalisation records count (never a date typed in the dossier): issue 22.
+        holding = cap.competency_holdings.get(comp.id)
         proposal = commission_proposals.get(comp.id)
         opinion = opinions.get(comp.id)
         comp_facts.append(
@@ -540,15 +512,25 @@ def _assess(session, referential, evidence, candidate_id, texts):
                 # a proposal row is the commission's submitted conclusion
                 commission=(proposal[0] or None) if proposal is not None else None,
                 company_opinion=(opinion[0] or None) if opinion is not None and opinion[1] else None,
-                capitalised_until=until,
+                capitalised_until=holding.valid_until if holding else None,
+                capitalised_by=holding.label() if holding else "",
             )
         )
     facts = awards.CandidateFacts(
-        is_vae=not opinion_required,
+        is_vae=candidate["pathway"] == VAE_PATHWAY,
+        opinion_waived=not opinion_required,
+        pathway=candidate["pathway"],
         deliberation_date=session.date,
         competencies=tuple(comp_facts),
         blocks=tuple(
-            awards.BlockFacts(block_id=b.id, number=b.number, capitalised_until=cap.blocks.get(b.id))
+            awards.BlockFacts(
+                block_id=b.id,
+                number=b.number,
+                capitalised_until=cap.block_holdings[b.id].valid_until
+                if b.id in cap.block_holdings
+                else None,
+                capitalised_by=cap.block_holdings[b.id].label() if b.id in cap.block_holdings else "",
+            )
             for b in referential.blocks
         ),
         rncp_registered=bool(session.certification.rncp_number),
@@ -657,10 +639,9 @@ class Board:
 
 def _review_pairs(session, candidate_ids):
     """(candidate, competency, bloc) where the commission and the signed company opinion disagree,
-    among `candidate_ids` (the session's candidates that need an opinion: not VAE, dossier asking
-    for it) and where the dossier does not hold the competency as acquired: awards.propose's
-    `needs_review` cases but capitalisation by earlier deliberations, which `_review_candidates`
-    checks. One query, whatever the size of the session. The query reads the session's entries (a
+    among `candidate_ids` (the session's candidates that need an opinion: not VAE, with a company):
+    awards.propose's `needs_review` cases but capitalisation by deliberations, which
+    `_review_candidates` checks. One query, whatever the size of the session. The query reads the session's entries (a
     semi-join on its index) and the caller's choice is applied to the rows in Python: joining the
     candidate table to choose in SQL made the planner scan every candidate (9 of 23 ms at 20 000
     candidates), and a list of 300 literal ids cost more to build and plan than the rows it saves."""
@@ -668,17 +649,10 @@ def _review_pairs(session, candidate_ids):
     CompanyOpinion = _model("evaluations", "CompanyOpinion")
     if CommissionProposal is None or CompanyOpinion is None or not candidate_ids:  # pragma: no cover
         return []
-    DossierCompetency = apps.get_model("candidates", "DossierCompetency")
     signed = CompanyOpinion.objects.filter(
         candidate_id=OuterRef("candidate_id"),
         competency_id=OuterRef("competency_id"),
         signed_at__isnull=False,
-    )
-    acquired_in_dossier = DossierCompetency.objects.filter(
-        dossier__candidate_id=OuterRef("candidate_id"),
-        competency_id=OuterRef("competency_id"),
-        already_acquired=True,
-        acquired_until__gte=session.date,
     )
     # The signed opinion as a scalar subquery per proposal (an index lookup each): written as two
     # EXISTS the planner hashed the whole opinions table (90 ms at 20 000 candidates).
@@ -691,7 +665,6 @@ def _review_pairs(session, candidate_ids):
             Q(signed_opinion__in=[awards.RESERVED, awards.UNFAVOURABLE], conclusion=awards.ACQUIRED)
             | Q(signed_opinion=awards.FAVOURABLE, conclusion=awards.NOT_ACQUIRED)
         )
-        .exclude(Exists(acquired_in_dossier))
         .order_by()
         .values_list("candidate_id", "competency_id", "competency__block_id")
     )
@@ -751,13 +724,13 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
             "candidate__previous_attempt_id",
             decided_flag,
             "candidate__pathway",
-            "candidate__dossier__company_opinion_applies",
+            "candidate__company_id",
         )
     )
     previous = {entry[0]: entry[1] for entry in entries}
     decided = {entry[0] for entry in entries if entry[2]}
-    # The candidates whose company opinion counts (not VAE; a dossier, when there is one, asking for it).
-    opinion_expected = {entry[0] for entry in entries if entry[3] != Pathway.VAE and entry[4] is not False}
+    # The candidates whose company opinion counts (not VAE, with a company).
+    opinion_expected = {entry[0] for entry in entries if company_opinion_required(entry[3], entry[4])}
     matching = None
     if search:
         matching = set(
@@ -825,7 +798,7 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
             if proposal.needs_review:
                 text += " ⚠"
             if proposal.capitalised:
-                text += capitalised_label
+                text += capitalised_text(proposal.explanation, capitalised_label)
             cells.append(text)
         outcome = outcomes.get(candidate_id)
         lines.append(
@@ -851,71 +824,30 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
     return Board(lines=lines, page=page_obj, counts=counts, state=state, search=search)
 
 
-def _capitalised_bulk(session, previous, referential):
-    """capitalised_for() for many candidates ({candidate id: previous_attempt_id}) in a constant
-    number of queries (the chains of earlier attempts are followed at most 5 levels deep).
+def capitalised_text(explanation, default=""):
+    """« acquise par délibération du 03/04/2025 (PV n° 12, UIMM …), au titre du bloc 1, jusqu'au
+    03/04/2030 »: which record holds a capitalised competency (issue 22), from its proposal."""
+    by = explanation.get("capitalised_by")
+    if not by:
+        return default
+    text = " " + _("par %(by)s") % {"by": by}
+    if explanation.get("capitalised_block"):
+        text += ", " + _("au titre du bloc %(n)s") % {"n": explanation["capitalised_block"]}
+    until = explanation.get("capitalised_until")
+    if until:
+        text += ", " + _("jusqu'au %(d)s") % {"d": date.fromisoformat(until).strftime("%d/%m/%Y")}
+    return text
 
-    Every candidate of a session is registered on the session's CQPM version (services enforce it).
-    """
-    if not previous:
-        return {}
-    Candidate = apps.get_model("candidates", "Candidate")
-    parent_of = {}
-    pending = {pid for pid in previous.values() if pid}
-    for _round in range(5):  # chains of earlier attempts are short; bounded to keep queries constant
-        pending -= set(parent_of)
-        if not pending:
-            break
-        new = set()
-        for pk, parent in Candidate.objects.filter(pk__in=pending).values_list("pk", "previous_attempt_id"):
-            parent_of[pk] = parent
-            if parent:
-                new.add(parent)
-        pending = new
-    chains = {}
-    for candidate_id, current in previous.items():
-        chain = [candidate_id]
-        while current and current not in chain:
-            chain.append(current)
-            current = parent_of.get(current)
-        chains[candidate_id] = chain
-    all_ids = {pk for chain in chains.values() for pk in chain}
-    code = session.certification.code
-    own_comp = {(c.number, c.title): c.id for c in referential.competencies}
-    own_block = {(b.number, b.title): b.id for b in referential.blocks}
-    competencies_of, blocks_of = {}, {}  # holder id → [(own id, valid_until)]
-    rows = CapitalisedCompetency.objects.filter(
-        candidate_id__in=all_ids,
-        valid_until__gte=session.date,
-        acquired_on__lt=session.date,  # only earlier deliberations, never this one
-        competency__certification__code=code,
-    ).values_list("candidate_id", "competency__number", "competency__title", "valid_until")
-    for holder, number, title, valid_until in rows:
-        target = own_comp.get((number, title))
-        if target:
-            competencies_of.setdefault(holder, []).append((target, valid_until))
-    rows = CapitalisedBlock.objects.filter(
-        candidate_id__in=all_ids,
-        valid_until__gte=session.date,
-        acquired_on__lt=session.date,
-        block__certification__code=code,
-    ).values_list("candidate_id", "block__number", "block__title", "valid_until")
-    for holder, number, title, valid_until in rows:
-        target = own_block.get((number, title))
-        if target:
-            blocks_of.setdefault(holder, []).append((target, valid_until))
-    result = {}
-    for candidate_id, chain in chains.items():
-        cap = Capitalised()
-        for holder in chain:
-            for target, valid_until in competencies_of.get(holder, ()):
-                if valid_until > cap.competencies.get(target, date.min):
-                    cap.competencies[target] = valid_until
-            for target, valid_until in blocks_of.get(holder, ()):
-                if valid_until > cap.blocks.get(target, date.min):
-                    cap.blocks[target] = valid_until
-        result[candidate_id] = cap
-    return result
+
+def _capitalised_bulk(session, previous, referential):
+    """capitalisation.capitalised_bulk on the session's day, without the session's own records."""
+    return capitalisation.capitalised_bulk(
+        previous,
+        certification=session.certification,
+        on=session.date,
+        exclude_session_id=session.pk,
+        referential=referential,
+    )
 
 
 def _anomalies(

@@ -33,6 +33,7 @@ from .models import (
     Jury,
     JuryMember,
     OutcomeAmendment,
+    PriorDeliberation,
     Result,
     SessionCandidate,
     SessionStatus,
@@ -271,10 +272,18 @@ def check_evaluations_over(session, candidate):
 def record_convocations(*, actor, session, unions_asked_on=None, members_notified_on=None, notify=True):
     """Record when unions were asked and employee members notified; email the employee members.
 
-    Returns the warnings (late convocations) so the view can show them; being late is allowed but
-    reported (domain.md: unions ≥ 15 days before, employee members ≥ 8 days before).
+    Returns the warnings (late convocations) so the view can show them; being late is allowed, printed
+    on the PV, and the session closes only with quorum, parity and its president (domain.md: unions
+    ≥ 15 days before, employee members ≥ 8 days before; docs/deliberations.md). A convocation is
+    never dated after the deliberation.
     """
     _ensure_not_closed(session)
+    for value in (unions_asked_on, members_notified_on):
+        if value is not None and value > session.date:
+            raise BusinessRuleError(
+                _("Une convocation ne peut pas être datée après la délibération (%(d)s).")
+                % {"d": session.date.strftime("%d/%m/%Y")}
+            )
     fields = []
     if unions_asked_on is not None:
         session.unions_asked_on = unions_asked_on
@@ -393,7 +402,9 @@ def _decide_all(row, choices):
             cid: awards.decide(proposal, *choices.get(cid, (None, "")))
             for cid, proposal in row.proposals.items()
         }
-        outcome = awards.award(row.facts, decisions, awards.Policy.from_settings())
+        outcome = awards.award(
+            row.facts, decisions, awards.Policy.from_settings(), recorded_on=timezone.localdate()
+        )
     except awards.AwardRuleError as exc:
         raise BusinessRuleError(str(exc)) from exc
     return decisions, outcome
@@ -476,30 +487,40 @@ def record_decisions(*, actor, session, candidate, choices):
 
 
 def _capitalise(session, outcome):
-    """Record what this deliberation validated (competencies 24 months, blocs 5 years; settings)."""
+    """Record what this deliberation validated (competencies 24 months, blocs 5 years; settings),
+    anchored on the deliberation's date — never a date after the day it is recorded (issue 22)."""
+    today = timezone.localdate()
+    if session.date > today:
+        raise BusinessRuleError(
+            _(
+                "La délibération est datée du %(d)s : la capitalisation ne peut pas être ancrée sur une "
+                "date postérieure au jour de son enregistrement (%(t)s)."
+            )
+            % {"d": session.date.strftime("%d/%m/%Y"), "t": today.strftime("%d/%m/%Y")}
+        )
     CapitalisedCompetency.objects.filter(session=session, candidate_id=outcome.candidate_id).delete()
     CapitalisedBlock.objects.filter(session=session, candidate_id=outcome.candidate_id).delete()
     plan = outcome.explanation.get("capitalise", {})
-    for cid, until in plan.get("competencies", {}).items():
-        CapitalisedCompetency.objects.update_or_create(
+    CapitalisedCompetency.objects.bulk_create(
+        CapitalisedCompetency(
             candidate_id=outcome.candidate_id,
             competency_id=int(cid),
-            defaults={
-                "session": session,
-                "acquired_on": session.date,
-                "valid_until": date.fromisoformat(until),
-            },
+            session=session,
+            acquired_on=session.date,
+            valid_until=date.fromisoformat(until),
         )
-    for bid, until in plan.get("blocks", {}).items():
-        CapitalisedBlock.objects.update_or_create(
+        for cid, until in plan.get("competencies", {}).items()
+    )
+    CapitalisedBlock.objects.bulk_create(
+        CapitalisedBlock(
             candidate_id=outcome.candidate_id,
             block_id=int(bid),
-            defaults={
-                "session": session,
-                "acquired_on": session.date,
-                "valid_until": date.fromisoformat(until),
-            },
+            session=session,
+            acquired_on=session.date,
+            valid_until=date.fromisoformat(until),
         )
+        for bid, until in plan.get("blocks", {}).items()
+    )
 
 
 def _mark_deliberated(candidate, actor):
@@ -527,6 +548,12 @@ def close_session(*, actor, session):
     problems = selectors.attendance_problems(session)
     if problems:
         raise BusinessRuleError(_("La session ne peut pas être close : %(p)s") % {"p": " ".join(problems)})
+    blockers = selectors.convocation_blockers(session)
+    if blockers:
+        raise BusinessRuleError(
+            _("La session ne peut pas être close : %(p)s (collège salariés non convoqué).")
+            % {"p": " ; ".join(str(b) for b in blockers)}
+        )
     entries = list(session.entries.select_related("candidate"))
     if not entries:
         raise BusinessRuleError(
@@ -846,54 +873,6 @@ def record_download(*, actor, document, ip_address=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# Capitalisation for a new attempt (called by the candidates app at registration)
-# ---------------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def apply_capitalisation(*, candidate, actor=None):
-    """Mark the dossier items of `candidate` already acquired when an earlier attempt of the same
-    person on the same CQPM capitalised them (directly or through their bloc), with the date until
-    which they stay acquired. Returns the number of items marked. Safe to call again."""
-    from django.apps import apps
-
-    dossier = getattr(candidate, "dossier", None)
-    if dossier is None or candidate.previous_attempt_id is None:
-        return 0
-    capitalised = selectors.capitalised_for(candidate)
-    block_of = dict(
-        apps.get_model("referential", "Competency")
-        .objects.filter(certification_id=candidate.certification_id)
-        .values_list("pk", "block_id")
-    )
-    marked = 0
-    for item in dossier.items.all():
-        block_id = block_of.get(item.competency_id)
-        # (valid until, acquired on) of the competency itself and of its bloc: the longest wins
-        options = [
-            (
-                capitalised.competencies.get(item.competency_id),
-                capitalised.competencies_acquired_on.get(item.competency_id),
-            ),
-            (capitalised.blocks.get(block_id), capitalised.blocks_acquired_on.get(block_id)),
-        ]
-        options = [option for option in options if option[0] is not None]
-        if not options:
-            continue
-        best, acquired_on = max(options, key=lambda option: option[0])
-        if item.already_acquired and item.acquired_until == best and item.acquired_on == acquired_on:
-            continue
-        item.already_acquired = True
-        item.acquired_until = best
-        item.acquired_on = acquired_on
-        item.save(update_fields=["already_acquired", "acquired_until", "acquired_on"])
-        marked += 1
-    if marked:
-        audit(actor=actor, action="deliberations.capitalisation_applied", target=candidate, items=marked)
-    return marked
-
-
-# ---------------------------------------------------------------------------------------------
 # Anonymisation of a candidate (candidates.signals.candidate_anonymised)
 # ---------------------------------------------------------------------------------------------
 
@@ -943,3 +922,130 @@ def erase_candidate_files(*, candidate, actor=None):
 
     transaction.on_commit(delete_files)
     return len(documents)
+
+
+# ---------------------------------------------------------------------------------------------
+# An earlier deliberation recorded explicitly (issue 22, point 1)
+# ---------------------------------------------------------------------------------------------
+
+
+def _prior_validity(deliberation_date):
+    """(competencies valid until, blocs valid until): computed from the deliberation's date by the
+    rules (24 months / 5 years, settings), never typed."""
+    policy = awards.Policy.from_settings()
+    return (
+        awards.add_months(deliberation_date, policy.competency_validity_months),
+        awards.add_years(deliberation_date, policy.block_validity_years),
+    )
+
+
+@transaction.atomic
+def record_prior_deliberation(
+    *, actor, candidate, centre_name, deliberation_date, pv_number, scanned_pv, reason, competencies, blocks
+):
+    """Record a deliberation held before the product (or in another centre) that validated
+    `competencies` / `blocks` of the candidate's CQPM: centre, date, PV number, the scanned PV
+    (checked by content like every upload), a reason; audited. Its validity is computed from its
+    date; the candidate's dossier then shows them acquired and the jury sees « acquise par
+    délibération du … (PV n° …) »."""
+    from candidates import services as candidate_services
+    from candidates.models import CandidateStatus, DocumentKind
+
+    from .capitalisation import apply_capitalisation
+
+    if not getattr(actor, "is_centre_staff", False) or not (
+        actor.is_superuser or candidate.centre_id in actor.centre_ids()
+    ):
+        raise BusinessRuleError(
+            _("Seul le personnel du centre du candidat peut enregistrer une délibération.")
+        )
+    if candidate.is_anonymised or candidate.status in (
+        CandidateStatus.DELIBERATED,
+        CandidateStatus.WITHDRAWN,
+    ):
+        raise BusinessRuleError(_("Le parcours de ce candidat est clos : il ne peut plus être complété."))
+    if selectors.is_candidate_locked(candidate.pk):
+        raise BusinessRuleError(
+            _("Le jury a déjà décidé pour ce candidat : sa capitalisation ne change plus.")
+        )
+    centre_name, pv_number, reason = (
+        (centre_name or "").strip(),
+        (pv_number or "").strip(),
+        (reason or "").strip(),
+    )
+    if not centre_name or not pv_number or not reason:
+        raise BusinessRuleError(_("Indiquez le centre, le numéro du PV et le motif de l'enregistrement."))
+    if deliberation_date is None:
+        raise BusinessRuleError(_("Indiquez la date de la délibération."))
+    today = timezone.localdate()
+    if deliberation_date > today:
+        raise BusinessRuleError(
+            _("La date de la délibération (%(d)s) ne peut pas être postérieure à aujourd'hui.")
+            % {"d": deliberation_date.strftime("%d/%m/%Y")}
+        )
+    if scanned_pv is None:
+        raise BusinessRuleError(_("Joignez le PV de la délibération numérisé."))
+    competencies, blocks = list(competencies or []), list(blocks or [])
+    if not competencies and not blocks:
+        raise BusinessRuleError(_("Choisissez les compétences ou blocs que cette délibération a validés."))
+    certification_id = candidate.certification_id
+    if any(c.certification_id != certification_id for c in competencies) or any(
+        b.certification_id != certification_id for b in blocks
+    ):
+        raise BusinessRuleError(_("Une compétence ou un bloc choisi n'appartient pas au CQPM du candidat."))
+    if blocks and not candidate.certification.rncp_number:
+        raise BusinessRuleError(
+            _(
+                "Ce CQPM n'est pas inscrit au RNCP : ses blocs ne se capitalisent pas seuls, choisissez les compétences."
+            )
+        )
+    competency_until, block_until = _prior_validity(deliberation_date)
+    if (not competencies or competency_until < today) and (not blocks or block_until < today):
+        raise BusinessRuleError(
+            _(
+                "Cette délibération ne produit plus d'effet : compétences acquises jusqu'au %(c)s, blocs "
+                "jusqu'au %(b)s."
+            )
+            % {"c": competency_until.strftime("%d/%m/%Y"), "b": block_until.strftime("%d/%m/%Y")}
+        )
+    document = candidate_services.upload_document(
+        candidate=candidate, kind=DocumentKind.PRIOR_PV, uploaded_file=scanned_pv, by=actor
+    )
+    record = PriorDeliberation.objects.create(
+        candidate=candidate,
+        centre_name=centre_name,
+        deliberation_date=deliberation_date,
+        pv_number=pv_number,
+        document=document,
+        document_sha256=document.sha256,
+        reason=reason,
+        recorded_by=actor,
+    )
+    CapitalisedCompetency.objects.bulk_create(
+        CapitalisedCompetency(
+            candidate=candidate,
+            competency=c,
+            prior=record,
+            acquired_on=deliberation_date,
+            valid_until=competency_until,
+        )
+        for c in competencies
+    )
+    CapitalisedBlock.objects.bulk_create(
+        CapitalisedBlock(
+            candidate=candidate, block=b, prior=record, acquired_on=deliberation_date, valid_until=block_until
+        )
+        for b in blocks
+    )
+    audit(
+        actor=actor,
+        action="deliberations.prior_deliberation_recorded",
+        target=candidate,
+        prior_id=record.pk,
+        document_id=document.pk,
+        deliberation_date=deliberation_date.isoformat(),
+        competency_ids=sorted(c.pk for c in competencies),
+        block_ids=sorted(b.pk for b in blocks),
+    )
+    apply_capitalisation(candidate=candidate, actor=actor)
+    return record

@@ -33,6 +33,11 @@ urlpatterns = [
     path("documents/<uuid:document_pk>/etat/", views.document_status, name="document_status"),
     path("documents/<uuid:document_pk>/relancer/", views.document_retry, name="document_retry"),
     path("documents/<uuid:document_pk>/telecharger/", views.document_download, name="document_download"),
+    path(
+        "candidats/<int:candidate_pk>/deliberation-anterieure/",
+        views.prior_deliberation_create,
+        name="prior_deliberation_create",
+    ),
     path("verifier/", views.verify, name="verify"),
     path("verifier/<str:number>/", views.verify_number, name="verify_number"),
 ]

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.auth import client_ip
 from core.dates import LATE_ENTRY_CODES
+from candidates.selectors import candidates_visible_to
 from core.exceptions import BusinessRuleError
 from core.exports import export_response, requested_format
 from core.models import Role
@@ -34,6 +35,7 @@ from .forms import (
     JuryForm,
     JuryMemberForm,
     LateEntryForm,
+    PriorDeliberationForm,
     SessionForm,
 )
 from .models import DocumentKind, DocumentStatus, GeneratedDocument, JuryMember, SessionStatus
@@ -509,6 +511,47 @@ def candidate_decide(request, pk, candidate_pk):
             "amend": amend,
             "board_url": board_url,
             "not_reached": "" if amend else services.deliberation_not_reached_reason(session),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# An earlier deliberation recorded explicitly (from the candidate's page)
+# ---------------------------------------------------------------------------------------------
+
+
+@role_required(STAFF)
+@require_http_methods(["GET", "POST"])
+def prior_deliberation_create(request, candidate_pk):
+    candidate = get_object_or_404(
+        candidates_visible_to(request.user).select_related("centre", "certification"), pk=candidate_pk
+    )
+    _require(permissions.can_record_prior_deliberation, request.user, candidate)
+    form = PriorDeliberationForm(request.POST or None, request.FILES or None, candidate=candidate)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_prior_deliberation(
+                actor=request.user, candidate=candidate, **form.service_kwargs()
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Délibération antérieure enregistrée : les compétences qu'elle a validées sont acquises."),
+            )
+            return redirect("candidates:detail", pk=candidate.pk)
+    capitalised = selectors.capitalised_for(candidate)
+    return render(
+        request,
+        "deliberations/prior_deliberation_form.html",
+        {
+            "candidate": candidate,
+            "form": form,
+            "priors": candidate.prior_deliberations.prefetch_related(
+                "capitalised_competencies__competency", "capitalised_blocks__block"
+            ),
+            "held": len(capitalised.competency_holdings) + len(capitalised.block_holdings),
         },
     )
 

@@ -9,6 +9,7 @@ from .decisions import (
 )
 from .documents import DocumentKind, DocumentStatus, GeneratedDocument
 from .juries import College, Jury, JuryMember
+from .prior import PriorDeliberation
 from .sessions import Attendance, DeliberationSession, SessionCandidate, SessionStatus
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Jury",
     "JuryMember",
     "OutcomeAmendment",
+    "PriorDeliberation",
     "Result",
     "SessionCandidate",
     "SessionStatus",

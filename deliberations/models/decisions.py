@@ -158,10 +158,21 @@ class CapitalisedCompetency(models.Model):
     competency = models.ForeignKey(
         "referential.Competency", verbose_name=_("compétence"), on_delete=models.PROTECT, related_name="+"
     )
+    # Written by one of our deliberations (session) or by an earlier one recorded explicitly (prior).
     session = models.ForeignKey(
         "deliberations.DeliberationSession",
         verbose_name=_("délibération"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
+        related_name="capitalised_competencies",
+    )
+    prior = models.ForeignKey(
+        "deliberations.PriorDeliberation",
+        verbose_name=_("délibération antérieure"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="capitalised_competencies",
     )
     acquired_on = models.DateField(_("acquise le"))
@@ -173,8 +184,16 @@ class CapitalisedCompetency(models.Model):
         verbose_name_plural = _("compétences capitalisées")
         constraints = [
             models.UniqueConstraint(
-                fields=["candidate", "competency"], name="deliberations_capitalised_competency"
-            )
+                fields=["candidate", "competency", "session"], name="deliberations_capitalised_competency"
+            ),
+            models.UniqueConstraint(
+                fields=["candidate", "competency", "prior"], name="deliberations_capitalised_competency_prior"
+            ),
+            models.CheckConstraint(
+                condition=Q(session__isnull=False, prior__isnull=True)
+                | Q(session__isnull=True, prior__isnull=False),
+                name="deliberations_capitalised_competency_one_source",
+            ),
         ]
 
     def __str__(self):
@@ -193,10 +212,21 @@ class CapitalisedBlock(models.Model):
     block = models.ForeignKey(
         "referential.Block", verbose_name=_("bloc"), on_delete=models.PROTECT, related_name="+"
     )
+    # Written by one of our deliberations (session) or by an earlier one recorded explicitly (prior).
     session = models.ForeignKey(
         "deliberations.DeliberationSession",
         verbose_name=_("délibération"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
+        related_name="capitalised_blocks",
+    )
+    prior = models.ForeignKey(
+        "deliberations.PriorDeliberation",
+        verbose_name=_("délibération antérieure"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="capitalised_blocks",
     )
     acquired_on = models.DateField(_("acquis le"))
@@ -207,7 +237,17 @@ class CapitalisedBlock(models.Model):
         verbose_name = _("bloc capitalisé")
         verbose_name_plural = _("blocs capitalisés")
         constraints = [
-            models.UniqueConstraint(fields=["candidate", "block"], name="deliberations_capitalised_block")
+            models.UniqueConstraint(
+                fields=["candidate", "block", "session"], name="deliberations_capitalised_block"
+            ),
+            models.UniqueConstraint(
+                fields=["candidate", "block", "prior"], name="deliberations_capitalised_block_prior"
+            ),
+            models.CheckConstraint(
+                condition=Q(session__isnull=False, prior__isnull=True)
+                | Q(session__isnull=True, prior__isnull=False),
+                name="deliberations_capitalised_block_one_source",
+            ),
         ]
 
     def __str__(self):

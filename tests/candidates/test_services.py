@@ -405,7 +405,7 @@ def test_dossier_refuses_modalities_the_referential_does_not_allow(staff_a, cent
                 dossier=dossier,
                 by=staff_a,
                 report_due_date=None,
-                company_opinion_applies=False,
+                company_opinion_applies=True,
                 items=item_values(dossier, codes),
             )
     assert dossier.items.first().modalities == [ModalityCode.WORKPLACE_OBSERVATION]
@@ -419,6 +419,9 @@ def test_dossier_refuses_modalities_the_referential_does_not_allow(staff_a, cent
         ({"job_seeker": True}, True, "tuteur"),
         ({}, True, None),
         ({"vae": True}, False, None),
+        ({"job_seeker": True}, False, None),
+        # issue 22: an employee with a company and a tutor cannot have the opinion waived
+        ({}, False, "requis pour ce candidat"),
     ],
 )
 def test_company_opinion_never_for_vae(staff_a, centre_a, factory_kwargs, applies, error):
@@ -431,11 +434,12 @@ def test_company_opinion_never_for_vae(staff_a, centre_a, factory_kwargs, applie
         "company_opinion_applies": applies,
         "items": item_values(dossier, [ModalityCode.WORKPLACE_OBSERVATION]),
     }
+    before = dossier.company_opinion_applies
     if error:
         with pytest.raises(BusinessRuleError, match=error):
             services.update_dossier(**kwargs)
         dossier.refresh_from_db()
-        assert dossier.company_opinion_applies is False
+        assert dossier.company_opinion_applies is before
     else:
         services.update_dossier(**kwargs)
         dossier.refresh_from_db()
@@ -443,25 +447,30 @@ def test_company_opinion_never_for_vae(staff_a, centre_a, factory_kwargs, applie
 
 
 @pytest.mark.django_db
-def test_already_acquired_competencies_need_no_modality(staff_a, centre_a):
+def test_a_competency_cannot_be_typed_already_acquired_in_the_dossier(staff_a, centre_a):
+    """Issue 22, point 1: « déjà acquise » + a date typed by staff for a new registration let the
+    CQPM be awarded on one evaluated competency. Only a deliberation makes a competency acquired."""
     candidate = CandidateFactory(centre=centre_a, with_dossier__modalities=[])
     dossier = candidate.dossier
     items = list(dossier.items.all())
-    until = timezone.localdate() + datetime.timedelta(days=300)
-    services.update_dossier(
-        dossier=dossier,
-        by=staff_a,
-        report_due_date=None,
-        company_opinion_applies=False,
-        items={
-            items[0].pk: {"modalities": [], "already_acquired": True, "acquired_until": until},
-            items[1].pk: {"modalities": [ModalityCode.WORKPLACE_QUESTIONING]},
-            items[2].pk: {"modalities": [ModalityCode.WORKPLACE_OBSERVATION]},
-        },
-    )
-    services.validate_dossier(dossier=dossier, by=staff_a)
-    items[0].refresh_from_db()
-    assert items[0].already_acquired and items[0].acquired_until == until
+    with pytest.raises(BusinessRuleError, match="acquise que par une délibération"):
+        services.update_dossier(
+            dossier=dossier,
+            by=staff_a,
+            report_due_date=None,
+            company_opinion_applies=True,
+            items={
+                items[0].pk: {
+                    "modalities": [],
+                    "already_acquired": True,
+                    "acquired_until": datetime.date(2099, 1, 1),
+                },
+                items[1].pk: {"modalities": [ModalityCode.WORKPLACE_QUESTIONING]},
+                items[2].pk: {"modalities": [ModalityCode.WORKPLACE_OBSERVATION]},
+            },
+        )
+    assert not dossier.items.filter(already_acquired=True).exists()
+    assert not dossier.items.exclude(modalities=[]).exists()  # nothing saved
 
 
 @pytest.mark.django_db

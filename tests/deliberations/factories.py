@@ -5,7 +5,8 @@
 - `DeliberationSessionFactory(centre=..., certification=..., jury=...)`.
 - `evaluated_candidate(centre, certification, conclusions={number: "acquired"|...}, opinions=...)` — a
   candidate with a validated dossier, a commission proposal and a signed company opinion per competency.
-- `ready_session(...)` — a session with jury, full attendance and `n` evaluated candidates.
+- `ready_session(...)` — a session with jury, full attendance and `n` evaluated candidates (dated
+  today unless `date=`: a deliberation is never decided before its date).
 """
 
 import factory
@@ -72,9 +73,12 @@ class DeliberationSessionFactory(factory.django.DjangoModelFactory):
     centre = factory.SubFactory(CentreFactory)
     certification = factory.SubFactory(CertificationFactory)
     jury = factory.LazyAttribute(lambda o: paritary_jury(o.centre))
-    # Today: the jury may record attendance and decisions (not before the deliberation's day).
+    # Today: a deliberation is decided and closed on or after its date (issue 22, point 4).
     date = factory.LazyFunction(timezone.localdate)
     place = "Salle du conseil, Nancy"
+    # Convened in time (unions 20 days before, employee members 10 days before): closing needs it.
+    unions_asked_on = factory.LazyAttribute(lambda o: o.date - datetime.timedelta(days=20))
+    members_notified_on = factory.LazyAttribute(lambda o: o.date - datetime.timedelta(days=10))
 
 
 def evaluated_candidate(centre, certification, *, conclusions=None, opinions=None, vae=False, **kwargs):
@@ -117,8 +121,8 @@ def ready_session(
     centre = centre or CentreFactory()
     certification = certification or CertificationFactory(rncp_number="RNCP12345", rncp_level="4")
     jury = paritary_jury(centre, jury_user=jury_user)
-    dated = {"date": date} if date is not None else {}
-    session = DeliberationSessionFactory(centre=centre, certification=certification, jury=jury, **dated)
+    extra = {"date": date} if date is not None else {}
+    session = DeliberationSessionFactory(centre=centre, certification=certification, jury=jury, **extra)
     for _ in range(n):
         candidate = evaluated_candidate(centre, certification, **candidate_kwargs)
         SessionCandidate.objects.create(session=session, candidate=candidate)

@@ -139,6 +139,7 @@ def test_divergence_filter_is_exactly_the_award_rules_needs_review(client):
         "acquired_in_dossier": evaluated_candidate(centre, cert, opinions={1: "unfavourable"}),
         "capitalised_earlier": evaluated_candidate(centre, cert, opinions={1: "unfavourable"}),
         "capitalised_expired": evaluated_candidate(centre, cert, opinions={1: "unfavourable"}),
+        "job_seeker": evaluated_candidate(centre, cert, job_seeker=True, conclusions={1: "not_acquired"}),
     }
     CompanyOpinion.objects.filter(candidate=cases["unsigned"], competency=comp1).update(signed_at=None)
     cases["no_company_opinion"].dossier.company_opinion_applies = False
@@ -166,11 +167,15 @@ def test_divergence_filter_is_exactly_the_award_rules_needs_review(client):
         if any(p.needs_review for p in row.proposals.values())
     }
     names = {pk: key for key, c in cases.items() for pk in [c.pk]}
+    # Neither a flag of the dossier nor a date typed in it waives the opinion or makes a competency
+    # acquired (issue 22): only the pathway and the capitalisation records do.
     assert {names[pk] for pk in expected} == {
         "acquired_vs_unfavourable",
         "acquired_vs_reserved",
         "not_acquired_vs_favourable",
         "capitalised_expired",
+        "no_company_opinion",
+        "acquired_in_dossier",
     }
     board = selectors.board_page(session, state=selectors.BOARD_REVIEW)
     assert {line.candidate_id for line in board.lines} == expected
@@ -179,7 +184,7 @@ def test_divergence_filter_is_exactly_the_award_rules_needs_review(client):
 
     client.force_login(StaffFactory(centres=[centre]))
     body = client.get(board_url(session, "state=review")).content.decode()
-    assert 'Divergence commission / entreprise <span class="badge text-bg-light">4</span>' in body
+    assert 'Divergence commission / entreprise <span class="badge text-bg-light">6</span>' in body
     assert cases["acquired_vs_unfavourable"].reference in body and cases["agree"].reference not in body
 
 

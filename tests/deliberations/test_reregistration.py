@@ -98,8 +98,8 @@ def test_reregistration_starts_with_capitalised_items_evaluates_the_rest_and_the
         company_opinion_applies=False,
         items={
             items[3].pk: {"modalities": [ModalityCode.WORKPLACE_OBSERVATION]},
-            items[1].pk: {"modalities": [], "already_acquired": True, "acquired_until": bloc_until},
-            items[2].pk: {"modalities": [], "already_acquired": True, "acquired_until": bloc_until},
+            items[1].pk: {"modalities": []},
+            items[2].pk: {"modalities": []},
         },
     )
     candidate_services.validate_dossier(dossier=second.dossier, by=staff)

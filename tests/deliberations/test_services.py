@@ -8,7 +8,7 @@ from django.utils import timezone
 from candidates.models import CandidateStatus
 from core.exceptions import BusinessRuleError
 from core.models import AuditEvent, Notification
-from deliberations import selectors, services
+from deliberations import capitalisation, selectors, services
 from deliberations.models import (
     Attendance,
     CandidateOutcome,
@@ -101,11 +101,17 @@ def test_convocation_deadlines(days_before_unions, days_before_members, expected
 
 
 def test_missing_convocation_warns_once_deadline_passed():
-    session = DeliberationSessionFactory(date=timezone.localdate() + datetime.timedelta(days=5))
+    session = DeliberationSessionFactory(
+        date=timezone.localdate() + datetime.timedelta(days=5), unions_asked_on=None, members_notified_on=None
+    )
     warnings = selectors.convocation_warnings(session)
     assert any("n'ont pas été sollicitées" in w for w in warnings)
     assert any("n'ont pas été convoqués" in w for w in warnings)
-    far = DeliberationSessionFactory(date=timezone.localdate() + datetime.timedelta(days=60))
+    far = DeliberationSessionFactory(
+        date=timezone.localdate() + datetime.timedelta(days=60),
+        unions_asked_on=None,
+        members_notified_on=None,
+    )
     assert selectors.convocation_warnings(far) == []
 
 
@@ -340,8 +346,8 @@ def test_new_attempt_starts_with_capitalised_competencies_and_awards_use_them(
     assert set(capitalised.competencies) == {comp(session, 1).pk, comp(session, 2).pk}
     assert set(capitalised.blocks) == {session.certification.blocks.get(number=1).pk}
     # at registration, the candidates app marks the dossier: competencies 1 and 2 are already acquired
-    assert services.apply_capitalisation(candidate=second) == 2
-    assert services.apply_capitalisation(candidate=second) == 0  # idempotent
+    assert capitalisation.apply_capitalisation(candidate=second) == 2
+    assert capitalisation.apply_capitalisation(candidate=second) == 0  # idempotent
     items = {i.competency.number: i for i in second.dossier.items.select_related("competency")}
     assert items[1].already_acquired and items[2].already_acquired and not items[3].already_acquired
     assert items[1].acquired_until == session.date.replace(year=session.date.year + 5)  # through bloc 1
@@ -362,7 +368,9 @@ def test_new_attempt_starts_with_capitalised_competencies_and_awards_use_them(
     services.add_candidates(actor=None, session=later, candidates=[second])
     row = selectors.board_row(later, second.pk)
     assert row.is_complete, row.anomalies
-    assert row.proposals[comp(session, 1).pk].rule == "capitalised_competency"
+    # held by both records: the bloc (5 years) holds it longer than its own 24 months
+    assert row.proposals[comp(session, 1).pk].rule == "capitalised_block"
+    assert row.proposals[comp(session, 1).pk].explanation["capitalised_block"] == 1
     assert row.proposals[c3.pk].rule == "agreement_acquired"
     outcome = services.record_decisions(actor=None, session=later, candidate=second, choices={})
     assert outcome.result == "certified"

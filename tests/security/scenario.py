@@ -148,6 +148,16 @@ def _tenant(code, *, staff, evaluator_in, evaluator_out, tutor_user, other_tutor
     import_job = ImportJob.objects.create(
         centre=centre, created_by=staff, original_name=f"import-{code}.csv", status=ImportJobStatus.INVALID
     )
+    from candidates.services import record_access_request
+
+    access_request = record_access_request(
+        candidate=candidate,
+        by=staff,
+        requester="Le candidat",
+        received_on=timezone.localdate(),
+        channel="email",
+        identity_check="Pièce d'identité comparée au dossier.",
+    )
 
     return Tenant(
         centre,
@@ -179,6 +189,7 @@ def _tenant(code, *, staff, evaluator_in, evaluator_out, tutor_user, other_tutor
             "person_membership": person_membership,
             "jury_person": jury_user,
             "jury_seat": jury.members.get(user=jury_user),
+            "access_request": access_request,
         },
     )
 

@@ -82,6 +82,12 @@ TABLE = {
     # the candidate's report: staff and the evaluators of his commission; the jury only for its session
     "candidates:document_download": (G, "L ok/404 404/ok ok ok/404 404 403 403 404"),
     "candidates:personal_data_export": (P, STAFF_OBJECT),
+    # RGPD right of access: the register and its requests, staff of the candidate's centre
+    "candidates:access_request_list": (G, STAFF_PAGE),
+    "candidates:access_request_create": (GP, STAFF_OBJECT),
+    "candidates:access_request_detail": (G, STAFF_OBJECT),
+    "candidates:access_request_answer": (P, STAFF_OBJECT),
+    "candidates:access_request_sent": (P, STAFF_OBJECT),
     "candidates:company_list": (G, STAFF_PAGE),
     "candidates:company_search": (G, STAFF_PAGE),  # suggestions: companies of the user's centres only
     "candidates:company_create": (GP, STAFF_PAGE),
@@ -140,6 +146,7 @@ TABLE = {
     "deliberations:document_status": (G, JURY_SESSION),
     "deliberations:document_retry": (P, STAFF_OBJECT),
     "deliberations:document_download": (G, JURY_SESSION),
+    "deliberations:prior_deliberation_create": (GP, STAFF_OBJECT),  # from the candidate's page
     "deliberations:verify": (G, PUBLIC),  # public verification of a certificate number
     "deliberations:verify_number": (G, PUBLIC),
     # --- people and accounts (« Personnes ») ---
@@ -210,7 +217,12 @@ URL_ARGS = {
         "document_pk": other["document"].pk,
     },
     "candidates:personal_data_export": _kwargs("candidate"),
+    "deliberations:prior_deliberation_create": lambda own, other: {"candidate_pk": own["candidate"].pk},
     "candidates:import_job": _kwargs("import_job"),
+    "candidates:access_request_create": _kwargs("candidate"),
+    "candidates:access_request_detail": _kwargs("access_request"),
+    "candidates:access_request_answer": _kwargs("access_request"),
+    "candidates:access_request_sent": _kwargs("access_request"),
     "candidates:import_job_status": _kwargs("import_job"),
     "candidates:import_job_confirm": _kwargs("import_job"),
     "candidates:company_detail": _kwargs("company"),
