@@ -32,6 +32,7 @@ urlpatterns = [
     path("documents/<uuid:document_pk>/etat/", views.document_status, name="document_status"),
     path("documents/<uuid:document_pk>/relancer/", views.document_retry, name="document_retry"),
     path("documents/<uuid:document_pk>/telecharger/", views.document_download, name="document_download"),
+    path("parametres-documents/", views.document_settings, name="document_settings"),
     path("verifier/", views.verify, name="verify"),
     path("verifier/<str:number>/", views.verify_number, name="verify_number"),
 ]

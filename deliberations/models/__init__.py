@@ -7,13 +7,14 @@ from .decisions import (
     OutcomeAmendment,
     Result,
 )
-from .documents import DocumentKind, DocumentStatus, GeneratedDocument
+from .documents import CentreDocumentSettings, DocumentKind, DocumentStatus, GeneratedDocument
 from .juries import College, Jury, JuryMember
 from .sessions import Attendance, DeliberationSession, SessionCandidate, SessionStatus
 
 __all__ = [
     "Attendance",
     "CandidateOutcome",
+    "CentreDocumentSettings",
     "CapitalisedBlock",
     "CapitalisedCompetency",
     "College",

@@ -138,6 +138,7 @@ TABLE = {
     "deliberations:document_status": (G, JURY_SESSION),
     "deliberations:document_retry": (P, STAFF_OBJECT),
     "deliberations:document_download": (G, JURY_SESSION),
+    "deliberations:document_settings": (GP, STAFF_PAGE),  # the centre's signatory and contest text
     "deliberations:verify": (G, PUBLIC),  # public verification of a certificate number
     "deliberations:verify_number": (G, PUBLIC),
     # --- legal reporting (« accrochage ») ---
