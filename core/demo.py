@@ -24,7 +24,7 @@ CENTRES = [
         "address": "12 rue de la Métallurgie",
         "postcode": "54000",
         "city": "Nancy",
-        "certifier_signatory": "Hélène Fabre, déléguée générale",
+        "certifier_signatory": "Hélène Fabre",
     },
     {
         "code": "B",
@@ -33,7 +33,7 @@ CENTRES = [
         "address": "8 quai des Forges",
         "postcode": "69002",
         "city": "Lyon",
-        "certifier_signatory": "Louis Perrin, délégué général",
+        "certifier_signatory": "Louis Perrin",
     },
 ]
 

@@ -59,9 +59,14 @@ def render_html(html):
     )
 
 
-def html_to_pdf(html):
-    return render_html(html).write_pdf()
+# Archival documents: PDF/A-3b (ISO 19005-3, level B: fonts embedded, sRGB output intent, XMP
+# metadata with title/author/subject taken from the HTML <title> and <meta name=author/description>).
+PDFA_VARIANT = "pdf/a-3b"
 
 
-def render_pdf(template_name, context):
-    return html_to_pdf(render_to_string(template_name, context))
+def html_to_pdf(html, *, pdf_variant=None):
+    return render_html(html).write_pdf(pdf_variant=pdf_variant)
+
+
+def render_pdf(template_name, context, *, pdf_variant=None):
+    return html_to_pdf(render_to_string(template_name, context), pdf_variant=pdf_variant)

@@ -316,6 +316,15 @@ CQPM = {
     ),
 }
 
+# The certifier's electronic seal (PAdES) on PV, parchemins and bloc attestations (deliberations/seal.py).
+# Without a PKCS#12 file, a self-signed demo certificate is generated once where demo data are allowed
+# (CQPM_SEAL_DEMO unset: follows DEMO_DATA_ALLOWED); in production the documents are then unsigned.
+CQPM_SEAL = {
+    "PKCS12_PATH": os.environ.get("CQPM_SEAL_PKCS12_PATH", ""),
+    "PKCS12_PASSWORD": os.environ.get("CQPM_SEAL_PKCS12_PASSWORD", ""),
+    "DEMO": env_bool("CQPM_SEAL_DEMO", None),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

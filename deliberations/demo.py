@@ -24,7 +24,7 @@ from evaluations import services as evaluation_services
 from evaluations.models import CommissionProposal, CompanyOpinion, DeliveryMode, LegacyExamination
 
 from . import documents, services
-from .models import College, DeliberationSession, Jury, SessionStatus
+from .models import CentreDocumentSettings, College, DeliberationSession, Jury, SessionStatus
 
 JURY_NAME = "Jury paritaire RH — Lorraine"
 MEMBERS = [
@@ -44,6 +44,13 @@ HISTORY = [
         "Hugo",
         (1988, 9, 3),
         {"last": ("not_acquired", "Le résultat attendu n'est pas atteint.")},
+    ),
+    (
+        "s1",
+        "ROUSSEL",
+        "Emma",
+        (1997, 1, 15),
+        {"all": ("not_acquired", "Aucun des résultats attendus n'est atteint ; entretien confus.")},
     ),
     ("s2", "FONTAINE", "Claire", (1993, 2, 21), {}),
     (
@@ -184,20 +191,46 @@ def _attend_all(session, staff):
         )
 
 
+# What the jury writes for the candidate (printed in the letter; the motivations stay in the PV).
+REASONS_FOR_CANDIDATE = {
+    "LAMBERT": "Le jury vous encourage à vous représenter : votre maîtrise des autres compétences est solide.",
+}
+
+
 def _decide(session, staff, candidate, override):
     if session.outcomes.filter(candidate=candidate).exists():
         return
     competencies = list(session.certification.competencies.order_by("number"))
     choices = {}
     for position, (decided, motivation) in override.items():
-        competency = competencies[0] if position == "first" else competencies[-1]
-        choices[competency.pk] = (decided, motivation)
-    services.record_decisions(actor=staff, session=session, candidate=candidate, choices=choices)
+        chosen = {"first": competencies[:1], "last": competencies[-1:], "all": competencies}[position]
+        for competency in chosen:
+            choices[competency.pk] = (decided, motivation)
+    services.record_decisions(
+        actor=staff,
+        session=session,
+        candidate=candidate,
+        choices=choices,
+        reason_for_candidate=REASONS_FOR_CANDIDATE.get(candidate.birth_name, ""),
+    )
+
+
+# The signatory's title per centre (the name is the centre's `certifier_signatory`).
+SIGNATORY_TITLES = {"A": "Déléguée générale de l'UIMM Lorraine", "B": "Délégué général de l'UIMM Rhône-Alpes"}
+
+
+def _document_settings(ctx):
+    for code, centre in ctx.get("centres", {}).items():
+        if code in SIGNATORY_TITLES:
+            CentreDocumentSettings.objects.get_or_create(
+                centre=centre, defaults={"signatory_title": SIGNATORY_TITLES[code]}
+            )
 
 
 def seed(ctx):
     if "certification" not in ctx or "A" not in ctx.get("centres", {}):
         return
+    _document_settings(ctx)
     staff = ctx["users"]["staff-a"]
     jury = _jury(ctx, staff)
     sessions = {

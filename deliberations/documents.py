@@ -36,9 +36,9 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from core.pdf import render_html, render_pdf
+from core.pdf import PDFA_VARIANT, render_html, render_pdf
 
-from . import capitalisation, selectors
+from . import capitalisation, seal, selectors
 from .awards import (
     RULE_BLOCK_ALL_ACQUIRED,
     RULE_CQPM_ALL_ACQUIRED,
@@ -51,6 +51,7 @@ from .awards import (
 )
 from .models import (
     CandidateOutcome,
+    CentreDocumentSettings,
     College,
     CompetencyDecision,
     Decision,
@@ -60,6 +61,7 @@ from .models import (
     OutcomeAmendment,
     Result,
 )
+from .models.documents import DEFAULT_CONTEST_DAYS, SEALED_KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +125,12 @@ def _jury_context(session):
     employees = [m for m in members if m.college == College.EMPLOYEES]
     president = next((m for m in members if m.is_president), None)
     present = [m for m in members if m.present]
+    # One signature space per member present: the president first, then each college.
+    signatories = sorted(
+        present, key=lambda m: (not m.is_president, m.college != College.EMPLOYERS, m.full_name)
+    )
     return {
+        "signatories": signatories,
         "members": members,
         "employers": employers,
         "employees": employees,
@@ -136,19 +143,89 @@ def _jury_context(session):
     }
 
 
-def _base_context(document, *, qr=False):
+def civility(sex):
+    """How a document addresses and describes a person, from the recorded sex; neutral when unknown."""
+    if sex == "F":
+        return {
+            "salutation": _("Madame,"),
+            "closing": _("Madame"),
+            "title": _("Madame"),
+            "born": _("née le"),
+            "holder": _("la titulaire"),
+            "Holder": _("La titulaire"),
+            "evaluated": _("évaluée"),
+            "known": True,
+        }
+    if sex == "M":
+        return {
+            "salutation": _("Monsieur,"),
+            "closing": _("Monsieur"),
+            "title": _("Monsieur"),
+            "born": _("né le"),
+            "holder": _("le titulaire"),
+            "Holder": _("Le titulaire"),
+            "evaluated": _("évalué"),
+            "known": True,
+        }
+    return {
+        "salutation": _("Madame, Monsieur,"),
+        "closing": _("Madame, Monsieur"),
+        "title": "",
+        "born": _("date de naissance :"),
+        "holder": _("titulaire"),
+        "Holder": _("Titulaire"),
+        "evaluated": _("évalué·e"),
+        "known": False,
+    }
+
+
+DEFAULT_CONTEST_TEXT = _(
+    "Vous pouvez contester cette décision par un recours écrit et motivé adressé au centre de "
+    "certification, à l'attention du président du jury paritaire de délibération, en joignant une "
+    "copie de ce courrier. Le jury réexamine votre dossier et vous fait connaître sa réponse par écrit."
+)
+
+
+def _png_data_uri(content):
+    return "data:image/png;base64," + base64.b64encode(content).decode("ascii")
+
+
+def document_settings(centre):
+    """The centre's document settings with their defaults, and its scanned signature as a data URI."""
+    record = CentreDocumentSettings.objects.filter(centre=centre).first()
+    image = ""
+    if record is not None and record.signature_image:
+        try:
+            with default_storage.open(record.signature_image.name, "rb") as handle:
+                image = _png_data_uri(handle.read())
+        except OSError:
+            logger.warning("Signature numérisée du centre %s illisible", centre.pk)
+    return {
+        "signatory_name": centre.certifier_signatory,
+        "signatory_title": record.signatory_title if record else "",
+        "signature_image": image,
+        "contest_text": (record.contest_text.strip() if record else "") or DEFAULT_CONTEST_TEXT,
+        "contest_days": record.contest_days if record else DEFAULT_CONTEST_DAYS,
+    }
+
+
+def _base_context(document, *, qr=False, settings_of_centre=None):
     """What every document shows; the QR code only for the documents that print it."""
     session = document.session
     url = verification_url(document.number)
+    centre = session.centre
     return {
         "document": document,
         "session": session,
         "certification": session.certification,
-        "centre": session.centre,
+        "centre": centre,
+        # « Fait à <lieu> »: the centre's city (the meeting place is printed in full in the PV's head).
+        "done_at": centre.city or session.place,
         "certifier_legal_name": settings.CQPM["CERTIFIER_LEGAL_NAME"],
         "verification_url": url,
         "qr_code": qr_png(url) if qr else "",
-        "generated_at": timezone.now(),
+        "doc": settings_of_centre if settings_of_centre is not None else document_settings(centre),
+        "archival": document.kind in SEALED_KINDS,
     }
 
 
@@ -246,6 +323,10 @@ def _candidate_results(session, candidate_ids=None):
                 "candidate": outcome.candidate,
                 "blocks": block_rows,
                 "acquired_decisions": acquired_decisions,
+                "not_acquired_decisions": sorted(
+                    (d for d in cand_decisions.values() if d.decided != "acquired"),
+                    key=lambda d: d.competency.number,
+                ),
                 "competency_valid_until": competency_valid_until,
                 "capitalised_before": outcome.explanation.get("capitalised_before", []),
                 "overridden": [d for d in cand_decisions.values() if d.is_override or d.motivation],
@@ -258,9 +339,9 @@ def _date(value):
     return date.fromisoformat(value) if value else None
 
 
-# The PV's table prints the data columns in a monospaced cell, aligned with spaces: WeasyPrint lays out
-# one text line far faster than one table cell per value (≈ 1 ms per cell: 4 500 cells for 300
-# candidates were 7 s; two cells per candidate are under 2 s). Labels are short for that reason.
+# The PV's decisions table: real table cells with fixed column widths, one row per candidate, the
+# codes short (WeasyPrint lays out about 1 ms per cell: the candidate's reference, name and pathway
+# share one cell, the result and its date another, so a 300-candidate PV stays within its budget).
 PATHWAY_SHORT = {
     "employee": _("Salarié"),
     "apprentice": _("Alternant"),
@@ -281,14 +362,6 @@ PV_RULES = (
     RULE_JURY_REVIEW,
     RULE_JURY_OVERRIDE,
 )
-# Widths (characters) of the monospaced columns.
-W_PATHWAY, W_COMPETENCY, W_BLOCKS, W_RESULT = 12, 5, 8, 18
-
-
-def _cols(*pairs):
-    """[(text, width)] → one line of left-aligned columns (the last one is not padded)."""
-    *head, (last, _width) = pairs
-    return "".join(str(text).ljust(width) for text, width in head) + str(last)
 
 
 def _competency_code(decision):
@@ -405,7 +478,7 @@ def _pv_table(session):
         codes = []
         for competency in competencies:
             decision = own.get(competency["id"])
-            codes.append((_competency_code(decision), W_COMPETENCY))
+            codes.append(_competency_code(decision))
             if decision is None:
                 continue
             override = decision["decided"] != decision["proposed"]
@@ -418,14 +491,13 @@ def _pv_table(session):
                 )
                 motivated.append(
                     {
-                        "candidate": f"{candidate.reference} {candidate.full_name}",
-                        "line": _cols(
-                            (f"C{competency['number']}", 6),
-                            (DECISION_SHORT.get(decision["commission"], "—"), 6),
-                            (company, 13),
-                            (DECISION_SHORT[decision["proposed"]], 6),
-                            (DECISION_SHORT[decision["decided"]], 1),
-                        ),
+                        "reference": candidate.reference,
+                        "name": candidate.full_name,
+                        "competency": f"C{competency['number']}",
+                        "commission": DECISION_SHORT.get(decision["commission"], "—"),
+                        "company": company,
+                        "proposed": DECISION_SHORT[decision["proposed"]],
+                        "decided": DECISION_SHORT[decision["decided"]],
                         "reason": _("Écart à la proposition")
                         if override
                         else _("Réexamen")
@@ -437,38 +509,26 @@ def _pv_table(session):
         acquired = sorted(acquired_blocks.get(outcome.pk, []))
         rows.append(
             {
-                "candidate": f"{candidate.reference} {candidate.full_name}",
-                "line": _cols(
-                    (PATHWAY_SHORT.get(candidate.pathway, candidate.pathway), W_PATHWAY),
-                    *codes,
-                    (",".join(str(n) for n in acquired) or "—", W_BLOCKS),
-                    (result_label.get(outcome.result, outcome.result), W_RESULT),
-                    (valid_until.strftime("%d/%m/%Y") if valid_until else "", 1),
-                ),
+                "reference": candidate.reference,
+                "name": candidate.full_name,
+                "pathway": PATHWAY_SHORT.get(candidate.pathway, candidate.pathway),
+                "codes": codes,
+                "blocks": ", ".join(str(n) for n in acquired) or "—",
+                "result_label": result_label.get(outcome.result, outcome.result),
+                "valid_until": valid_until,
                 "result": outcome.result,
                 "capitalised_before": explanation.get("capitalised_before", []),
                 "validity": " ; ".join(text for _until, text in dates),
             }
         )
-    header = _cols(
-        (_("Parcours"), W_PATHWAY),
-        *((f"C{c['number']}", W_COMPETENCY) for c in competencies),
-        (_("Blocs"), W_BLOCKS),
-        (_("Décision CQPM"), W_RESULT),
-        (_("Acquis jusqu'au"), 1),
-    )
-    motivated_header = _cols(
-        (_("Comp."), 6), (_("Comm."), 6), (_("Entreprise"), 13), (_("Prop."), 6), (_("Jury"), 1)
-    )
     by_block = {}
     for competency in competencies:
         by_block.setdefault(competency["block_id"], []).append(competency)
     return {
         "blocks": [{**block, "competencies": by_block.get(block["id"], [])} for block in blocks],
+        "competencies": competencies,
         "rows": rows,
-        "header": header,
         "motivated": motivated,
-        "motivated_header": motivated_header,
         "departures": departures,
     }
 
@@ -500,12 +560,13 @@ def _pv_context(document):
         "rules": [RULE_LABELS[code] for code in PV_RULES],
         "block_validity_years": settings.CQPM["BLOCK_VALIDITY_YEARS"],
         "competency_validity_months": settings.CQPM["COMPETENCY_VALIDITY_MONTHS"],
-        "title": f"Procès-verbal de délibération — {session.certification.code}",
+        "meta_description": _("Procès-verbal du jury paritaire de délibération du %(date)s — %(title)s")
+        % {"date": session.date.strftime("%d/%m/%Y"), "title": session.certification.title},
     }
 
 
-# Candidate documents that print the QR code of their verification page.
-QR_KINDS = frozenset({DocumentKind.CERTIFICATE, DocumentKind.BLOCK_ATTESTATION})
+# Candidate documents that print the QR code of their verification page (all of them).
+QR_KINDS = frozenset({DocumentKind.LETTER, DocumentKind.CERTIFICATE, DocumentKind.BLOCK_ATTESTATION})
 
 
 def _candidate_contexts(documents):
@@ -514,6 +575,12 @@ def _candidate_contexts(documents):
     session = documents[0].session
     results = {r["candidate"].pk: r for r in _candidate_results(session, [d.candidate_id for d in documents])}
     jury = _jury_context(session)
+    centre_settings = document_settings(session.centre)
+    description = {
+        DocumentKind.LETTER: _("Résultat de la délibération du %(date)s — %(title)s"),
+        DocumentKind.CERTIFICATE: _("Certificat de qualification paritaire de la métallurgie — %(title)s"),
+        DocumentKind.BLOCK_ATTESTATION: _("Attestation de blocs de compétences — %(title)s"),
+    }
     contexts = {}
     for document in documents:
         result = results.get(document.candidate_id)
@@ -521,11 +588,14 @@ def _candidate_contexts(documents):
             contexts[document.pk] = DocumentError("Le candidat n'a pas de résultat dans cette session.")
             continue
         contexts[document.pk] = {
-            **_base_context(document, qr=document.kind in QR_KINDS),
+            **_base_context(document, qr=document.kind in QR_KINDS, settings_of_centre=centre_settings),
             **jury,
             "result": result,
             "candidate": document.candidate,
             "outcome": result["outcome"],
+            "civ": civility(document.candidate.sex),
+            "meta_description": description[document.kind]
+            % {"date": session.date.strftime("%d/%m/%Y"), "title": session.certification.title},
         }
     return contexts
 
@@ -580,17 +650,48 @@ def _current_files(session, kinds):
     return entries
 
 
+SEAL_REASON = {
+    DocumentKind.PV: _("Procès-verbal du jury paritaire de délibération"),
+    DocumentKind.CERTIFICATE: _("Délivrance du CQPM"),
+    DocumentKind.BLOCK_ATTESTATION: _("Attestation de blocs de compétences"),
+}
+
+
+def _variant(kind):
+    return PDFA_VARIANT if kind in SEALED_KINDS else None
+
+
+def seal_document(document, content):
+    """Sign an archival document with the certifier's seal (PAdES) when one is configured; records
+    the signer on the instance (`_publish` stores it)."""
+    if document.kind not in SEALED_KINDS:
+        document.sealed_by = ""
+        return content
+    session = document.session
+    signed, subject = seal.sign(
+        content,
+        reason=str(SEAL_REASON[document.kind]),
+        location=session.centre.city or session.place,
+    )
+    document.sealed_by = subject
+    return signed
+
+
 def build(document) -> bytes:
     """The file's bytes for this record (nothing written anywhere)."""
     kind = document.kind
     if kind == DocumentKind.PV:
-        return render_pdf(TEMPLATES[kind], _pv_context(document))
+        return seal_document(
+            document, render_pdf(TEMPLATES[kind], _pv_context(document), pdf_variant=_variant(kind))
+        )
     if kind == DocumentKind.ATTENDANCE:
         return render_pdf(
             TEMPLATES[kind], {**_base_context(document, qr=True), **_jury_context(document.session)}
         )
     if kind in (DocumentKind.LETTER, DocumentKind.CERTIFICATE, DocumentKind.BLOCK_ATTESTATION):
-        return render_pdf(TEMPLATES[kind], _candidate_context(document))
+        return seal_document(
+            document, render_pdf(TEMPLATES[kind], _candidate_context(document), pdf_variant=_variant(kind))
+        )
     if kind == DocumentKind.PACK:
         return _zip(
             _current_files(
@@ -654,12 +755,35 @@ def _own_resources(page):
     page[NameObject("/Resources")] = own
 
 
-def _split(content, ranges, titles):
-    """One PDF per page range of `content`, each with its own title and only its own resources."""
+def _xmp(metadata, title):
+    """The XMP packet of a PDF/A part: WeasyPrint's metadata of the batch with the part's own title."""
+    import copy
+
+    from weasyprint.pdf.pdfa import VARIANTS  # noqa: F401 - the variant names checked in PDFA_VARIANT
+
+    own = copy.copy(metadata)
+    own.title = title
+    version, conformance = PDFA_VARIANT.removeprefix("pdf/a-")[:-1], PDFA_VARIANT[-1].upper()
+    header = b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    footer = b'</x:xmpmeta>\n<?xpacket end="r"?>'
+    return b"\n".join((header, own.generate_rdf_metadata("a", int(version), conformance), footer))
+
+
+def _split(content, ranges, titles, metadata=None):
+    """One PDF per page range of `content`, each with its own title and only its own resources.
+
+    With `metadata` (a PDF/A batch), each file keeps the output intent and gets its own XMP packet
+    (PDF/A identification, title, author, subject), as a file rendered alone would."""
     from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
 
     reader = PdfReader(io.BytesIO(content))
-    metadata = {k: v for k, v in (reader.metadata or {}).items() if k in ("/Producer", "/Creator")}
+    info = {
+        k: v
+        for k, v in (reader.metadata or {}).items()
+        if k in ("/Producer", "/Creator", "/Author", "/Subject")
+    }
+    root = reader.trailer["/Root"]
     files = []
     for (start, end), title in zip(ranges, titles, strict=True):
         writer = PdfWriter()
@@ -667,7 +791,15 @@ def _split(content, ranges, titles):
             page = reader.pages[index]
             _own_resources(page)
             writer.add_page(page)
-        writer.add_metadata({**metadata, "/Title": title})
+        writer.add_metadata({**info, "/Title": title})
+        if metadata is not None:
+            writer.pdf_header = reader.pdf_header
+            writer._root_object[NameObject("/OutputIntents")] = root["/OutputIntents"].clone(writer)
+            stream = DecodedStreamObject()
+            stream.set_data(_xmp(metadata, title))
+            stream[NameObject("/Type")] = NameObject("/Metadata")
+            stream[NameObject("/Subtype")] = NameObject("/XML")
+            writer._root_object[NameObject("/Metadata")] = writer._add_object(stream)
         buffer = io.BytesIO()
         writer.write(buffer)
         files.append(buffer.getvalue())
@@ -697,15 +829,21 @@ def build_batch(documents):
         }
         for index, document in enumerate(ready)
     ]
+    kind = documents[0].kind
+    variant = _variant(kind)
     laid_out = render_html(render_to_string(template, {**contexts[ready[0].pk], "parts": parts}))
     ranges = _page_ranges(laid_out, [part["anchor"] for part in parts])
     titles = [f"{d.get_kind_display()} — {d.number}" for d in ready]
-    files = _split(laid_out.write_pdf(), ranges, titles)
+    files = _split(
+        laid_out.write_pdf(pdf_variant=variant),
+        ranges,
+        titles,
+        metadata=laid_out.metadata if variant else None,
+    )
     for document, (start, end), content in zip(ready, ranges, files, strict=True):
-        if end - start == 1:
-            results[document.pk] = content
-        else:
-            results[document.pk] = render_pdf(template, contexts[document.pk])
+        if end - start != 1:
+            content = render_pdf(template, contexts[document.pk], pdf_variant=variant)
+        results[document.pk] = seal_document(document, content)
     return results
 
 
@@ -763,13 +901,25 @@ def _publish(document, name, content):
         if not newer_done:
             siblings.filter(is_current=True).update(is_current=False)
         record.file.name = name
+        record.sealed_by = getattr(document, "sealed_by", "")
         record.sha256 = hashlib.sha256(content).hexdigest()
         record.size = len(content)
         record.status = DocumentStatus.DONE
         record.is_current = not newer_done
         record.finished_at = timezone.now()
         record.error = ""
-        record.save(update_fields=["file", "sha256", "size", "status", "is_current", "finished_at", "error"])
+        record.save(
+            update_fields=[
+                "file",
+                "sealed_by",
+                "sha256",
+                "size",
+                "status",
+                "is_current",
+                "finished_at",
+                "error",
+            ]
+        )
         transaction.on_commit(lambda: _remove_leftovers(record, keep={name}))
         return record
 

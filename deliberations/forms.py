@@ -197,6 +197,20 @@ class DecisionForm(forms.Form):
                     else "",
                 }
             )
+        outcome = getattr(row, "outcome", None)
+        self.fields["reason_for_candidate"] = forms.CharField(
+            label=_("Message du jury au candidat (facultatif)"),
+            help_text=_(
+                "Imprimé dans la lettre de résultat. Les motivations ci-dessus restent internes au "
+                "procès-verbal et ne sont jamais communiquées au candidat."
+            ),
+            widget=forms.Textarea(
+                attrs={"rows": 3, "class": "form-control", "aria-describedby": "id_reason_for_candidate_help"}
+            ),
+            required=False,
+            max_length=1500,
+            initial=getattr(outcome, "reason_for_candidate", ""),
+        )
         if amend:
             self.fields["amend_motivation"] = forms.CharField(
                 label=_("Motif de la modification après clôture"),
@@ -278,3 +292,40 @@ class PriorDeliberationForm(_CrispyMixin, forms.Form):
             "competencies": list(data["competencies"]),
             "blocks": list(data.get("blocks") or []),
         }
+class DocumentSettingsForm(_CrispyMixin, forms.Form):
+    """What a centre prints on its documents: signatory, scanned signature (PNG), how to contest."""
+
+    signatory_name = forms.CharField(
+        label=_("Nom du signataire habilité"),
+        max_length=200,
+        required=False,
+        help_text=_("Imprimé sur les parchemins et les attestations de blocs, pour le certificateur."),
+    )
+    signatory_title = forms.CharField(
+        label=_("Qualité du signataire"),
+        max_length=200,
+        required=False,
+        help_text=_("Par exemple « Déléguée générale de l'UIMM Lorraine »."),
+    )
+    signature_image = forms.FileField(
+        label=_("Signature numérisée (PNG, facultative)"),
+        required=False,
+        help_text=_("Image PNG sur fond blanc ou transparent, 1 Mo au plus, 2 000 × 1 000 pixels au plus."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png"}),
+    )
+    remove_signature = forms.BooleanField(label=_("Retirer la signature numérisée"), required=False)
+    contest_text = forms.CharField(
+        label=_("Voies de recours (texte de la lettre de résultat)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "Vide : le texte par défaut (recours écrit auprès du centre, à l'attention du président du jury)."
+        ),
+    )
+    contest_days = forms.IntegerField(
+        label=_("Délai de recours (jours)"),
+        min_value=1,
+        max_value=365,
+        help_text=_("Compté à partir de la réception de la lettre de résultat."),
+    )

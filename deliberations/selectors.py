@@ -6,6 +6,7 @@ centres' sessions, a jury member the sessions of the juries they sit on, nobody 
 
 from __future__ import annotations
 
+import hashlib
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date
@@ -972,3 +973,67 @@ def decision_evidence(session, candidate_id):
     for opinion in CompanyOpinion.objects.filter(candidate_id=candidate_id).select_related("tutor"):
         entry(opinion.competency_id)["opinion"] = opinion
     return evidence
+
+
+# ---------------------------------------------------------------------------------------------
+# Public verification
+# ---------------------------------------------------------------------------------------------
+
+
+def later_edition(document):
+    """The newest produced edition of the same document (same session, kind and candidate) that
+    replaces `document`, or None."""
+    return (
+        GeneratedDocument.objects.filter(
+            session_id=document.session_id,
+            kind=document.kind,
+            candidate_id=document.candidate_id,
+            status=DocumentStatus.DONE,
+            version__gt=document.version,
+        )
+        .only("id", "version", "finished_at", "is_current")
+        .order_by("-version")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class Integrity:
+    """The stored file checked again: its SHA-256 against the record, its seal with pyHanko."""
+
+    erased: bool = False
+    missing: bool = False
+    sha256_matches: bool = False
+    seal: object = None  # deliberations.seal.SealCheck for the sealed kinds, else None
+
+
+def stored_file_integrity(document):
+    from django.core.files.storage import default_storage
+
+    from . import seal
+    from .models.documents import SEALED_KINDS
+
+    if document.erased_at is not None:
+        return Integrity(erased=True)
+    try:
+        with default_storage.open(document.file.name, "rb") as handle:
+            content = handle.read()
+    except (OSError, ValueError):
+        return Integrity(missing=True)
+    matches = hashlib.sha256(content).hexdigest() == document.sha256
+    check = seal.check(content) if document.kind in SEALED_KINDS else None
+    return Integrity(sha256_matches=matches, seal=check)
+
+
+def centres_managed_by(user):
+    """The centres whose document settings the user may change (staff of the centre, superusers)."""
+    CertificationCentre = apps.get_model("core", "CertificationCentre")
+    if not getattr(user, "is_centre_staff", False):
+        return CertificationCentre.objects.none()
+    return CertificationCentre.objects.filter(pk__in=user.centre_ids()).order_by("code")
+
+
+def document_settings_of(centre):
+    from .models import CentreDocumentSettings
+
+    return CentreDocumentSettings.objects.filter(centre=centre).first()

@@ -4,10 +4,13 @@ rule raises BusinessRuleError with a French message; every change is audited (id
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import date
 
 from django.apps import apps
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -24,6 +27,7 @@ from .models import (
     CandidateOutcome,
     CapitalisedBlock,
     CapitalisedCompetency,
+    CentreDocumentSettings,
     College,
     CompetencyDecision,
     DeliberationSession,
@@ -410,7 +414,22 @@ def _decide_all(row, choices):
     return decisions, outcome
 
 
-def _store_outcome(*, actor, session, row, decisions, outcome, now):
+def _clean_reason(reason_for_candidate):
+    """The jury's message to the candidate (printed in the letter), or None to keep the recorded one."""
+    if reason_for_candidate is None:
+        return None
+    reason = reason_for_candidate.strip()
+    if len(reason) > REASON_FOR_CANDIDATE_MAX:
+        raise BusinessRuleError(
+            _("Le message au candidat ne peut dépasser %(n)s caractères.") % {"n": REASON_FOR_CANDIDATE_MAX}
+        )
+    return reason
+
+
+REASON_FOR_CANDIDATE_MAX = 1500
+
+
+def _store_outcome(*, actor, session, row, decisions, outcome, now, reason_for_candidate=None):
     candidate = row.candidate
     for cid, decision in decisions.items():
         CompetencyDecision.objects.update_or_create(
@@ -434,27 +453,31 @@ def _store_outcome(*, actor, session, row, decisions, outcome, now):
             "blocks": {str(k): v.isoformat() for k, v in outcome.new_capitalised_blocks.items()},
         },
     }
+    defaults = {
+        "result": outcome.result,
+        "explanation": explanation,
+        "decided_by": actor,
+        "decided_at": now,
+    }
+    if reason_for_candidate is not None:
+        defaults["reason_for_candidate"] = reason_for_candidate
     record, _created = CandidateOutcome.objects.update_or_create(
-        session=session,
-        candidate=candidate,
-        defaults={
-            "result": outcome.result,
-            "explanation": explanation,
-            "decided_by": actor,
-            "decided_at": now,
-        },
+        session=session, candidate=candidate, defaults=defaults
     )
     record.blocks_acquired.set(sorted(outcome.acquired_block_ids))
     return record
 
 
 @transaction.atomic
-def record_decisions(*, actor, session, candidate, choices):
+def record_decisions(*, actor, session, candidate, choices, reason_for_candidate=None):
     """Record the jury's decision on every competency of one candidate, starting from the proposals.
 
     Only complete candidates (no blocking anomaly) can be decided. From then on the candidate's
-    scores, proposals and opinions are locked (see deliberations.signals).
+    scores, proposals and opinions are locked (see deliberations.signals). `reason_for_candidate`
+    is the jury's message printed in the result letter (None keeps the recorded one); the
+    motivations in `choices` stay in the PV.
     """
+    reason_for_candidate = _clean_reason(reason_for_candidate)
     session = DeliberationSession.objects.select_for_update().get(pk=session.pk)
     _ensure_not_closed(session)
     check_deliberation_date_reached(session)
@@ -469,7 +492,13 @@ def record_decisions(*, actor, session, candidate, choices):
     decisions, outcome = _decide_all(row, choices)
     now = timezone.now()
     record = _store_outcome(
-        actor=actor, session=session, row=row, decisions=decisions, outcome=outcome, now=now
+        actor=actor,
+        session=session,
+        row=row,
+        decisions=decisions,
+        outcome=outcome,
+        now=now,
+        reason_for_candidate=reason_for_candidate,
     )
     updates = {"decisions_recorded_at": now}
     if session.status == SessionStatus.PLANNED:
@@ -592,7 +621,7 @@ def close_session(*, actor, session):
 
 
 @transaction.atomic
-def amend_outcome(*, actor, session, candidate, choices, motivation):
+def amend_outcome(*, actor, session, candidate, choices, motivation, reason_for_candidate=None):
     """Amend a closed deliberation (staff only, written motivation): the previous state is kept, a new
     PV version is produced, the candidate's documents are produced again."""
     if not getattr(actor, "is_centre_staff", False):
@@ -617,7 +646,13 @@ def amend_outcome(*, actor, session, candidate, choices, motivation):
     session.save(update_fields=["pv_version"])
     now = timezone.now()
     outcome = _store_outcome(
-        actor=actor, session=session, row=row, decisions=decisions, outcome=computed, now=now
+        actor=actor,
+        session=session,
+        row=row,
+        decisions=decisions,
+        outcome=computed,
+        now=now,
+        reason_for_candidate=_clean_reason(reason_for_candidate),
     )
     outcome.amended_at = now
     outcome.save(update_fields=["amended_at"])
@@ -1048,4 +1083,93 @@ def record_prior_deliberation(
         block_ids=sorted(b.pk for b in blocks),
     )
     apply_capitalisation(candidate=candidate, actor=actor)
+    return record
+
+
+# ---------------------------------------------------------------------------------------------
+# What each centre prints on its documents
+# ---------------------------------------------------------------------------------------------
+
+SIGNATURE_MAX_BYTES = 1024 * 1024
+SIGNATURE_MAX_PIXELS = (2000, 1000)
+
+
+def _checked_signature_png(upload):
+    """The uploaded scanned signature, checked: a real PNG (magic bytes, then decoded entirely), of a
+    reasonable size. Returns (bytes, sha256)."""
+    from django.core.exceptions import ValidationError
+    from PIL import Image, UnidentifiedImageError
+
+    from core.files import validate_upload
+
+    try:
+        info = validate_upload(upload, allowed=("png",), max_size=SIGNATURE_MAX_BYTES)
+    except ValidationError as exc:
+        raise BusinessRuleError(" ".join(exc.messages)) from exc
+    upload.seek(0)
+    content = upload.read()
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            if image.format != "PNG":
+                raise BusinessRuleError(_("La signature doit être une image PNG."))
+            width, height = image.size
+            image.load()  # decodes every row: a truncated or forged file fails here
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BusinessRuleError(_("Le fichier n'est pas une image PNG lisible.")) from exc
+    max_width, max_height = SIGNATURE_MAX_PIXELS
+    if width > max_width or height > max_height or width < 20 or height < 10:
+        raise BusinessRuleError(
+            _("La signature doit mesurer entre 20 × 10 et %(w)s × %(h)s pixels (reçu : %(x)s × %(y)s).")
+            % {"w": max_width, "h": max_height, "x": width, "y": height}
+        )
+    return content, info.sha256
+
+
+@transaction.atomic
+def update_document_settings(
+    *,
+    actor,
+    centre,
+    signatory_name,
+    signatory_title,
+    contest_text,
+    contest_days,
+    signature_upload=None,
+    remove_signature=False,
+):
+    """Record the signatory (name, title, optional scanned signature) and the contest text and
+    deadline of a centre's documents. Only staff of the centre. Documents produced afterwards use them."""
+    if not getattr(actor, "is_centre_staff", False) or not (
+        actor.is_superuser or centre.pk in actor.centre_ids()
+    ):
+        raise BusinessRuleError(_("Seul le personnel du centre peut modifier ses documents."))
+    if not 1 <= int(contest_days) <= 365:
+        raise BusinessRuleError(_("Le délai de recours doit être compris entre 1 et 365 jours."))
+    record, _created = CentreDocumentSettings.objects.select_for_update().get_or_create(centre=centre)
+    new_image = _checked_signature_png(signature_upload) if signature_upload else None
+    old_name = record.signature_image.name if record.signature_image else ""
+    centre.certifier_signatory = (signatory_name or "").strip()
+    centre.save(update_fields=["certifier_signatory"])
+    record.signatory_title = (signatory_title or "").strip()
+    record.contest_text = (contest_text or "").strip()
+    record.contest_days = int(contest_days)
+    if new_image is not None:
+        content, digest = new_image
+        record.signature_sha256 = digest
+        record.signature_image.save(f"signature-{digest[:12]}.png", ContentFile(content), save=False)
+    elif remove_signature:
+        record.signature_image = ""
+        record.signature_sha256 = ""
+    record.save()
+    new_name = record.signature_image.name if record.signature_image else ""
+    if old_name and old_name != new_name:
+        transaction.on_commit(lambda: default_storage.delete(old_name))
+    audit(
+        actor=actor,
+        action="deliberations.document_settings_updated",
+        centre=centre,
+        message=f"Paramètres des documents du centre {centre.pk}",
+        signature=("replaced" if new_image else "removed" if remove_signature and old_name else "unchanged"),
+        contest_days=record.contest_days,
+    )
     return record

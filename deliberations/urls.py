@@ -38,6 +38,7 @@ urlpatterns = [
         views.prior_deliberation_create,
         name="prior_deliberation_create",
     ),
+    path("parametres-documents/", views.document_settings, name="document_settings"),
     path("verifier/", views.verify, name="verify"),
     path("verifier/<str:number>/", views.verify_number, name="verify_number"),
 ]

@@ -26,12 +26,13 @@ from core.permissions import role_required
 from core.ratelimit import exceeded
 
 from . import documents as docs
-from . import permissions, selectors, services
+from . import permissions, seal, selectors, services
 from .forms import (
     AddCandidatesForm,
     AttendanceForm,
     ConvocationForm,
     DecisionForm,
+    DocumentSettingsForm,
     JuryForm,
     JuryMemberForm,
     LateEntryForm,
@@ -39,7 +40,7 @@ from .forms import (
     SessionForm,
 )
 from .models import DocumentKind, DocumentStatus, GeneratedDocument, JuryMember, SessionStatus
-from .models.documents import VERIFIABLE_KINDS
+from .models.documents import DEFAULT_CONTEST_DAYS, VERIFIABLE_KINDS
 
 STAFF, JURY = Role.STAFF, Role.JURY
 
@@ -485,13 +486,18 @@ def candidate_decide(request, pk, candidate_pk):
                     candidate=row.candidate,
                     choices=form.choices(),
                     motivation=form.cleaned_data["amend_motivation"],
+                    reason_for_candidate=form.cleaned_data["reason_for_candidate"],
                 )
                 messages.success(
                     request, _("Délibération modifiée : une nouvelle version du PV est en production.")
                 )
                 return redirect("deliberations:session_documents", pk=session.pk)
             services.record_decisions(
-                actor=request.user, session=session, candidate=row.candidate, choices=form.choices()
+                actor=request.user,
+                session=session,
+                candidate=row.candidate,
+                choices=form.choices(),
+                reason_for_candidate=form.cleaned_data["reason_for_candidate"],
             )
         except BusinessRuleError as exc:
             messages.error(request, exc.message)
@@ -581,6 +587,7 @@ def session_documents(request, pk):
             "documents": documents,
             "session_kinds": [(k, DocumentKind(k).label) for k in SESSION_DOCUMENT_KINDS],
             "can_manage": permissions.can_manage_session(request.user, session),
+            "seal_status": seal.status(),
         },
     )
 
@@ -654,6 +661,65 @@ def document_download(request, document_pk):
 
 
 # ---------------------------------------------------------------------------------------------
+# What each centre prints on its documents (staff)
+# ---------------------------------------------------------------------------------------------
+
+
+@role_required(STAFF)
+@require_http_methods(["GET", "POST"])
+def document_settings(request):
+    centres = list(selectors.centres_managed_by(request.user))
+    if not centres:
+        raise PermissionDenied
+    code = request.POST.get("centre") or request.GET.get("centre") or centres[0].code
+    centre = next((c for c in centres if c.code == code), None)
+    if centre is None:
+        raise Http404
+    record = selectors.document_settings_of(centre)
+    initial = {
+        "signatory_name": centre.certifier_signatory,
+        "signatory_title": record.signatory_title if record else "",
+        "contest_text": record.contest_text if record else "",
+        "contest_days": record.contest_days if record else DEFAULT_CONTEST_DAYS,
+    }
+    form = DocumentSettingsForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_document_settings(
+                actor=request.user,
+                centre=centre,
+                signatory_name=data["signatory_name"],
+                signatory_title=data["signatory_title"],
+                contest_text=data["contest_text"],
+                contest_days=data["contest_days"],
+                signature_upload=data["signature_image"] or None,
+                remove_signature=data["remove_signature"],
+            )
+        except BusinessRuleError as exc:
+            form.add_error("signature_image" if data["signature_image"] else None, str(exc))
+        else:
+            messages.success(
+                request, _("Paramètres enregistrés : ils s'appliquent aux documents produits désormais.")
+            )
+            return redirect(
+                f"{reverse('deliberations:document_settings')}?{urlencode({'centre': centre.code})}"
+            )
+    return render(
+        request,
+        "deliberations/document_settings.html",
+        {
+            "form": form,
+            "centre": centre,
+            "centres": centres,
+            "record": record,
+            "signature_preview": docs.document_settings(centre)["signature_image"] if record else "",
+            "seal_status": seal.status(),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Public verification (no login)
 # ---------------------------------------------------------------------------------------------
 
@@ -668,11 +734,22 @@ def _verification_context(number):
         .first()
     )
     context = {"number": number, "searched": True, "document": document}
-    if document is not None and document.candidate is not None:
+    if document is None:
+        return context
+    if document.candidate is not None:
         candidate = document.candidate
         context["holder"] = docs.mask_name(
             candidate.first_names, candidate.usage_name or candidate.birth_name
         )
+    context["replaced_by"] = selectors.later_edition(document)
+    integrity = selectors.stored_file_integrity(document)
+    context["integrity"] = integrity
+    sealed_ok = (
+        integrity.seal is None
+        or not integrity.seal.signed
+        or (integrity.seal.intact and integrity.seal.valid)
+    )
+    context["all_good"] = document.is_current and (integrity.erased or integrity.sha256_matches) and sealed_ok
     return context
 
 

@@ -7,7 +7,7 @@ from .decisions import (
     OutcomeAmendment,
     Result,
 )
-from .documents import DocumentKind, DocumentStatus, GeneratedDocument
+from .documents import CentreDocumentSettings, DocumentKind, DocumentStatus, GeneratedDocument
 from .juries import College, Jury, JuryMember
 from .prior import PriorDeliberation
 from .sessions import Attendance, DeliberationSession, SessionCandidate, SessionStatus
@@ -15,6 +15,7 @@ from .sessions import Attendance, DeliberationSession, SessionCandidate, Session
 __all__ = [
     "Attendance",
     "CandidateOutcome",
+    "CentreDocumentSettings",
     "CapitalisedBlock",
     "CapitalisedCompetency",
     "College",

@@ -97,6 +97,16 @@ class CandidateOutcome(models.Model):
     )
     decided_at = models.DateTimeField(_("décidé le"))
     amended_at = models.DateTimeField(_("modifié le"), null=True, blank=True)
+    # What the jury wants the candidate to read (printed in the result letter). The motivations of the
+    # decisions are the jury's internal record: they are printed in the PV, never in the letter.
+    reason_for_candidate = models.TextField(
+        _("message du jury au candidat"),
+        blank=True,
+        help_text=_(
+            "Facultatif. Imprimé dans la lettre de résultat. Les motivations des décisions restent "
+            "internes au procès-verbal."
+        ),
+    )
 
     class Meta:
         ordering = ["session", "candidate__reference"]

@@ -25,8 +25,10 @@ class DocumentKind(models.TextChoices):
 
 # Kinds that concern one candidate (the others concern the whole session).
 CANDIDATE_KINDS = frozenset({DocumentKind.LETTER, DocumentKind.CERTIFICATE, DocumentKind.BLOCK_ATTESTATION})
-# Kinds a third party may check on the public verification page.
-VERIFIABLE_KINDS = frozenset({DocumentKind.PV, DocumentKind.CERTIFICATE, DocumentKind.BLOCK_ATTESTATION})
+# Kinds a third party may check on the public verification page: every numbered document.
+VERIFIABLE_KINDS = frozenset(DocumentKind.values)
+# Archival kinds: PDF/A with the certifier's electronic seal (PAdES).
+SEALED_KINDS = frozenset({DocumentKind.PV, DocumentKind.CERTIFICATE, DocumentKind.BLOCK_ATTESTATION})
 
 NUMBER_PREFIX = {
     DocumentKind.PV: "PV",
@@ -93,6 +95,12 @@ class GeneratedDocument(models.Model):
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
     finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    sealed_by = models.CharField(
+        _("scellé par"),
+        max_length=255,
+        blank=True,
+        help_text=_("Titulaire du certificat du cachet électronique ; vide si le fichier n'est pas scellé."),
+    )
     erased_at = models.DateTimeField(
         _("fichier effacé le"),
         null=True,
@@ -172,3 +180,59 @@ class GeneratedDocument(models.Model):
     @property
     def filename(self):
         return f"{self.number}.{self.extension}"
+
+
+DEFAULT_CONTEST_DAYS = 60
+
+
+def signature_image_path(instance, filename):
+    return f"centres/{instance.centre_id}/signature-{instance.signature_sha256[:12]}.png"
+
+
+class CentreDocumentSettings(models.Model):
+    """What each centre prints on its documents: the signatory's title and scanned signature, and how
+    a candidate contests a decision (the signatory's name is `CertificationCentre.certifier_signatory`)."""
+
+    centre = models.OneToOneField(
+        "core.CertificationCentre",
+        verbose_name=_("centre"),
+        on_delete=models.CASCADE,
+        related_name="document_settings",
+    )
+    signatory_title = models.CharField(
+        _("qualité du signataire"),
+        max_length=200,
+        blank=True,
+        help_text=_("Par exemple « Délégué général de l'UIMM Alpha »."),
+    )
+    signature_image = models.FileField(
+        _("signature numérisée (PNG)"), max_length=255, blank=True, upload_to=signature_image_path
+    )
+    signature_sha256 = models.CharField(_("empreinte SHA-256 de la signature"), max_length=64, blank=True)
+    contest_text = models.TextField(
+        _("voies de recours"),
+        blank=True,
+        help_text=_(
+            "Imprimé dans la lettre de résultat. Vide : texte par défaut (recours écrit auprès du "
+            "centre de certification, adressé au président du jury)."
+        ),
+    )
+    contest_days = models.PositiveSmallIntegerField(
+        _("délai de recours (jours)"),
+        default=DEFAULT_CONTEST_DAYS,
+        help_text=_("Compté à partir de la réception de la lettre de résultat."),
+    )
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("paramètres des documents du centre")
+        verbose_name_plural = _("paramètres des documents des centres")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(contest_days__gte=1, contest_days__lte=365),
+                name="deliberations_contest_days_range",
+            )
+        ]
+
+    def __str__(self):
+        return str(self.centre)

@@ -147,6 +147,7 @@ TABLE = {
     "deliberations:document_retry": (P, STAFF_OBJECT),
     "deliberations:document_download": (G, JURY_SESSION),
     "deliberations:prior_deliberation_create": (GP, STAFF_OBJECT),  # from the candidate's page
+    "deliberations:document_settings": (GP, STAFF_PAGE),  # the centre's signatory and contest text
     "deliberations:verify": (G, PUBLIC),  # public verification of a certificate number
     "deliberations:verify_number": (G, PUBLIC),
     # --- people and accounts (« Personnes ») ---
