@@ -21,6 +21,7 @@ class CoreConfig(AppConfig):
         # Every model of the project: bidi controls stripped and lengths checked before each save.
         pre_save.connect(clean_model_text, dispatch_uid="core.text.clean_model_text")
 
+
 class CQPMAdminConfig(admin_apps.AdminConfig):
     """The Django admin with our site: superusers only, French titles (core/admin_site.py)."""
 

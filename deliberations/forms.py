@@ -292,6 +292,8 @@ class PriorDeliberationForm(_CrispyMixin, forms.Form):
             "competencies": list(data["competencies"]),
             "blocks": list(data.get("blocks") or []),
         }
+
+
 class DocumentSettingsForm(_CrispyMixin, forms.Form):
     """What a centre prints on its documents: signatory, scanned signature (PNG), how to contest."""
 

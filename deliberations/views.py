@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from candidates.selectors import candidates_visible_to
 from core.auth import client_ip
 from core.dates import LATE_ENTRY_CODES
-from candidates.selectors import candidates_visible_to
 from core.exceptions import BusinessRuleError
 from core.exports import export_response, requested_format
 from core.models import Role

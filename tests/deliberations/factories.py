@@ -9,6 +9,8 @@
   today unless `date=`: a deliberation is never decided before its date).
 """
 
+import datetime
+
 import factory
 from django.utils import timezone
 
