@@ -21,7 +21,7 @@ PLACEHOLDER_WORDS = ("insecure", "change-me", "changeme", "change_me", "replace-
 
 def _is_placeholder(key):
     lowered = key.lower()
-    return any(word in lowered for word in PLACEHOLDER_WORDS) or len(set(key)) < 16
+    return any(word in lowered for word in PLACEHOLDER_WORDS) or len(set(key)) < 10
 
 
 if len(SECRET_KEY) < 50 or _is_placeholder(SECRET_KEY):

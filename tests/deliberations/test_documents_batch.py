@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
 from candidates.models import Candidate
+from core.text import COMMENT_MAX
 from deliberations import documents, services, tasks
 from deliberations.models import CandidateOutcome, DocumentKind, DocumentStatus, GeneratedDocument
 from tests.deliberations.factories import ready_session
@@ -176,13 +177,14 @@ def test_a_letter_longer_than_a_page_is_rendered_alone_with_its_own_page_numbers
     django_capture_on_commit_callbacks,
 ):
     session, candidates = session_with_departures(n=3, close=False)
-    long_motivation = "Motivation détaillée du jury. " * 400
-    c3 = session.certification.competencies.get(number=3)
+    # Two motivations at the longest a motivation may be (core.text.COMMENT_MAX): more than a page.
+    long_motivation = ("Motivation détaillée du jury. " * 200)[:COMMENT_MAX]
+    c2, c3 = (session.certification.competencies.get(number=number) for number in (2, 3))
     services.record_decisions(
         actor=None,
         session=session,
         candidate=candidates[1],
-        choices={c3.pk: ("not_acquired", long_motivation)},
+        choices={c2.pk: ("not_acquired", long_motivation), c3.pk: ("not_acquired", long_motivation)},
     )
     with django_capture_on_commit_callbacks(execute=True):
         services.close_session(actor=None, session=session)

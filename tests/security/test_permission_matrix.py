@@ -126,7 +126,10 @@ TABLE = {
     "evaluations:grid_pdf": (GP, "L ok/404 404/ok ok ok/404 404 403 403 403"),
     "evaluations:opinions_todo": (GP, "L 403 403 403 403 403 ok ok 403"),
     "evaluations:opinion": (GP, "L 403 403 403 403 403 ok/404 404 403"),
-    "evaluations:invitation": (GP, PUBLIC),  # the single-use token in the link is the credential
+    # The single-use token in the link is the credential to create the tutor's account; the matrix's
+    # tutor already has one with a password, so the link only leads to the login page (review finding 2;
+    # the set-password path: tests/evaluations/test_views_opinions.py).
+    "evaluations:invitation": (GP, "L L L L L L L L L"),
     # --- deliberations ---
     "deliberations:session_list": (G, "L ok ok ok 403 403 403 403 ok"),
     "deliberations:session_create": (GP, STAFF_PAGE),

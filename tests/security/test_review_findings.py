@@ -743,3 +743,29 @@ def test_the_database_refuses_an_overlong_text_written_around_the_services():
     change = CandidateStatusChange.objects.create(candidate=candidate, to_status="registered", reason="ok")
     with pytest.raises(IntegrityError), transaction.atomic():
         CandidateStatusChange.objects.filter(pk=change.pk).update(reason="x" * 2001)
+
+
+@pytest.mark.django_db
+def test_an_overlong_opinion_comment_is_refused_and_the_typed_text_kept(django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    from evaluations import services as evaluation_services
+    from evaluations.models import CompanyOpinion
+    from tests.evaluations.conftest import build_world
+
+    with django_capture_on_commit_callbacks(execute=True):
+        world = build_world()
+        evaluation_services.invite_tutor(candidate=world.candidate, by=world.staff)
+    opinions = list(CompanyOpinion.objects.filter(candidate=world.candidate).order_by("competency__number"))
+    tutor = Client()
+    tutor.force_login(world.candidate.tutor.user)
+    long_comment = "é" * 5001
+    data = {f"o-{o.competency_id}": "favourable" for o in opinions}
+    data[f"m-{opinions[0].competency_id}"] = "Très bon travail"
+    data[f"m-{opinions[-1].competency_id}"] = long_comment
+    response = tutor.post(reverse("evaluations:opinion", args=[world.candidate.pk]), data)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "5000 caractères au plus (5001 saisis)" in body
+    assert long_comment in body and "Très bon travail" in body  # nothing typed is lost
+    assert not CompanyOpinion.objects.filter(candidate=world.candidate).exclude(comment="").exists()
