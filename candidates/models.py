@@ -361,6 +361,9 @@ class DossierCompetency(models.Model):
         help_text=_("Date de la délibération antérieure qui l'a validée (capitalisation)."),
     )
     acquired_until = models.DateField(_("acquise jusqu'au"), null=True, blank=True)
+    # Mirror of the capitalisation record that holds it (deliberations.capitalisation): the bloc's
+    # number when the bloc holds it (« au titre du bloc N »), else empty (its own record).
+    acquired_through_block = models.PositiveSmallIntegerField(_("au titre du bloc"), null=True, blank=True)
 
     class Meta:
         ordering = ["dossier", "competency__number"]

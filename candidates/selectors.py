@@ -160,6 +160,7 @@ def dossier_rows(dossier_id):
             "already_acquired",
             "acquired_on",
             "acquired_until",
+            "acquired_through_block",
             number=F("competency__number"),
             title=F("competency__title"),
             block_number=F("competency__block__number"),

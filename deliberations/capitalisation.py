@@ -221,21 +221,28 @@ def apply_capitalisation(*, candidate, actor=None):
     if dossier is None:
         return 0
     capitalised = capitalised_for(candidate)
-    block_of = dict(
-        Competency.objects.filter(certification_id=candidate.certification_id).values_list("pk", "block_id")
-    )
+    block_of = {
+        pk: (block_id, number)
+        for pk, block_id, number in Competency.objects.filter(
+            certification_id=candidate.certification_id
+        ).values_list("pk", "block_id", "block__number")
+    }
     changed = 0
     for item in DossierCompetency.objects.filter(dossier=dossier).select_for_update():
-        holding, _through_block = competency_holding(
-            capitalised, item.competency_id, block_of.get(item.competency_id)
-        )
+        block_id, block_number = block_of.get(item.competency_id, (None, None))
+        holding, through_block = competency_holding(capitalised, item.competency_id, block_id)
         wanted = (
-            (True, holding.acquired_on, holding.valid_until) if holding is not None else (False, None, None)
+            (True, holding.acquired_on, holding.valid_until, block_number if through_block else None)
+            if holding is not None
+            else (False, None, None, None)
         )
-        if (item.already_acquired, item.acquired_on, item.acquired_until) == wanted:
+        current = (item.already_acquired, item.acquired_on, item.acquired_until, item.acquired_through_block)
+        if current == wanted:
             continue
-        item.already_acquired, item.acquired_on, item.acquired_until = wanted
-        item.save(update_fields=["already_acquired", "acquired_until", "acquired_on"])
+        item.already_acquired, item.acquired_on, item.acquired_until, item.acquired_through_block = wanted
+        item.save(
+            update_fields=["already_acquired", "acquired_until", "acquired_on", "acquired_through_block"]
+        )
         changed += 1
     if changed:
         audit(actor=actor, action="deliberations.capitalisation_applied", target=candidate, items=changed)

@@ -677,7 +677,7 @@ def _review_candidates(pairs, capitalised):
     found = set()
     for candidate_id, competency_id, block_id in pairs:
         cap = capitalised.get(candidate_id, _NOTHING_CAPITALISED)
-        if competency_id not in cap.competencies and block_id not in cap.blocks:
+        if competency_id not in cap.competency_holdings and block_id not in cap.block_holdings:
             found.add(candidate_id)
     return found
 

@@ -678,6 +678,7 @@ def test_candidate_and_dossier_pages_show_capitalised_competencies(client_a, cen
     acquired_on, until = datetime.date(2026, 3, 12), datetime.date(2031, 3, 12)
     item, *others = list(second.dossier.items.order_by("competency__number"))
     item.already_acquired, item.acquired_on, item.acquired_until = True, acquired_on, until
+    item.acquired_through_block = 1  # the mirror of a bloc's record (deliberations.capitalisation)
     item.save()
     with translation.override("fr"):
         expected = (
@@ -688,6 +689,7 @@ def test_candidate_and_dossier_pages_show_capitalised_competencies(client_a, cen
     dossier = client_a.get(reverse("candidates:dossier_edit", args=[second.pk])).content.decode()
     for page in (detail, dossier):
         assert expected in html.unescape(page)
+        assert "(au titre du bloc 1)" in page
         assert page.count("non réévaluée") == 1  # only the capitalised competency
         assert first.reference in page
 

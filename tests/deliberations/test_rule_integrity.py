@@ -353,3 +353,40 @@ def test_a_late_notice_is_printed_on_the_pv_and_does_not_block_a_paritary_jury(
     text = pdf_text(pv)
     assert "Convocation tardive" in text
     assert f"Membres salariés convoqués le {session.date:%d/%m/%Y}" in text
+
+
+# --- The data migration of dossiers typed « déjà acquise » before the rule --------------------------
+
+
+def test_the_migration_clears_unbacked_acquisitions_and_restores_the_company_opinion(centre, certification):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("deliberations.migrations.0003_rules_prior_deliberation")
+    typed = CandidateFactory(centre=centre, certification=certification)
+    typed.dossier.items.update(already_acquired=True, acquired_until=datetime.date(2099, 1, 1))
+    typed.dossier.company_opinion_applies = False
+    typed.dossier.save()
+    backed = evaluated_candidate(centre, certification, job_seeker=True)
+    session = _session(centre, certification, date=today() - datetime.timedelta(days=30))
+    CapitalisedCompetency.objects.create(
+        candidate=backed,
+        competency=comp(certification, 1),
+        session=session,
+        acquired_on=session.date,
+        valid_until=awards.add_months(session.date, 24),
+    )
+    backed.dossier.items.filter(competency__number=1).update(already_acquired=True)
+
+    migration.back_or_clear_acquired_items(apps, None)
+    migration.require_company_opinion(apps, None)
+
+    assert not typed.dossier.items.filter(already_acquired=True).exists()
+    assert list(
+        backed.dossier.items.filter(already_acquired=True).values_list("competency__number", flat=True)
+    ) == [1]
+    typed.dossier.refresh_from_db()
+    assert typed.dossier.company_opinion_applies is True
+    actions = set(AuditEvent.objects.filter(target_id=str(typed.pk)).values_list("action", flat=True))
+    assert {"dossier.unbacked_acquisition_cleared", "dossier.company_opinion_restored"} <= actions

@@ -351,6 +351,7 @@ def test_new_attempt_starts_with_capitalised_competencies_and_awards_use_them(
     items = {i.competency.number: i for i in second.dossier.items.select_related("competency")}
     assert items[1].already_acquired and items[2].already_acquired and not items[3].already_acquired
     assert items[1].acquired_until == session.date.replace(year=session.date.year + 5)  # through bloc 1
+    assert items[1].acquired_through_block == 1 and items[3].acquired_through_block is None
 
     # second session: only competency 3 is evaluated; the others are acquired through capitalisation
     later = DeliberationSessionFactory(
