@@ -215,3 +215,16 @@ def test_list_queries_do_not_grow_with_the_people(
     with django_assert_max_num_queries(8):
         response = client.get(reverse("people:list"))
     assert response.status_code == 200
+
+
+def test_a_deactivated_person_is_logged_out_at_his_next_request(client, staff_a, centre_a):
+    from django.test import Client
+
+    person = EvaluatorFactory(centres=[centre_a])
+    own = Client()
+    own.force_login(person)
+    assert own.get(reverse("home")).status_code == 200
+    client.force_login(staff_a)
+    client.post(reverse("people:deactivate", args=[person.pk]))
+    response = own.get(reverse("home"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
