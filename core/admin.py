@@ -1,11 +1,27 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 
 from .models import AuditEvent, CertificationCentre, Notification, User
 
 
+class UniqueEmailUserChangeForm(UserChangeForm):
+    """The admin refuses an address another account uses (case-insensitive), as « Personnes » does: the
+    address logs in like the login."""
+
+    def clean_email(self):
+        email = (self.cleaned_data.get("email") or "").strip()
+        if email and User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(
+                "Un autre compte utilise déjà cette adresse e-mail (les majuscules ne comptent pas)."
+            )
+        return email
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = UniqueEmailUserChangeForm
     fieldsets = BaseUserAdmin.fieldsets + (("Rôle", {"fields": ("role", "centres", "phone")}),)
     list_display = ("username", "first_name", "last_name", "role", "is_active")
     list_filter = ("role", "is_active", "centres")

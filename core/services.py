@@ -137,6 +137,10 @@ def queue_email(*, to_email, subject, template, context=None, recipient=None, ki
         if existing:
             return existing
     context = {**(context or {}), "subject": subject}
+    # Every e-mail about an account says its login (the base template's footer, unless the message
+    # already gives it as `login`).
+    if recipient is not None:
+        context.setdefault("account_login", recipient.get_username())
     body_text = render_to_string(f"emails/{template}.txt", context)
     try:
         body_html = render_to_string(f"emails/{template}.html", context)

@@ -32,6 +32,30 @@ STAFF = Role.STAFF
 PAGE_SIZE = 50
 
 
+# The field a refusal of the services is about: the message goes next to it (and into the form's error
+# summary), the rest of what was typed stays in the form.
+ERROR_FIELDS = {
+    "role": "role",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email",
+    "email_taken": "email",
+    "username": "username",
+    "username_taken": "username",
+    "centres": "centres",
+    "company": "company",
+    "tutor_account": "tutor",
+}
+
+
+def _form_refusal(request, form, exc):
+    field = ERROR_FIELDS.get(exc.code)
+    if field in form.fields:
+        form.add_error(field, exc.message)
+    else:
+        messages.error(request, exc.message)
+
+
 def _person(request, pk):
     return get_object_or_404(selectors.people_visible_to(request.user), pk=pk)
 
@@ -85,7 +109,7 @@ def person_create(request):
                 function=data["function"],
             )
         except BusinessRuleError as exc:
-            messages.error(request, exc.message)
+            _form_refusal(request, form, exc)
         else:
             messages.success(
                 request,
@@ -143,7 +167,7 @@ def person_update(request, pk):
                 centres=list(data["centres"]) if "centres" in data else None,
             )
         except BusinessRuleError as exc:
-            messages.error(request, exc.message)
+            _form_refusal(request, form, exc)
         else:
             messages.success(request, _("Compte enregistré."))
             return redirect("people:detail", pk=person.pk)

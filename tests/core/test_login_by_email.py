@@ -134,3 +134,21 @@ def test_admin_speaks_french_for_the_second_factor(client):
     assert "Double authentification" in html and "Appareils d&#x27;authentification (TOTP)" in html
     assert "OTP_TOTP" not in html and "TOTP devices" not in html
     assert "Administration de la certification CQPM" in html
+
+
+def test_admin_refuses_an_address_of_another_account(client, camille, centre):
+    from core.admin import UniqueEmailUserChangeForm
+
+    other = UserFactory(username="autre", centres=[centre])
+    form = UniqueEmailUserChangeForm(
+        instance=other,
+        data={
+            "username": "autre",
+            "email": "CAMILLE.dupont@example.org",
+            "role": "staff",
+            "date_joined_0": "01/01/2026",
+            "date_joined_1": "10:00:00",
+        },
+    )
+    assert not form.is_valid()
+    assert "Un autre compte utilise déjà cette adresse" in str(form.errors["email"])

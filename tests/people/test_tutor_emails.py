@@ -67,3 +67,34 @@ def test_first_time_tutor_invitation_says_he_can_use_his_address(world, django_c
     )
     tutor.refresh_from_db()
     assert f"Votre identifiant : {tutor.user.username}" in response.content.decode()
+
+
+def test_every_email_to_an_account_names_its_login_once(db):
+    from core.models import Notification
+    from core.services import queue_email
+    from tests.candidates.factories import UserFactory
+
+    user = UserFactory(username="j.dupont")
+    queue_email(
+        to_email=user.email,
+        subject="Rappel",
+        template="core_scoring_reminder",
+        context={"recipient_name": "Jean Dupont", "pending_total": 1, "rows": []},
+        recipient=user,
+        kind="test",
+    )
+    mail_ = Notification.objects.get(kind="test")
+    assert (
+        mail_.body_text.count("j.dupont") == 1
+        and "Votre identifiant sur la plateforme : j.dupont" in mail_.body_text
+    )
+    assert "j.dupont" in mail_.body_html
+    # Without an account (a candidate, a jury member without login): no such line.
+    queue_email(
+        to_email="x@example.org",
+        subject="S",
+        template="core_scoring_reminder",
+        context={"pending_total": 1},
+        kind="test2",
+    )
+    assert "identifiant" not in Notification.objects.get(kind="test2").body_text

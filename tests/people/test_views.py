@@ -200,3 +200,31 @@ def test_navigation_has_personnes_for_staff_only(client, staff_a, centre_a):
     evaluator = EvaluatorFactory(centres=[centre_a])
     client.force_login(evaluator)
     assert reverse("people:list") not in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.parametrize("extra", [0, 15])
+def test_list_queries_do_not_grow_with_the_people(
+    client, staff_a, centre_a, django_assert_max_num_queries, extra
+):
+    """The centres of each person are prefetched: the same number of queries for 2 or 17 rows."""
+    EvaluatorFactory(centres=[centre_a])
+    for _ in range(extra):
+        EvaluatorFactory(centres=[centre_a])
+    client.force_login(staff_a)
+    client.get(reverse("people:list"))  # warm the session and per-process caches
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("people:list"))
+    assert response.status_code == 200
+
+
+def test_a_deactivated_person_is_logged_out_at_his_next_request(client, staff_a, centre_a):
+    from django.test import Client
+
+    person = EvaluatorFactory(centres=[centre_a])
+    own = Client()
+    own.force_login(person)
+    assert own.get(reverse("home")).status_code == 200
+    client.force_login(staff_a)
+    client.post(reverse("people:deactivate", args=[person.pk]))
+    response = own.get(reverse("home"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
