@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AccrochageBatch, AccrochageRecord
+from .models import AccrochageBatch, AccrochageRecord, ProcessingReport
 
 
 class AccrochageRecordInline(admin.TabularInline):
@@ -24,6 +24,17 @@ class AccrochageRecordInline(admin.TabularInline):
         return False
 
 
+class ProcessingReportInline(admin.TabularInline):
+    model = ProcessingReport
+    extra = 0
+    can_delete = False
+    fields = ("uploaded_at", "uploaded_by", "original_name", "accepted_count", "rejected_count", "sha256")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AccrochageBatch)
 class AccrochageBatchAdmin(admin.ModelAdmin):
     list_display = (
@@ -37,8 +48,10 @@ class AccrochageBatchAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("centre",)
-    readonly_fields = [f.name for f in AccrochageBatch._meta.fields]
-    inlines = [AccrochageRecordInline]
+    # The XML sits in the private storage (no URL): downloaded from the staff page, audited.
+    exclude = ("file",)
+    readonly_fields = [f.name for f in AccrochageBatch._meta.fields if f.name != "file"]
+    inlines = [AccrochageRecordInline, ProcessingReportInline]
 
     def has_add_permission(self, request):
         return False

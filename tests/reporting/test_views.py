@@ -284,3 +284,20 @@ def test_download_permission_predicate(db, role, same_centre, superuser, allowed
     batch = AccrochageBatch(centre=own if same_centre else other)
     assert user.has_perm("reporting.download_batch", batch) is allowed
     assert user.has_perm("reporting.export_accrochage") is (role == Role.STAFF)
+
+
+def test_the_admin_shows_a_file_with_its_records_and_reports(setup, client):
+    from reporting import selectors
+    from reporting.services import ExportScope, export_accrochage, import_processing_report
+
+    batch = export_accrochage(
+        actor=None,
+        outcomes=selectors.holder_outcomes(),
+        scope=ExportScope(centre=setup["centre"], session=setup["overdue"].session),
+    ).batch
+    record = AccrochageRecord.objects.get(batch=batch)
+    import_processing_report(actor=None, batch=batch, content=f"{record.id_technique};ACCEPTE;\n".encode())
+    client.force_login(UserFactory(role=Role.STAFF, is_superuser=True, is_staff=True))
+    response = client.get(reverse("admin:reporting_accrochagebatch_change", args=[batch.pk]))
+    assert response.status_code == 200
+    assert batch.flux_id in response.content.decode() and record.id_technique in response.content.decode()
