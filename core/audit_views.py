@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from .audit import EXPORT_HEADERS, AuditEventFilter, action_label, audit_events_visible_to, event_row
+from .audit import EXPORT_HEADERS, AuditEventFilter, audit_events_visible_to, describe_events, event_row
 from .auth import client_ip
 from .exports import export_response
 from .models import Role
@@ -41,8 +41,7 @@ def audit_log(request):
             fmt=export_format,
         )
     page = Paginator(filtered, PAGE_SIZE).get_page(request.GET.get("page"))
-    for event in page.object_list:
-        event.action_label = action_label(event.action)
+    describe_events(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("export", None)
