@@ -4,8 +4,11 @@ import json
 
 import django_filters
 from django import forms
+from django.apps import apps
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from .audit_labels import APP_ACTION_LABELS, DATA_LABELS, TARGETS, VALUE_CODES, VALUE_LABELS
 from .models import AuditEvent, Role, User
 
 # French labels of the platform's own events; events of the apps show their code (e.g. "candidate.updated").
@@ -74,7 +77,55 @@ def suspicious_accounts(user, *, now=None):
 
 
 def action_label(action):
-    return ACTION_LABELS.get(action, action)
+    return ACTION_LABELS.get(action) or APP_ACTION_LABELS.get(action, action)
+
+
+def _detail_value(value):
+    if isinstance(value, bool) or value is None:
+        return str(VALUE_LABELS[value])
+    if isinstance(value, list):
+        return ", ".join(str(_detail_value(v)) for v in value) or "—"
+    if isinstance(value, dict):
+        return " ; ".join(f"{k} : {_detail_value(v)}" for k, v in value.items()) or "—"
+    if isinstance(value, str) and value in VALUE_CODES:
+        return str(VALUE_CODES[value])
+    return str(value)
+
+
+def describe_events(events):
+    """Word a page of events for people (issue 16): the action in French, the object as its kind and
+    readable name with a link to its page, the details with French keys. One query per kind of object
+    on the page (a bounded number), never one per event."""
+    events = list(events)
+    wanted = {}
+    for event in events:
+        if event.target_type in TARGETS and str(event.target_id).isdigit():
+            wanted.setdefault(event.target_type, set()).add(int(event.target_id))
+    names = {}
+    for target_type, ids in wanted.items():
+        try:
+            model = apps.get_model(*target_type.split(".", 1))
+        except (LookupError, ValueError):
+            continue
+        for pk, obj in model._default_manager.in_bulk(sorted(ids)).items():
+            names[(target_type, pk)] = str(obj)
+    for event in events:
+        event.action_label = action_label(event.action)
+        label, url_name = TARGETS.get(event.target_type, (event.target_type, None))
+        event.target_label = label
+        key = (event.target_type, int(event.target_id)) if str(event.target_id).isdigit() else None
+        event.target_name = names.get(key, "")
+        event.target_url = ""
+        if url_name and key in names:
+            try:
+                event.target_url = reverse(url_name, args=[key[1]])
+            except NoReverseMatch:
+                event.target_url = ""
+        event.details = [
+            (str(DATA_LABELS.get(k, k.replace("_", " "))), _detail_value(v))
+            for k, v in (event.data or {}).items()
+        ]
+    return events
 
 
 def audit_events_visible_to(user):
@@ -135,7 +186,9 @@ class AuditEventFilter(django_filters.FilterSet):
         target_types = (
             visible.exclude(target_type="").order_by().values_list("target_type", flat=True).distinct()
         )
-        self.filters["target_type"].extra["choices"] = [(t, t) for t in sorted(target_types)]
+        self.filters["target_type"].extra["choices"] = sorted(
+            ((t, str(TARGETS.get(t, (t, None))[0])) for t in target_types), key=lambda choice: choice[1]
+        )
         self.filters["actor"].queryset = actors_visible_to(user)
 
 

@@ -12,6 +12,7 @@ from .audit import (
     AuditEventFilter,
     action_label,
     audit_events_visible_to,
+    describe_events,
     event_row,
     suspicious_accounts,
 )
@@ -50,8 +51,7 @@ def audit_log(request):
             fmt=export_format,
         )
     page = Paginator(filtered, PAGE_SIZE).get_page(request.GET.get("page"))
-    for event in page.object_list:
-        event.action_label = action_label(event.action)
+    describe_events(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("export", None)

@@ -109,3 +109,17 @@ def main_menu(context):
             _menus.clear()
         _menus[key] = html
     return html
+
+
+@register.filter
+def unique_messages(messages):
+    """The request's messages without repeats (issue 16): the same text at the same level shows once,
+    e.g. when a service's refusal is reported by two layers."""
+    seen = set()
+    unique = []
+    for message in messages:
+        key = (message.level, str(message))
+        if key not in seen:
+            seen.add(key)
+            unique.append(message)
+    return unique

@@ -329,7 +329,9 @@ def test_candidate_page_queries_do_not_grow_with_documents_and_history(
         CandidateStatusChange.objects.create(
             candidate=candidate, from_status=S.REGISTERED, to_status=S.DOSSIER_VALIDATED, by=staff_a
         )
-    with django_assert_max_num_queries(7):  # session, user, centres, candidate, dossier, documents, history
+    # session, user, centres, candidate, dossier, documents, history + the hub's sections (issue 16: the
+    # evaluation's and the jury's, six queries each at most, whatever the rows)
+    with django_assert_max_num_queries(19):
         response = client_a.get(reverse("candidates:detail", args=[candidate.pk]))
     page = response.content.decode()
     assert page.count("piece-") == rows and page.count("Dossier validé</strong>") == rows
@@ -374,7 +376,7 @@ def test_candidate_page_shows_what_the_models_hold(client_a, centre_a):
     assert page.count(labels) == candidate.dossier.items.count()
     # Documents and history, with French labels and names.
     assert "Rapport" in page and "Remis en retard" in page and "r.pdf" in page
-    assert page.count("Paule Validatrice") == 3  # dossier, document, history
+    assert page.count("Paule Validatrice") == 4  # timeline (dossier validated), dossier, document, history
     assert "<strong>Inscrit</strong>" in page and "opération automatique" in page
     assert "Inscrit → Dossier validé" in page and "OK" in page
     # A candidate in evaluation may change status: the form is there; a deliberated one has none.

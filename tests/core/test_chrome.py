@@ -137,3 +137,22 @@ def test_anonymous_page_has_no_menu_nor_home_breadcrumb(client):
     assert "nav-principale" not in html and "account-menu" not in html
     assert '<a href="/">Accueil</a>' not in html
     assert 'class="navbar-brand" href="/">Certification CQPM</a>' in html
+
+
+def test_a_repeated_message_shows_once(rf):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+
+    from core.templatetags.chrome import unique_messages
+
+    messages = [
+        Message(constants.ERROR, "La délibération est fixée au jeudi 10 décembre 2026."),
+        Message(constants.ERROR, "La délibération est fixée au jeudi 10 décembre 2026."),
+        Message(constants.SUCCESS, "La délibération est fixée au jeudi 10 décembre 2026."),
+        Message(constants.INFO, "Autre"),
+    ]
+    assert [(m.level, m.message) for m in unique_messages(messages)] == [
+        (constants.ERROR, "La délibération est fixée au jeudi 10 décembre 2026."),
+        (constants.SUCCESS, "La délibération est fixée au jeudi 10 décembre 2026."),
+        (constants.INFO, "Autre"),
+    ]

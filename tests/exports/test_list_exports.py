@@ -128,7 +128,9 @@ def test_evaluation_session_export_scoped_and_follows_period_tab(client, fmt):
     centre, other = CentreFactory(code="A"), CentreFactory(code="B")
     staff = StaffFactory(centres=[centre])
     commission = CommissionFactory(centre=centre, name=FORMULA)
-    EvaluationSessionFactory(commission=commission, place="Salle future")
+    EvaluationSessionFactory(
+        commission=commission, place="Salle future", date=timezone.localdate() + datetime.timedelta(days=10)
+    )
     EvaluationSessionFactory(
         commission=commission, place="Salle passée", date=timezone.localdate() - datetime.timedelta(days=5)
     )
@@ -177,7 +179,10 @@ def test_commission_and_session_exports_constant_queries(client, django_assert_m
     for _index in range(count):
         commission = CommissionFactory(centre=centre)
         CommissionMemberFactory(commission=commission, is_president=True)
-        EvaluationSessionFactory(commission=commission)
+        # upcoming: the session list shows the sessions to come by default
+        EvaluationSessionFactory(
+            commission=commission, date=timezone.localdate() + datetime.timedelta(days=10)
+        )
     client.force_login(staff)
     for url_name in ("evaluations:commission_list", "evaluations:session_list"):
         with django_assert_max_num_queries(9):

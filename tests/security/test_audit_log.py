@@ -276,3 +276,27 @@ def test_centre_is_found_through_the_owner_object(world):
     assert event.centre == world["b"]
     # An explicit centre wins.
     assert audit(action="x", target=document, centre=world["a"]).centre == world["a"]
+
+
+@pytest.mark.django_db
+def test_journal_words_actions_objects_and_details_in_french(client, world):
+    from tests.candidates.factories import CandidateFactory
+
+    candidate = CandidateFactory(centre=world["a"])
+    audit(
+        actor=world["staff-a"],
+        action="candidate.status_changed",
+        target=candidate,
+        centre=world["a"],
+        from_status="in_evaluation",
+        to_status="withdrawn",
+        late=False,
+    )
+    client.force_login(world["staff-a"])
+    body = client.get(URL).content.decode()
+    table = body.split("<tbody>")[1]  # the events (the filters' option values keep the codes)
+    assert "Statut du candidat changé" in table and "candidate.status_changed" not in table
+    assert f'<a href="{reverse("candidates:detail", args=[candidate.pk])}">' in table
+    assert "candidates.candidate" not in table and "Candidat :" in table
+    assert "ancien statut : en évaluation" in table and "nouveau statut : abandon / retrait" in table
+    assert "en retard : non" in table and "False" not in table
