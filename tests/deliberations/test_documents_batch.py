@@ -98,7 +98,7 @@ def test_dense_pv_lists_every_candidate_with_his_decisions_and_the_motivated_one
         pv.number,
         "Employeurs",
         "Salariés",
-        "président (voix prépondérante)",
+        "présidence (voix prépondérante)",
         "quorum requis",
         "Signatures",
         "Bloc 1",
@@ -155,7 +155,9 @@ def test_a_batch_gives_each_candidate_his_own_one_page_file_with_only_his_own_da
         for record in records:
             content, reader, text = read(record)
             assert hashlib.sha256(content).hexdigest() == record.sha256 and len(content) == record.size
-            assert len(reader.pages) == 1 and "Page 1 / 1" in text
+            assert len(reader.pages) == 1
+            # Letters number their pages; single-page certificates and attestations carry no counter.
+            assert ("Page 1 / 1" in text) == (kind == DocumentKind.LETTER) and "Page 1 / 2" not in text
             assert record.number in text
             assert record.candidate.birth_name.upper() in text
             others = [c for c in candidates if c.pk != record.candidate_id]
@@ -186,6 +188,11 @@ def test_a_letter_longer_than_a_page_is_rendered_alone_with_its_own_page_numbers
         candidate=candidates[1],
         choices={c2.pk: ("not_acquired", long_motivation), c3.pk: ("not_acquired", long_motivation)},
     )
+    # The motivation stays in the PV; a long message of the jury to the candidate lengthens his letter
+    # (written directly: the service caps it at 1 500 characters).
+    CandidateOutcome.objects.filter(session=session, candidate=candidates[1]).update(
+        reason_for_candidate="Message du jury au candidat. " * 200
+    )
     with django_capture_on_commit_callbacks(execute=True):
         services.close_session(actor=None, session=session)
     short, long = (
@@ -196,6 +203,7 @@ def test_a_letter_longer_than_a_page_is_rendered_alone_with_its_own_page_numbers
     pages = len(reader.pages)
     assert pages >= 2 and f"Page 1 / {pages}" in text and f"Page {pages} / {pages}" in text
     assert candidates[1].birth_name.upper() in text and candidates[0].reference not in text
+    assert "Motivation détaillée du jury" not in text
     _content, reader, text = read(short)
     assert len(reader.pages) == 1 and candidates[1].reference not in text
 
