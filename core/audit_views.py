@@ -10,7 +10,6 @@ from .audit import (
     ALERT_THRESHOLD,
     EXPORT_HEADERS,
     AuditEventFilter,
-    action_label,
     audit_events_visible_to,
     describe_events,
     event_row,
