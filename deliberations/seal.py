@@ -12,8 +12,10 @@ password in `CQPM_SEAL_PKCS12_PASSWORD`). Without one:
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -63,6 +65,18 @@ def _config():
 
 
 _cache: dict = {}
+
+
+def _outside_event_loop(function, *args, **kwargs):
+    """Call one of pyHanko's synchronous functions. They run `asyncio.run()`, which refuses to start in
+    a thread that already runs an event loop (an ASGI server, Playwright's synchronous API driving a
+    browser test): there, the call goes to a worker thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
 
 
 def reset_cache():
@@ -240,7 +254,9 @@ def sign(content: bytes, *, reason: str, location: str) -> tuple[bytes, str]:
         subfilter=fields.SigSeedSubFilter.PADES,
     )
     # The room kept for the CMS container is fixed (no trial signature to measure it).
-    output = signers.sign_pdf(writer, metadata, signer=seal.signer, bytes_reserved=SIGNATURE_BYTES)
+    output = _outside_event_loop(
+        signers.sign_pdf, writer, metadata, signer=seal.signer, bytes_reserved=SIGNATURE_BYTES
+    )
     return output.getvalue(), seal.subject
 
 
@@ -267,7 +283,7 @@ def check(content: bytes) -> SealCheck:
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     embedded = signatures[0]
     try:
-        result = validate_pdf_signature(embedded, context)
+        result = _outside_event_loop(validate_pdf_signature, embedded, context)
     except Exception:  # noqa: BLE001 - a mangled signature is reported as broken, not as a 500
         logger.warning("Signature illisible à la vérification du cachet", exc_info=True)
         return SealCheck(signed=True)
