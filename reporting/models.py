@@ -18,6 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.text import REASON_MAX, max_length_constraint
+
 
 def batch_upload_to(instance, filename):
     """A random storage path: the name says nothing about the centre or the holders."""
@@ -130,7 +132,7 @@ class AccrochageRecord(models.Model):
         choices=DeclarationStatus.choices,
         default=DeclarationStatus.SENT,
     )
-    reason = models.TextField(_("motif du rejet"), blank=True)
+    reason = models.TextField(_("motif du rejet"), blank=True, max_length=REASON_MAX)
     answered_at = models.DateTimeField(_("réponse enregistrée le"), null=True, blank=True)
     report = models.ForeignKey(
         "ProcessingReport",
@@ -146,6 +148,7 @@ class AccrochageRecord(models.Model):
         verbose_name = _("titulaire déclaré")
         verbose_name_plural = _("titulaires déclarés")
         constraints = [
+            max_length_constraint("reporting_accrochagerecord", "reason", REASON_MAX),
             models.UniqueConstraint(fields=["batch", "outcome"], name="reporting_record_once_per_batch"),
         ]
         indexes = [models.Index(fields=["outcome", "reported_at"])]

@@ -4,12 +4,10 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('candidates', '0006_cpf_birth_commune_codes'),
-        ('candidates', '0006_rules'),
-        ('candidates', '0006_sec_text_max_lengths'),
+        ("candidates", "0006_cpf_birth_commune_codes"),
+        ("candidates", "0006_rules"),
+        ("candidates", "0006_sec_text_max_lengths"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -4,13 +4,11 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deliberations', '0003_docs17_documents'),
-        ('deliberations', '0003_pilot_late_entry'),
-        ('deliberations', '0003_rules_prior_deliberation'),
-        ('deliberations', '0003_sec_text_max_lengths'),
+        ("deliberations", "0003_docs17_documents"),
+        ("deliberations", "0003_pilot_late_entry"),
+        ("deliberations", "0003_rules_prior_deliberation"),
+        ("deliberations", "0003_sec_text_max_lengths"),
     ]
 
-    operations = [
-    ]
+    operations = []

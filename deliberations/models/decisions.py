@@ -101,6 +101,7 @@ class CandidateOutcome(models.Model):
     # decisions are the jury's internal record: they are printed in the PV, never in the letter.
     reason_for_candidate = models.TextField(
         _("message du jury au candidat"),
+        max_length=COMMENT_MAX,
         blank=True,
         help_text=_(
             "Facultatif. Imprimé dans la lettre de résultat. Les motivations des décisions restent "
@@ -113,6 +114,7 @@ class CandidateOutcome(models.Model):
         verbose_name = _("résultat du candidat")
         verbose_name_plural = _("résultats des candidats")
         constraints = [
+            max_length_constraint("deliberations_candidateoutcome", "reason_for_candidate", COMMENT_MAX),
             models.UniqueConstraint(fields=["session", "candidate"], name="deliberations_outcome_candidate"),
             models.CheckConstraint(
                 condition=Q(result__in=Result.values), name="deliberations_outcome_result"

@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.text import REASON_MAX, max_length_constraint
+
 
 class DocumentKind(models.TextChoices):
     PV = "pv", _("Procès-verbal de délibération")
@@ -211,6 +213,7 @@ class CentreDocumentSettings(models.Model):
     signature_sha256 = models.CharField(_("empreinte SHA-256 de la signature"), max_length=64, blank=True)
     contest_text = models.TextField(
         _("voies de recours"),
+        max_length=REASON_MAX,
         blank=True,
         help_text=_(
             "Imprimé dans la lettre de résultat. Vide : texte par défaut (recours écrit auprès du "
@@ -228,10 +231,11 @@ class CentreDocumentSettings(models.Model):
         verbose_name = _("paramètres des documents du centre")
         verbose_name_plural = _("paramètres des documents des centres")
         constraints = [
+            max_length_constraint("deliberations_centredocumentsettings", "contest_text", REASON_MAX),
             models.CheckConstraint(
                 condition=Q(contest_days__gte=1, contest_days__lte=365),
                 name="deliberations_contest_days_range",
-            )
+            ),
         ]
 
     def __str__(self):

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.text import REASON_MAX, max_length_constraint
+
 
 class PriorDeliberation(models.Model):
     candidate = models.ForeignKey(
@@ -27,7 +29,7 @@ class PriorDeliberation(models.Model):
         related_name="+",
     )
     document_sha256 = models.CharField(_("empreinte SHA-256 du PV"), max_length=64)
-    reason = models.TextField(_("motif de l'enregistrement"), max_length=2000)
+    reason = models.TextField(_("motif de l'enregistrement"), max_length=REASON_MAX)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("enregistrée par"),
@@ -41,6 +43,7 @@ class PriorDeliberation(models.Model):
         ordering = ["candidate", "-deliberation_date", "-id"]
         verbose_name = _("délibération antérieure")
         verbose_name_plural = _("délibérations antérieures")
+        constraints = [max_length_constraint("deliberations_priordeliberation", "reason", REASON_MAX)]
 
     def __str__(self):
         return f"{self.candidate_id} / {self.deliberation_date} / PV {self.pv_number}"

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.text import REASON_MAX, max_length_constraint
+
 
 class SessionStatus(models.TextChoices):
     PLANNED = "planned", _("Planifiée")
@@ -50,7 +52,9 @@ class DeliberationSession(models.Model):
     pv_version = models.PositiveIntegerField(_("version du PV"), default=0)
     # « Saisie a posteriori » (issue 16): a session dated in the past is entered after the fact only
     # with a reason, kept here and in the audit journal.
-    late_entry_reason = models.TextField(_("motif de la saisie a posteriori"), blank=True)
+    late_entry_reason = models.TextField(
+        _("motif de la saisie a posteriori"), blank=True, max_length=REASON_MAX
+    )
     late_entry_at = models.DateTimeField(_("saisie a posteriori le"), null=True, blank=True)
     late_entry_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -67,6 +71,7 @@ class DeliberationSession(models.Model):
         verbose_name = _("session de délibération")
         verbose_name_plural = _("sessions de délibération")
         constraints = [
+            max_length_constraint("deliberations_deliberationsession", "late_entry_reason", REASON_MAX),
             models.CheckConstraint(
                 condition=Q(status__in=SessionStatus.values), name="deliberations_session_status"
             ),

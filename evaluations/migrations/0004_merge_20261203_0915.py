@@ -4,12 +4,10 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evaluations', '0003_cpf_legacy_examination'),
-        ('evaluations', '0003_pilot_late_entry'),
-        ('evaluations', '0003_sec_text_max_lengths'),
+        ("evaluations", "0003_cpf_legacy_examination"),
+        ("evaluations", "0003_pilot_late_entry"),
+        ("evaluations", "0003_sec_text_max_lengths"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -151,7 +151,9 @@ class EvaluationSession(models.Model):
     )
     # « Saisie a posteriori » (issue 16): a session dated in the past is entered after the fact only
     # with a reason, kept here and in the audit journal.
-    late_entry_reason = models.TextField(_("motif de la saisie a posteriori"), blank=True)
+    late_entry_reason = models.TextField(
+        _("motif de la saisie a posteriori"), blank=True, max_length=REASON_MAX
+    )
     late_entry_at = models.DateTimeField(_("saisie a posteriori le"), null=True, blank=True)
     late_entry_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -167,6 +169,7 @@ class EvaluationSession(models.Model):
         verbose_name = _("session d'évaluation")
         verbose_name_plural = _("sessions d'évaluation")
         constraints = [
+            max_length_constraint("evaluations_evaluationsession", "late_entry_reason", REASON_MAX),
             models.CheckConstraint(
                 condition=Q(is_remote=True) | ~Q(place=""), name="evaluations_session_place_or_remote"
             ),

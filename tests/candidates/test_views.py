@@ -700,12 +700,15 @@ def test_dossier_modalities_applied_to_every_competency_in_one_go(client_a, cent
     items = list(candidate.dossier.items.order_by("competency__number"))
     url = reverse("candidates:dossier_edit", args=[candidate.pk])
     assert "Appliquer à toutes les compétences" in client_a.get(url).content.decode()
+    # the last competency is held by an earlier deliberation (the dossier mirrors its record):
+    # « appliquer à toutes » leaves it alone
+    items[-1].already_acquired = True
+    items[-1].save(update_fields=["already_acquired"])
     data = {"apply_all": [ModalityCode.WORKPLACE_OBSERVATION]}
-    # the last competency was capitalised earlier: « appliquer à toutes » leaves it alone
-    data[f"item_{items[-1].pk}_acquired"] = "on"
-    data[f"item_{items[-1].pk}_until"] = (timezone.localdate() + datetime.timedelta(days=300)).isoformat()
+    if candidate.company_id and not candidate.is_vae:
+        data["company_opinion_applies"] = "on"
     response = client_a.post(url, data)
-    assert response.status_code == 302
+    assert response.status_code == 302, response.content.decode()[-3000:]
     for item in items:
         item.refresh_from_db()
     assert all(item.modalities == [ModalityCode.WORKPLACE_OBSERVATION] for item in items[:-1])
