@@ -56,10 +56,10 @@ def to_png(content, name):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pdf = ARTIFACTS / f"{name}.pdf"
     pdf.write_bytes(content)
-    for old in ARTIFACTS.glob(f"{name}-*.png"):
+    for old in ARTIFACTS.glob(f"{name}-[0-9]*.png"):
         old.unlink()
     subprocess.run(["pdftoppm", "-png", "-r", "70", str(pdf), str(ARTIFACTS / name)], check=True)
-    return sorted(ARTIFACTS.glob(f"{name}-*.png"))
+    return sorted(ARTIFACTS.glob(f"{name}-[0-9]*.png"))
 
 
 @pytest.fixture
