@@ -231,6 +231,14 @@ def status() -> dict:
         seal = current()
     except SealConfigurationError as exc:
         return {"configured": False, "error": str(exc), "subject": "", "is_demo": False}
+    except OSError:  # the storage holding the demo certificate is unreachable: say so, no 500
+        logger.warning("Certificat du cachet illisible", exc_info=True)
+        return {
+            "configured": False,
+            "error": "Le certificat du cachet est momentanément illisible (stockage indisponible).",
+            "subject": "",
+            "is_demo": False,
+        }
     if seal is None:
         return {"configured": False, "error": "", "subject": "", "is_demo": False}
     return {"configured": True, "error": "", "subject": seal.subject, "is_demo": seal.is_demo}
@@ -277,7 +285,7 @@ def check(content: bytes) -> SealCheck:
         return SealCheck(signed=False)
     try:
         seal = current()
-    except SealConfigurationError:
+    except (SealConfigurationError, OSError):
         seal = None
     roots = [seal.certificate] if seal is not None else []
     context = ValidationContext(trust_roots=roots, allow_fetching=False)

@@ -56,10 +56,10 @@ def to_png(content, name):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pdf = ARTIFACTS / f"{name}.pdf"
     pdf.write_bytes(content)
-    for old in ARTIFACTS.glob(f"{name}-*.png"):
+    for old in ARTIFACTS.glob(f"{name}-[0-9]*.png"):
         old.unlink()
     subprocess.run(["pdftoppm", "-png", "-r", "70", str(pdf), str(ARTIFACTS / name)], check=True)
-    return sorted(ARTIFACTS.glob(f"{name}-*.png"))
+    return sorted(ARTIFACTS.glob(f"{name}-[0-9]*.png"))
 
 
 @pytest.fixture
@@ -352,10 +352,21 @@ def test_production_without_certificate_produces_unsigned_documents_and_the_page
 
 
 def png_bytes(width=300, height=100):
-    from PIL import Image
+    from PIL import Image, ImageDraw
 
     buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "white").save(buffer, format="PNG")
+    image = Image.new("RGB", (width, height), "white")
+    ImageDraw.Draw(image).line(
+        [
+            (10, height * 0.7),
+            (width * 0.3, height * 0.2),
+            (width * 0.5, height * 0.8),
+            (width - 10, height * 0.3),
+        ],
+        fill="navy",
+        width=4,
+    )
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -503,3 +514,24 @@ def test_the_letter_prints_the_jury_message_for_the_candidate_never_the_motivati
         services.record_decisions(
             actor=None, session=session, candidate=candidate, choices={}, reason_for_candidate="x" * 1501
         )
+
+
+@pytest.mark.django_db
+def test_documents_laid_out_by_batches_are_each_pdf_a_with_their_own_title_and_sealed(
+    django_capture_on_commit_callbacks,
+):
+    from tests.deliberations.test_documents_batch import session_with_departures
+
+    session, _candidates = session_with_departures(n=4, capture=django_capture_on_commit_callbacks)
+    for kind in (DocumentKind.CERTIFICATE, DocumentKind.BLOCK_ATTESTATION):
+        records = list(GeneratedDocument.objects.filter(session=session, kind=kind, is_current=True))
+        assert len(records) == 2, kind  # two of a kind: laid out in one WeasyPrint run, then split
+        for record in records:
+            content = stored(record)
+            reader, xmp = xmp_of(content)
+            assert re.search(r'pdfaid:part="3"|<pdfaid:part>3</pdfaid:part>', xmp)
+            assert record.number in xmp and reader.metadata.title.endswith(record.number)
+            assert "/OutputIntents" in reader.trailer["/Root"]
+            assert record.sealed_by == seal.DEMO_NAME
+            check = seal.check(content)
+            assert check.signed and check.intact and check.valid and check.trusted

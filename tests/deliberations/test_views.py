@@ -255,11 +255,10 @@ def test_public_verification_shows_genuine_or_unknown_and_masks_the_holder(clien
     assert candidate.reference not in body and candidate.email not in body
     unknown = client.get(reverse("deliberations:verify_number", args=["CQPM-A-2026-NOPE"]))
     assert "Numéro inconnu" in unknown.content.decode()
+    # Every numbered document verifies, the result letter too (issue 17).
     letter = GeneratedDocument.objects.filter(session=world["closed"], kind=DocumentKind.LETTER).first()
-    assert (
-        "Numéro inconnu"
-        in client.get(reverse("deliberations:verify_number", args=[letter.number])).content.decode()
-    )
+    letter_page = client.get(reverse("deliberations:verify_number", args=[letter.number])).content.decode()
+    assert "Document authentique" in letter_page and "Lettre de résultat" in letter_page
     assert (
         client.get(reverse("deliberations:verify") + "?numero=" + certificate.number.lower()).status_code
         == 302
