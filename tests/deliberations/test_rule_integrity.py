@@ -16,6 +16,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from candidates.models import CandidateStatus, DocumentKind
+from core.exceptions import BusinessRuleError
 from core.models import AuditEvent
 from deliberations import awards, services
 from deliberations.models import (
@@ -159,6 +160,7 @@ def test_an_earlier_deliberation_is_recorded_with_its_pv_and_the_jury_sees_it(
     CandidateFactory._meta.model.objects.filter(pk=candidate.pk).update(
         status=CandidateStatus.AWAITING_DELIBERATION
     )
+    candidate.refresh_from_db()
     c3 = comp(certification, 3)
     CommissionProposal.objects.create(candidate=candidate, competency=c3, conclusion="acquired")
     CompanyOpinion.objects.create(
@@ -298,7 +300,8 @@ def test_no_decision_nor_capitalisation_is_anchored_on_a_later_date(client, cent
     url = reverse("deliberations:candidate_decide", args=[session.pk, candidate.pk])
     data = {f"decided_{c.pk}": "acquired" for c in certification.competencies.all()}
     response = client.post(url, data, follow=True)
-    assert "ne peuvent pas être enregistrées avant cette date" in response.content.decode()
+    # refused by the page's date rule first (issue 16), and by the award rule below it (issue 22)
+    assert "s&#x27;enregistrent à partir de ce jour" in response.content.decode()
     assert not CandidateOutcome.objects.exists()
     # Even with an outcome recorded (e.g. the date changed afterwards), closing does not anchor the
     # capitalisation in the future.
@@ -307,8 +310,12 @@ def test_no_decision_nor_capitalisation_is_anchored_on_a_later_date(client, cent
     services.record_decisions(actor=staff, session=session, candidate=candidate, choices={})
     session.date = later
     session.save()
-    with pytest.raises(Exception, match="postérieure au jour de son enregistrement"):
-        services.close_session(actor=staff, session=session)
+    with pytest.raises(BusinessRuleError, match="s'enregistrent à partir de ce jour"):
+        services.close_session(actor=staff, session=session)  # the page's date rule (issue 16)
+    # and beneath it, the capitalisation itself refuses a date after the day it is written
+    outcome = CandidateOutcome.objects.get(session=session, candidate=candidate)
+    with pytest.raises(BusinessRuleError, match="postérieure au jour de son enregistrement"):
+        services._capitalise(session, outcome)
     assert not CapitalisedCompetency.objects.exists()
 
 
