@@ -135,7 +135,7 @@ def test_pv_context_costs_the_same_queries_for_2_and_12_candidates():
             context = documents._pv_context(document)
         budgets.append(len(queries.captured_queries))
         assert len(context["rows"]) == session.entries.count()
-    assert budgets[0] == budgets[1] <= 12
+    assert budgets[0] == budgets[1] <= 13  # + the capitalisation records read for the dates (issue 22)
 
 
 # --- Batches of candidate documents ---------------------------------------------------------------
