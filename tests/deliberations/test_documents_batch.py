@@ -191,7 +191,7 @@ def test_a_letter_longer_than_a_page_is_rendered_alone_with_its_own_page_numbers
     # The motivation stays in the PV; a long message of the jury to the candidate lengthens his letter
     # (written directly: the service caps it at 1 500 characters).
     CandidateOutcome.objects.filter(session=session, candidate=candidates[1]).update(
-        reason_for_candidate="Message du jury au candidat. " * 200
+        reason_for_candidate="Message du jury au candidat. " * 170  # 4 930 characters (limit 5 000)
     )
     with django_capture_on_commit_callbacks(execute=True):
         services.close_session(actor=None, session=session)

@@ -25,9 +25,9 @@ def test_unknown_page_is_a_french_404_with_a_way_back_and_a_favicon(page, demo):
 
 def test_invalid_form_gets_an_error_summary_that_leads_to_the_field(page, demo):
     page.goto("/compte/reinitialisation/")
-    email = page.get_by_label("Courriel")
-    email.fill("pas-une-adresse")
-    # Bypass the browser's own type=email check so the server-side validation answers, as for any field.
+    email = page.get_by_label("Adresse e-mail ou identifiant")
+    email.fill("   ")  # blank once stripped: the server answers « Ce champ est obligatoire »
+    # Bypass the browser's own checks so the server-side validation answers, as for any field.
     page.locator("form").evaluate("form => form.setAttribute('novalidate', '')")
     page.get_by_role("button", name="Envoyer le lien").click()
     summary = page.locator(".error-summary")
@@ -38,7 +38,7 @@ def test_invalid_form_gets_an_error_summary_that_leads_to_the_field(page, demo):
     assert summary.get_attribute("role") == "alert"
     link = summary.get_by_role("link")
     assert link.count() == 1
-    assert link.inner_text().startswith("Courriel")
+    assert link.inner_text().startswith("Adresse e-mail ou identifiant")
     scan(page, "90-resume-erreurs")
     link.click()
     assert page.evaluate("() => document.activeElement.name") == "email"

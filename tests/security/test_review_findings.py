@@ -711,7 +711,7 @@ def test_a_two_million_character_reason_is_refused_with_the_limit(client):
         follow=True,
     )
     assert response.status_code == 400  # the candidate page again, the form with its error
-    assert "2000 caractères au plus" in response.content.decode()
+    assert "au plus 2000 caractères (actuellement 2000000)" in response.content.decode()
     candidate.refresh_from_db()
     assert candidate.status == CandidateStatus.REGISTERED
     assert not CandidateStatusChange.objects.filter(
