@@ -144,13 +144,13 @@ def instrumented_build(document):
     cpu = {"template": 0.0, "weasyprint": 0.0}
     captured = {}
 
-    def render_pdf(template_name, context):
+    def render_pdf(template_name, context, *, pdf_variant=None):
         started, started_cpu = time.perf_counter(), time.process_time()
         html = render_to_string(template_name, context)
         stages["template"] += time.perf_counter() - started
         cpu["template"] += time.process_time() - started_cpu
         started, started_cpu = time.perf_counter(), time.process_time()
-        content = html_to_pdf(html)
+        content = html_to_pdf(html, pdf_variant=pdf_variant)  # PDF/A for the PV (issue 17)
         stages["weasyprint"] += time.perf_counter() - started
         cpu["weasyprint"] += time.process_time() - started_cpu
         captured["html"] = html

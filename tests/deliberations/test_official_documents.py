@@ -107,6 +107,7 @@ def test_demo_documents_are_rendered_to_png_and_say_what_each_reader_needs(demo)
     # Civility and agreement from the recorded sex.
     awarded = text_of(stored(letter_awarded))  # Julie ROBERT (F)
     assert "Madame," in awarded and "Madame, Monsieur" not in awarded
+    assert "Contester la décision" not in awarded  # nothing to contest when the CQPM is awarded
     partial = text_of(stored(letter_partial))  # Hugo LAMBERT (M)
     assert "Monsieur," in partial and "Madame" not in partial and "évalué que" in partial
     assert "née le" in text_of(stored(parchemin)) and "La titulaire" in text_of(stored(parchemin))
@@ -384,7 +385,7 @@ def staff_and_centre(db):
 def test_staff_record_the_signatory_and_a_png_signature_printed_on_the_parchemin(
     client, django_capture_on_commit_callbacks
 ):
-    session, (awarded, _partial) = decided_session(n=2, capture=django_capture_on_commit_callbacks)
+    session, (awarded, partial) = decided_session(n=2, capture=django_capture_on_commit_callbacks)
     staff = UserFactory(role="staff")
     staff.centres.add(session.centre)
     client.force_login(staff)
@@ -421,7 +422,7 @@ def test_staff_record_the_signatory_and_a_png_signature_printed_on_the_parchemin
     )
     to_png(content, "parchemin-rncp-signature")
     letter = services.request_document(
-        actor=None, session=session, kind=DocumentKind.LETTER, candidate=awarded, queue=False
+        actor=None, session=session, kind=DocumentKind.LETTER, candidate=partial, queue=False
     )
     letter_text = text_of(documents.build(letter))
     assert "Écrivez au centre." in letter_text and "30 jours" in letter_text
