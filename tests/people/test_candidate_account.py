@@ -33,7 +33,8 @@ def test_validating_the_dossier_creates_and_invites_the_candidate_then_he_logs_i
         reverse("login"), {"username": "lea.petit@exemple.test", "password": "Candidat-Cqpm-2026"}
     )
     assert response.status_code == 302 and client.session["_auth_user_id"] == str(person.pk)
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("home")).url == reverse("people:candidate_home")
+    assert client.get(reverse("people:candidate_home")).status_code == 200
 
 
 def test_no_second_account_when_the_dossier_is_validated_again(staff_a, centre_a):

@@ -168,6 +168,11 @@ TABLE = {
     "people:jury_add": (P, STAFF_OBJECT),
     "people:jury_remove": (P, STAFF_OBJECT),
     "people:invitation": (GP, PUBLIC),  # the single-use token in the link is the credential
+    # the candidate's own space (issue 23): his rows only; another candidate's document is a 404, and
+    # so is his own while the session is not closed (never before the jury closes; the world's session
+    # is still open — the download after closure: tests/people/test_candidate_space.py)
+    "people:candidate_home": (G, "L 403 403 403 403 403 403 403 403 ok"),
+    "people:candidate_document": (G, "L 403 403 403 403 403 403 403 403 404"),
     # --- legal reporting (« accrochage ») ---
     "reporting:accrochage": (GP, STAFF_PAGE),
     "reporting:accrochage_export": (P, STAFF_PAGE),
@@ -308,6 +313,7 @@ URL_ARGS = {
     "people:jury_add": _kwargs("jury_person"),
     "people:jury_remove": lambda own, other: {"pk": own["jury_person"].pk, "seat_pk": other["jury_seat"].pk},
     "people:invitation": lambda own, other: {"uidb64": "MQ", "token": "jeton-invalide"},
+    "people:candidate_document": lambda own, other: {"document_pk": own["certificate"].pk},
 }
 
 
