@@ -62,3 +62,18 @@ def test_without_address_or_with_an_address_taken_the_validation_stands_and_the_
         for event in AuditEvent.objects.filter(action="people.candidate_account_skipped")
     )
     assert reasons == ["email_taken", "no_email"]
+
+
+def test_staff_see_the_candidate_account_in_personnes_and_may_send_a_new_invitation(
+    client, staff_a, centre_a
+):
+    candidate = CandidateFactory(centre=centre_a)
+    candidate_services.validate_dossier(dossier=candidate.dossier, by=staff_a)
+    candidate.refresh_from_db()
+    client.force_login(staff_a)
+    assert candidate.user.username in client.get(reverse("people:list")).content.decode()
+    assert client.get(reverse("people:detail", args=[candidate.user.pk])).status_code == 200
+    first = _invitation_path(candidate.user)
+    response = client.post(reverse("people:invite", args=[candidate.user.pk]))
+    assert response.status_code == 302
+    assert _invitation_path(candidate.user) != first
