@@ -58,7 +58,23 @@ def _create(page, *, role, first, last, email, extra=None):
     return page.locator("dd").first.inner_text().strip()  # the login, first line of « Compte »
 
 
-def test_new_staff_creates_an_evaluator_a_jury_member_and_a_tutor(new_page, demo, task_worker):
+@pytest.fixture
+def restore_demo_seats(demo):
+    """The demo data is shared by the package's browser tests (committed once): the seats this test
+    adds are taken away after it, or the next jury would sit without parity and could not close."""
+    from deliberations.models import JuryMember
+    from evaluations.models import CommissionMember
+
+    jury_seats = set(JuryMember.objects.values_list("pk", flat=True))
+    commission_seats = set(CommissionMember.objects.values_list("pk", flat=True))
+    yield
+    JuryMember.objects.exclude(pk__in=jury_seats).delete()
+    CommissionMember.objects.exclude(pk__in=commission_seats).delete()
+
+
+def test_new_staff_creates_an_evaluator_a_jury_member_and_a_tutor(
+    new_page, demo, task_worker, restore_demo_seats
+):
     suffix = uuid.uuid4().hex[:6]
     password = "Metallurgie-Paritaire-2026"
 
