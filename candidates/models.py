@@ -197,6 +197,15 @@ class Candidate(models.Model):
         on_delete=models.SET_NULL,
         related_name="candidates",
     )
+    # The candidate's own account (issue 23): created by `people` when staff validate the dossier.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("compte du candidat"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="candidate_record",
+    )
     registered_on = models.DateField(_("date d'inscription"))
     status = models.CharField(
         _("statut"), max_length=30, choices=CandidateStatus.choices, default=CandidateStatus.REGISTERED

@@ -41,7 +41,7 @@ from .models import (
     Tutor,
 )
 from .selectors import find_duplicates
-from .signals import candidate_anonymised
+from .signals import candidate_anonymised, dossier_validated
 from .validators import normalise_siret, validate_siret
 
 logger = logging.getLogger(__name__)
@@ -707,6 +707,7 @@ def validate_dossier(*, dossier, by):
         actor=by, action="dossier.validated", target=candidate, centre=candidate.centre, dossier_id=dossier.pk
     )
     transition(candidate=candidate, to_status=CandidateStatus.DOSSIER_VALIDATED, by=by)
+    dossier_validated.send(sender=Candidate, candidate=candidate, by=by)
     return dossier
 
 

@@ -14,6 +14,8 @@ DEMO_ACCOUNTS = [
     ("tutor-a", Role.TUTOR, ["A"], "Marc", "Girard"),
     ("tutor-b", Role.TUTOR, ["A"], "Nadia", "Roux"),
     ("jury-a", Role.JURY, ["A"], "Pierre", "Moreau"),
+    # A candidate of centre A whose deliberation is closed (linked by deliberations.demo): issue 23.
+    ("candidate-a", Role.CANDIDATE, ["A"], "Julie", "Robert"),
 ]
 
 CENTRES = [

@@ -8,6 +8,7 @@ class Role(models.TextChoices):
     EVALUATOR = "evaluator", _("Évaluateur")
     TUTOR = "tutor", _("Tuteur d'entreprise")
     JURY = "jury", _("Membre de jury")
+    CANDIDATE = "candidate", _("Candidat")
 
 
 class CertificationCentre(models.Model):
@@ -85,6 +86,11 @@ class User(AbstractUser):
     @property
     def is_jury_member(self):
         return self.is_active and self.role == Role.JURY
+
+    @property
+    def is_candidate(self):
+        """A candidate's own account (issue 23): sees only his own dossier, created by staff."""
+        return self.is_active and self.role == Role.CANDIDATE
 
     def centre_ids(self):
         """Ids of the centres this user works for (cached per instance: used by every selector)."""

@@ -18,10 +18,12 @@ from django.utils.translation import gettext_lazy as _
 from .models import Role
 
 STAFF, EVALUATOR, TUTOR, JURY = Role.STAFF, Role.EVALUATOR, Role.TUTOR, Role.JURY
+CANDIDATE = Role.CANDIDATE
 
 # (label, url name, roles allowed)
 NAVIGATION = [
     (_("Tableau de bord"), "home", {STAFF, EVALUATOR, TUTOR, JURY}),
+    (_("Mon espace"), "people:candidate_home", {CANDIDATE}),  # the candidate's own space (issue 23)
     (_("Candidats"), "candidates:list", {STAFF}),
     (_("Entreprises"), "candidates:company_list", {STAFF}),
     (_("Sessions d'évaluation"), "evaluations:session_list", {STAFF}),

@@ -31,6 +31,11 @@ def is_jury_member(user):
 
 
 @rules.predicate
+def is_candidate(user):
+    return bool(user and user.is_authenticated and user.is_candidate)
+
+
+@rules.predicate
 def is_superuser(user):
     return bool(user and user.is_authenticated and user.is_superuser)
 
@@ -40,6 +45,7 @@ ROLE_PREDICATES = {
     Role.EVALUATOR: is_evaluator,
     Role.TUTOR: is_tutor,
     Role.JURY: is_jury_member,
+    Role.CANDIDATE: is_candidate,
 }
 
 

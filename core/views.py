@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -25,6 +25,8 @@ def healthz(request):
 def home(request):
     from .dashboards import dashboard_for
 
+    if request.user.is_candidate:  # the candidate's home is his own space (people, issue 23)
+        return redirect("people:candidate_home")
     return render(request, "core/home.html", dashboard_for(request.user))
 
 

@@ -138,6 +138,12 @@ def _historic_candidate(ctx, staff, birth_name, first_names, born):
         tutor=tutor,
         registered_on=timezone.localdate() - datetime.timedelta(days=200),
     )
+    account = ctx["users"].get("candidate-a")
+    if birth_name == "ROBERT" and account is not None and not Candidate.objects.filter(user=account).exists():
+        # The demo account `candidate-a` is Julie ROBERT's (closed session 1): linked before the
+        # validation, which then creates no second account for her (issue 23).
+        candidate.user = account
+        candidate.save(update_fields=["user"])
     dossier = candidate.dossier
     candidate_services.update_dossier(
         dossier=dossier,

@@ -333,6 +333,80 @@ def reactivate_person(*, by, person):
     return person
 
 
+# --- the candidate's own account (issue 23) ------------------------------------------------
+
+
+@transaction.atomic
+def create_candidate_account(*, by, candidate):
+    """The candidate's own account, created when staff validate his dossier (signal
+    `candidates.signals.dossier_validated`), then invited through the same single-use, expiring
+    set-password link as every other account. He logs in with his e-mail address.
+
+    Returns the account, or None when there is nothing to do or it cannot be done without losing the
+    validation: the candidate already has an account, has no address, or his address is used by
+    another account (audited, so staff find why; the dossier validation itself stands)."""
+    from candidates.models import Candidate
+
+    candidate = Candidate.objects.select_for_update().select_related("centre").get(pk=candidate.pk)
+    _check_actor(by)
+    _check_centres(by, [candidate.centre])
+    if candidate.user_id is not None or candidate.is_anonymised:
+        return None
+    reason = ""
+    email = (candidate.email or "").strip()
+    if not email:
+        reason = "no_email"
+    else:
+        try:
+            email = _clean_email(email)
+        except BusinessRuleError as exc:
+            reason = exc.code or "email"
+    if reason:
+        audit(
+            actor=by,
+            action="people.candidate_account_skipped",
+            target=candidate,
+            centre=candidate.centre,
+            message=f"compte candidat non créé pour {candidate.reference} ({reason})",
+            reason=reason,
+        )
+        return None
+    first_name = (candidate.first_names or "").strip()
+    last_name = (candidate.usage_name or candidate.birth_name or "").strip()
+    person = User(
+        username=suggest_username(first_name, last_name),
+        first_name=first_name[:150],
+        last_name=last_name[:150],
+        email=email,
+        role=Role.CANDIDATE,
+        is_active=True,
+        is_staff=False,
+        is_superuser=False,
+    )
+    person.set_unusable_password()
+    person.save()
+    person.centres.set([candidate.centre])
+    candidate.user = person
+    candidate.save(update_fields=["user"])
+    audit(
+        actor=by,
+        action="people.account_created",
+        target=person,
+        centre=candidate.centre,
+        message=f"compte {person.pk} ({Role.CANDIDATE}) du candidat {candidate.reference}",
+        role=Role.CANDIDATE,
+        candidate_id=candidate.pk,
+        centre_ids=[candidate.centre_id],
+    )
+    send_invitation(by=by, person=person)
+    return person
+
+
+def on_dossier_validated(sender, candidate, by, **kwargs):
+    """`candidates.signals.dossier_validated`: the candidate gets his account and invitation."""
+    create_candidate_account(by=by, candidate=candidate)
+
+
 # --- invitations ----------------------------------------------------------------------------
 
 

@@ -25,6 +25,9 @@ urlpatterns = [
     ),
     path("personnes/<int:pk>/jurys/", views.jury_add, name="jury_add"),
     path("personnes/<int:pk>/jurys/<int:seat_pk>/retirer/", views.jury_remove, name="jury_remove"),
+    # The candidate's own space (issue 23): his own rows only.
+    path("mon-espace/", views.candidate_home, name="candidate_home"),
+    path("mon-espace/documents/<uuid:document_pk>/", views.candidate_document, name="candidate_document"),
     # The set-password link of the invitation e-mail (anonymous; the token is the credential).
     path("compte/invitation/<uidb64>/<token>/", views.invitation, name="invitation"),
 ]

@@ -362,3 +362,58 @@ def invitation(request, uidb64, token):
             )
             return redirect("login")
     return render(request, "people/invitation.html", {"valid": True, "form": form, "person": person})
+
+
+# --- the candidate's own space (issue 23) ---------------------------------------------------
+
+
+@role_required(Role.CANDIDATE)
+@require_GET
+def candidate_home(request):
+    """« Mon espace candidat »: his dossier, convocations and — once the jury closed — results and
+    documents. Only his own rows (people.candidate_space)."""
+    from candidates.models import Dossier
+
+    from . import candidate_space as space
+
+    candidate = space.own_candidate(request.user)
+    competencies, blocks = space.capitalised_of(candidate)
+    documents = space.documents_of(candidate)
+    return render(
+        request,
+        "people/candidate_home.html",
+        {
+            "candidate": candidate,
+            "dossier": Dossier.objects.filter(candidate=candidate).first(),
+            "convocations": space.convocations_of(candidate),
+            "outcomes": space.closed_outcomes_of(candidate),
+            "competencies": competencies,
+            "blocks": blocks,
+            "documents": documents,
+        },
+    )
+
+
+@role_required(Role.CANDIDATE)
+@require_GET
+def candidate_document(request, document_pk):
+    """Download one of his own documents (current edition, closed session); audited."""
+    from django.core.files.storage import default_storage
+    from django.http import FileResponse
+
+    from deliberations import services as deliberation_services
+
+    from . import candidate_space as space
+
+    document = space.document_of(space.own_candidate(request.user), document_pk)
+    deliberation_services.record_download(
+        actor=request.user, document=document, ip_address=request.META.get("REMOTE_ADDR")
+    )
+    response = FileResponse(
+        default_storage.open(document.file.name, "rb"),
+        as_attachment=True,
+        filename=document.filename,
+        content_type=document.content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

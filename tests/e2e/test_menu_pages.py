@@ -10,7 +10,7 @@ from .test_login import ENGLISH_LEFTOVERS
 
 pytestmark = pytest.mark.browser
 
-ROLES = ["staff-a", "evaluator-a", "tutor-a", "jury-a"]
+ROLES = ["staff-a", "evaluator-a", "tutor-a", "jury-a", "candidate-a"]
 
 
 def slug(text):

@@ -49,6 +49,7 @@ ROLES = (
     "tutor_of",  # tutor of the candidate of A
     "tutor_other",  # tutor of another candidate of A
     "jury",  # jury member sitting on the deliberation session of A
+    "candidate",  # the candidate's own account: A's deliberated candidate (issue 23)
 )
 
 
@@ -204,6 +205,7 @@ def build_world():
         "tutor_of": UserFactory(username="matrice-tuteur", role=Role.TUTOR),
         "tutor_other": UserFactory(username="matrice-autre-tuteur", role=Role.TUTOR),
         "jury": JuryUserFactory(username="matrice-jury"),
+        "candidate": UserFactory(username="matrice-candidat", role=Role.CANDIDATE),
     }
     a = _tenant(
         "A",
@@ -224,4 +226,8 @@ def build_world():
         other_tutor_user=UserFactory(username="b-autre-tuteur", role=Role.TUTOR),
         jury_user=JuryUserFactory(username="b-jury"),
     )
+    # The candidate's account is the deliberated candidate of A's (its certificate is in the world).
+    users["candidate"].centres.set([a.centre])
+    a["deliberated"].user = users["candidate"]
+    a["deliberated"].save(update_fields=["user"])
     return users, a, b

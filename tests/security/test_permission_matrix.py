@@ -1,10 +1,10 @@
-"""The permission matrix: every URL pattern of the project × 9 roles × own / other tenant's ids × GET / POST.
+"""The permission matrix: every URL pattern of the project × 10 roles × own / other tenant's ids × GET / POST.
 
 The URL patterns come from the resolver, so a new view is covered automatically — and fails until it
 is declared in TABLE below. Each request runs inside a rolled-back savepoint, so an allowed POST (a
 publication, a deletion…) does not change the world for the next request.
 
-How to read TABLE: one line per URL name → (methods the view serves, nine cells in ROLES order).
+How to read TABLE: one line per URL name → (methods the view serves, ten cells in ROLES order).
 A cell is the answer expected for that role: `ok` (the page or the action: 2xx, 400, or a redirect
 that is not the login page), `403` (wrong role), `404` (object outside the role's scope), `L` (login
 redirect). `X/Y` gives the answer for the object of centre A / the same kind of object of centre B;
@@ -27,21 +27,22 @@ from tests.security.scenario import ROLES, build_world
 
 G, P, GP = ("GET",), ("POST",), ("GET", "POST")
 
-STAFF_PAGE = "L ok ok ok 403 403 403 403 403"  # staff pages without an object (lists, forms)
-STAFF_OBJECT = "L ok/404 404/ok ok 403 403 403 403 403"  # an object of one centre
-PUBLIC = "ok ok ok ok ok ok ok ok ok"
-SIGNED_IN = "L ok ok ok ok ok ok ok ok"
-EVALUATOR_OBJECT = "L 403 403 403 ok/404 404 403 403 403"  # the candidate of evaluator_in's commission
-JURY_SESSION = "L ok/404 404/ok ok 403 403 403 403 ok/404"  # the deliberation session of the jury
+STAFF_PAGE = "L ok ok ok 403 403 403 403 403 403"  # staff pages without an object (lists, forms)
+STAFF_OBJECT = "L ok/404 404/ok ok 403 403 403 403 403 403"  # an object of one centre
+PUBLIC = "ok ok ok ok ok ok ok ok ok ok"
+SIGNED_IN = "L ok ok ok ok ok ok ok ok ok"
+EVALUATOR_OBJECT = "L 403 403 403 ok/404 404 403 403 403 403"  # the candidate of evaluator_in's commission
+JURY_SESSION = "L ok/404 404/ok ok 403 403 403 403 ok/404 403"  # the deliberation session of the jury
 
 #           roles: anonymous staff_a staff_b superuser evaluator_in evaluator_out tutor_of tutor_other jury
+#                  candidate
 TABLE = {
     # --- platform and accounts ---
     "healthz": (G, PUBLIC),
     "bench_bare": (GP, PUBLIC),  # constant page of the benchmark: no data, no session
     "home": (GP, SIGNED_IN),
     "login": (GP, PUBLIC),
-    "logout": (P, "L L L L L L L L L"),  # logging out ends on the login page
+    "logout": (P, "L L L L L L L L L L"),  # logging out ends on the login page
     "password_change": (GP, SIGNED_IN),
     "password_change_done": (G, SIGNED_IN),
     "password_reset": (GP, PUBLIC),
@@ -50,16 +51,16 @@ TABLE = {
     "password_reset_complete": (G, PUBLIC),
     "core:notifications": (GP, SIGNED_IN),  # each user's own messages only
     "core:statistics": (GP, STAFF_PAGE),
-    "core:otp_setup": (GP, "L ok ok ok 403 403 403 403 ok"),  # two-factor: staff and jury
-    "core:otp_disable": (P, "L ok ok ok 403 403 403 403 ok"),
+    "core:otp_setup": (GP, "L ok ok ok 403 403 403 403 ok 403"),  # two-factor: staff and jury
+    "core:otp_disable": (P, "L ok ok ok 403 403 403 403 ok 403"),
     "core:otp_verify": (GP, SIGNED_IN),
     "core:audit_log": (G, STAFF_PAGE),
     # --- referential (national, shared by every centre; managed by staff) ---
-    "referential:list": (G, "L ok ok ok ok ok 403 403 ok"),
+    "referential:list": (G, "L ok ok ok ok ok 403 403 ok 403"),
     "referential:upload": (GP, STAFF_PAGE),
-    "referential:detail": (G, "L ok ok ok ok ok 403 403 ok"),
+    "referential:detail": (G, "L ok ok ok ok ok 403 403 ok 403"),
     "referential:rncp": (GP, STAFF_PAGE),  # RNCP number and level of a (national) CQPM
-    "referential:export": (G, "L ok ok ok ok ok 403 403 ok"),
+    "referential:export": (G, "L ok ok ok ok ok 403 403 ok 403"),
     "referential:publish": (P, STAFF_PAGE),
     "referential:new_draft": (P, STAFF_PAGE),
     "referential:delete_draft": (P, STAFF_PAGE),
@@ -80,7 +81,7 @@ TABLE = {
     "candidates:dossier_reopen": (P, STAFF_OBJECT),
     "candidates:document_upload": (GP, STAFF_OBJECT),
     # the candidate's report: staff and the evaluators of his commission; the jury only for its session
-    "candidates:document_download": (G, "L ok/404 404/ok ok ok/404 404 403 403 404"),
+    "candidates:document_download": (G, "L ok/404 404/ok ok ok/404 404 403 403 404 403"),
     "candidates:personal_data_export": (P, STAFF_OBJECT),
     # RGPD right of access: the register and its requests, staff of the candidate's centre
     "candidates:access_request_list": (G, STAFF_PAGE),
@@ -119,19 +120,19 @@ TABLE = {
     "evaluations:sheet_detail": (GP, STAFF_OBJECT),
     "evaluations:sheet_reopen": (P, STAFF_OBJECT),
     # --- evaluations: evaluators and tutors ---
-    "evaluations:to_score": (GP, "L 403 403 403 ok ok 403 403 403"),
+    "evaluations:to_score": (GP, "L 403 403 403 ok ok 403 403 403 403"),
     "evaluations:score": (GP, EVALUATOR_OBJECT),
     "evaluations:autosave": (P, EVALUATOR_OBJECT),
     "evaluations:proposal": (GP, EVALUATOR_OBJECT),
-    "evaluations:grid_pdf": (GP, "L ok/404 404/ok ok ok/404 404 403 403 403"),
-    "evaluations:opinions_todo": (GP, "L 403 403 403 403 403 ok ok 403"),
-    "evaluations:opinion": (GP, "L 403 403 403 403 403 ok/404 404 403"),
+    "evaluations:grid_pdf": (GP, "L ok/404 404/ok ok ok/404 404 403 403 403 403"),
+    "evaluations:opinions_todo": (GP, "L 403 403 403 403 403 ok ok 403 403"),
+    "evaluations:opinion": (GP, "L 403 403 403 403 403 ok/404 404 403 403"),
     # The single-use token in the link is the credential to create the tutor's account; the matrix's
     # tutor already has one with a password, so the link only leads to the login page (review finding 2;
     # the set-password path: tests/evaluations/test_views_opinions.py).
-    "evaluations:invitation": (GP, "L L L L L L L L L"),
+    "evaluations:invitation": (GP, "L L L L L L L L L L"),
     # --- deliberations ---
-    "deliberations:session_list": (G, "L ok ok ok 403 403 403 403 ok"),
+    "deliberations:session_list": (G, "L ok ok ok 403 403 403 403 ok 403"),
     "deliberations:session_create": (GP, STAFF_PAGE),
     "deliberations:jury_list": (GP, STAFF_PAGE),
     "deliberations:jury_detail": (GP, STAFF_OBJECT),
@@ -167,6 +168,11 @@ TABLE = {
     "people:jury_add": (P, STAFF_OBJECT),
     "people:jury_remove": (P, STAFF_OBJECT),
     "people:invitation": (GP, PUBLIC),  # the single-use token in the link is the credential
+    # the candidate's own space (issue 23): his rows only; another candidate's document is a 404, and
+    # so is his own while the session is not closed (never before the jury closes; the world's session
+    # is still open — the download after closure: tests/people/test_candidate_space.py)
+    "people:candidate_home": (G, "L 403 403 403 403 403 403 403 403 ok"),
+    "people:candidate_document": (G, "L 403 403 403 403 403 403 403 403 404"),
     # --- legal reporting (« accrochage ») ---
     "reporting:accrochage": (GP, STAFF_PAGE),
     "reporting:accrochage_export": (P, STAFF_PAGE),
@@ -307,6 +313,7 @@ URL_ARGS = {
     "people:jury_add": _kwargs("jury_person"),
     "people:jury_remove": lambda own, other: {"pk": own["jury_person"].pk, "seat_pk": other["jury_seat"].pk},
     "people:invitation": lambda own, other: {"uidb64": "MQ", "token": "jeton-invalide"},
+    "people:candidate_document": lambda own, other: {"document_pk": own["certificate"].pk},
 }
 
 
