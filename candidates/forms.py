@@ -414,7 +414,12 @@ class DocumentUploadForm(forms.Form):
         label=_("Type de document"),
         # The PV of an earlier deliberation comes with its record (centre, date, number, reason):
         # deliberations:prior_deliberation_create, never as a loose file.
-        choices=[choice for choice in DocumentKind.choices if choice[0] != DocumentKind.PRIOR_PV],
+        # An appeal's attachments come with the appeal (the candidate's space), never loose either.
+        choices=[
+            choice
+            for choice in DocumentKind.choices
+            if choice[0] not in (DocumentKind.PRIOR_PV, DocumentKind.APPEAL)
+        ],
         initial=DocumentKind.REPORT,
     )
     file = forms.FileField(

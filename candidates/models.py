@@ -70,6 +70,11 @@ class DocumentKind(models.TextChoices):
     EVIDENCE = "evidence", _("Élément de preuve")
     OTHER = "other", _("Autre")
     PRIOR_PV = "prior_pv", _("PV d'une délibération antérieure")
+    APPEAL = "appeal", _("Pièce jointe d'un recours")
+
+
+# What the candidate himself may upload from his space before the evaluation (issue 23).
+CANDIDATE_UPLOAD_KINDS = (DocumentKind.REPORT, DocumentKind.EVIDENCE)
 
 
 postcode_validator = RegexValidator(r"^[0-9AB]{5}$", _("Le code postal doit comporter 5 caractères."))
@@ -537,7 +542,13 @@ class AccessChannel(models.TextChoices):
     MAIL = "mail", _("Courrier")
     EMAIL = "email", _("Courrier électronique")
     IN_PERSON = "in_person", _("Sur place")
+    ONLINE = "online", _("Espace candidat")
     OTHER = "other", _("Autre")
+
+
+class AccessRequestKind(models.TextChoices):
+    ACCESS = "access", _("Accès aux données (art. 15)")
+    RECTIFICATION = "rectification", _("Rectification des données (art. 16)")
 
 
 class AccessRequest(models.Model):
@@ -548,6 +559,18 @@ class AccessRequest(models.Model):
 
     candidate = models.ForeignKey(
         Candidate, verbose_name=_("candidat"), on_delete=models.CASCADE, related_name="access_requests"
+    )
+    kind = models.CharField(
+        _("nature de la demande"),
+        max_length=20,
+        choices=AccessRequestKind.choices,
+        default=AccessRequestKind.ACCESS,
+    )
+    details = models.TextField(
+        _("données à corriger"),
+        max_length=REASON_MAX,
+        blank=True,
+        help_text=_("Pour une demande de rectification : ce que le candidat demande de corriger."),
     )
     requester = models.CharField(
         _("demandeur"), max_length=200, help_text=_("Le candidat lui-même, ou la personne qui le représente.")
@@ -596,6 +619,7 @@ class AccessRequest(models.Model):
         verbose_name = _("demande d'accès (RGPD)")
         verbose_name_plural = _("demandes d'accès (RGPD)")
         indexes = [models.Index(fields=["sent_on", "due_on"], name="candidates_access_open_due")]
+        constraints = [max_length_constraint("candidates_accessrequest", "details", REASON_MAX)]
 
     def __str__(self):
         return f"{self.candidate_id} / {self.received_on}"

@@ -7,6 +7,7 @@ never names) and queues side effects after commit.
 import calendar
 import hashlib
 import logging
+from datetime import timedelta
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from core.exceptions import BusinessRuleError
 from core.files import safe_filename, validate_upload
-from core.services import audit, identity_changes, notify_email_changed, safe_delay
+from core.services import audit, identity_changes, notify_email_changed, queue_email, safe_delay
 from core.text import REASON_MAX, check_length
 from referential.models import Certification, ModalityCode
 
@@ -25,7 +26,9 @@ from .models import (
     OPEN_STATUSES,
     PATHWAYS_WITHOUT_COMPANY,
     AccessChannel,
+    CANDIDATE_UPLOAD_KINDS,
     AccessRequest,
+    AccessRequestKind,
     Candidate,
     CandidateDocument,
     CandidateStatus,
@@ -761,17 +764,23 @@ def reopen_dossier(*, dossier, by, reason):
 def upload_document(*, candidate, kind, uploaded_file, by):
     """Store a report or evidence file after checking its real content; nothing existing is replaced."""
     _check_staff_of(by, candidate.centre)
+    if kind not in DocumentKind.values or kind == DocumentKind.APPEAL:
+        raise BusinessRuleError(_("Type de document inconnu."), code="kind")
+    due = Dossier.objects.filter(candidate=candidate).values_list("report_due_date", flat=True).first()
+    is_late = kind == DocumentKind.REPORT and due is not None and timezone.localdate() > due
+    return _store_document(candidate=candidate, kind=kind, uploaded_file=uploaded_file, by=by, is_late=is_late)
+
+
+def _store_document(*, candidate, kind, uploaded_file, by, is_late=False):
+    """THE upload path of a candidate's file, whoever uploads it (staff, or the candidate from his
+    space): real content checked (magic bytes, size limit), SHA-256, stored under the detected
+    extension, audited; a new version never replaces an older one."""
     if candidate.is_anonymised:
         raise BusinessRuleError(_("Ce candidat a été anonymisé."), code="anonymised")
-    if kind not in DocumentKind.values:
-        raise BusinessRuleError(_("Type de document inconnu."), code="kind")
     try:
         info = validate_upload(uploaded_file)
     except ValidationError as exc:
         raise BusinessRuleError(" ".join(exc.messages), code="upload") from exc
-    now = timezone.now()
-    due = Dossier.objects.filter(candidate=candidate).values_list("report_due_date", flat=True).first()
-    is_late = kind == DocumentKind.REPORT and due is not None and timezone.localdate(now) > due
     document = CandidateDocument(
         candidate=candidate,
         kind=kind,
@@ -802,6 +811,88 @@ def upload_document(*, candidate, kind, uploaded_file, by):
         document.file.storage.delete(stored_name)
         raise
     return document
+
+
+# --- the candidate's own uploads (issue 23) -------------------------------------------------
+
+# Without a report due date, the candidate's uploads close this many days before his first
+# evaluation session (the commission must be able to read them).
+UPLOAD_CLOSES_DAYS_BEFORE_SESSION = 1
+
+
+def _check_own_candidate(by, candidate):
+    """The candidate acts on his own record only (defence in depth: his views start from it)."""
+    if by is None or not by.is_candidate or getattr(by, "candidate_record", None) != candidate:
+        raise BusinessRuleError(_("Vous ne pouvez agir que sur votre propre dossier."), code="own")
+    if candidate.is_anonymised:
+        raise BusinessRuleError(_("Ce dossier a été anonymisé."), code="anonymised")
+
+
+def own_upload_window(candidate, *, today=None):
+    """(open, closes_on, reason): whether the candidate may upload his report and evidence now.
+
+    The deadline is the report's due date set by the centre on the dossier; without one, the day
+    before the candidate's first evaluation session he is convened to; without either, uploads stay
+    open while the evaluation has not taken place. `reason` is the French sentence shown when closed."""
+    today = today or timezone.localdate()
+    dossier = Dossier.objects.filter(candidate=candidate).first()
+    if dossier is None or not dossier.is_frozen:
+        return False, None, _("Le dépôt ouvrira lorsque le centre aura validé votre dossier d'évaluation.")
+    closes_on = dossier.report_due_date
+    if closes_on is None:
+        Convocation = apps.get_model("evaluations", "Convocation")
+        first = (
+            Convocation.objects.filter(candidate=candidate, convened_at__isnull=False)
+            .order_by("session__date")
+            .values_list("session__date", flat=True)
+            .first()
+        )
+        if first is not None:
+            closes_on = first - timedelta(days=UPLOAD_CLOSES_DAYS_BEFORE_SESSION)
+    if candidate.status not in (CandidateStatus.DOSSIER_VALIDATED, CandidateStatus.IN_EVALUATION):
+        return False, closes_on, _("Le dépôt est clos : votre évaluation a eu lieu.")
+    if closes_on is not None and today > closes_on:
+        return (
+            False,
+            closes_on,
+            _(
+                "Le dépôt est clos depuis le %(date)s (date limite fixée par le centre). Pour toute "
+                "pièce tardive, contactez votre centre de certification."
+            )
+            % {"date": f"{closes_on:%d/%m/%Y}"},
+        )
+    return True, closes_on, ""
+
+
+@transaction.atomic
+def upload_own_document(*, candidate, kind, uploaded_file, by):
+    """The candidate uploads his report or an evidence file himself, before the deadline, through
+    the same checks, hashing and storage as staff uploads; a new version keeps the older ones."""
+    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
+    _check_own_candidate(by, candidate)
+    if kind not in CANDIDATE_UPLOAD_KINDS:
+        raise BusinessRuleError(_("Vous pouvez déposer votre rapport ou des éléments de preuve."), code="kind")
+    is_open, _closes_on, reason = own_upload_window(candidate)
+    if not is_open:
+        raise BusinessRuleError(reason, code="closed")
+    document = _store_document(candidate=candidate, kind=kind, uploaded_file=uploaded_file, by=by)
+    queue_email(
+        to_email=candidate.email,
+        recipient=by,
+        subject=_("Accusé de réception de votre dépôt"),
+        template="candidates_upload_receipt",
+        context={"candidate": candidate, "document": document},
+        kind="candidates.upload_receipt",
+        dedup_key=f"candidate-upload-receipt-{document.pk}",
+    )
+    return document
+
+
+def store_appeal_attachment(*, candidate, uploaded_file, by):
+    """An attachment of the candidate's appeal: the same upload path (called by
+    `deliberations.services.file_appeal`, inside its transaction)."""
+    _check_own_candidate(by, candidate)
+    return _store_document(candidate=candidate, kind=DocumentKind.APPEAL, uploaded_file=uploaded_file, by=by)
 
 
 def record_document_download(*, document, by, ip_address=None):
@@ -939,6 +1030,18 @@ def export_personal_data(*, candidate, by):
     return archive
 
 
+def export_own_personal_data(*, candidate, by):
+    """The same archive, downloaded by the candidate himself from his space (his own data only)."""
+    from .rgpd import build_candidate_archive
+
+    _check_own_candidate(by, candidate)
+    archive = build_candidate_archive(candidate)
+    audit(
+        actor=by, action="candidate.personal_data_exported", target=candidate, size=len(archive), by_candidate=True
+    )
+    return archive
+
+
 # --- RGPD: right of access (issue 22, point 5) ----------------------------------------------
 
 
@@ -1023,17 +1126,18 @@ def record_access_answer_sent(*, access_request, by, sent_on, channel):
         .get(pk=access_request.pk)
     )
     _check_staff_of(by, access_request.candidate.centre)
-    if access_request.answer_produced_at is None:
+    if access_request.kind == AccessRequestKind.ACCESS and access_request.answer_produced_at is None:
         raise BusinessRuleError(_("Produisez d'abord la réponse (l'export des données personnelles)."))
     if access_request.sent_on is not None:
         raise BusinessRuleError(_("L'envoi de la réponse est déjà enregistré."))
     if channel not in AccessChannel.values:
         raise BusinessRuleError(_("Indiquez comment la réponse a été envoyée."))
-    if (
-        sent_on is None
-        or sent_on > timezone.localdate()
-        or sent_on < timezone.localdate(access_request.answer_produced_at)
-    ):
+    earliest = (
+        timezone.localdate(access_request.answer_produced_at)
+        if access_request.answer_produced_at
+        else access_request.received_on
+    )
+    if sent_on is None or sent_on > timezone.localdate() or sent_on < earliest:
         raise BusinessRuleError(
             _("La date d'envoi doit être comprise entre la production de la réponse et aujourd'hui.")
         )
@@ -1046,6 +1150,38 @@ def record_access_answer_sent(*, access_request, by, sent_on, channel):
         access_request_id=access_request.pk,
         sent_on=sent_on.isoformat(),
         late=sent_on > access_request.due_on,
+    )
+    return access_request
+
+
+@transaction.atomic
+def request_rectification(*, candidate, by, details):
+    """The candidate asks from his space for a correction of his data (RGPD art. 16): a request in
+    the same register as the requests of access, received online today, answered within one month
+    by staff (who correct the record, then record the answer sent)."""
+    _check_own_candidate(by, candidate)
+    details = (details or "").strip()
+    if not details:
+        raise BusinessRuleError(_("Indiquez les données à corriger et leur valeur exacte."), code="details")
+    check_length(details, REASON_MAX, _("Données à corriger"))
+    today = timezone.localdate()
+    access_request = AccessRequest.objects.create(
+        candidate=candidate,
+        kind=AccessRequestKind.RECTIFICATION,
+        details=details,
+        requester=str(_("Le candidat (espace candidat)")),
+        received_on=today,
+        channel=AccessChannel.ONLINE,
+        identity_check=str(_("Connexion authentifiée au compte personnel du candidat.")),
+        due_on=access_due_on(today),
+        recorded_by=by,
+    )
+    audit(
+        actor=by,
+        action="rgpd.rectification_requested",
+        target=candidate,
+        access_request_id=access_request.pk,
+        due_on=access_request.due_on.isoformat(),
     )
     return access_request
 

@@ -421,6 +421,17 @@ class CandidateDetailView(RoleRequiredMixin, View):
             kind_labels = {value: str(label) for value, label in DocumentKind.choices}
             for document in documents:
                 document["kind_label"] = kind_labels.get(document["kind"], document["kind"])
+        # What the candidate still owes (issue 23): the report expected by a project presentation
+        # and not received while the evaluation is ahead; no query (the rows above).
+        report_missing = (
+            bool(dossier and dossier["is_frozen"])
+            and candidate.status in (CandidateStatus.DOSSIER_VALIDATED, CandidateStatus.IN_EVALUATION)
+            and any(
+                ModalityCode.PROJECT_PRESENTATION in (item["modalities"] or []) and not item["already_acquired"]
+                for item in items
+            )
+            and not any(document["kind"] == DocumentKind.REPORT for document in documents)
+        )
         history = selectors.status_history_rows(candidate.pk)
         for change in history:
             change["from_label"] = status_labels.get(change["from_status"], change["from_status"])
@@ -434,6 +445,10 @@ class CandidateDetailView(RoleRequiredMixin, View):
             "dossier": dossier,
             "items": items,
             "documents": documents,
+            "report_missing": report_missing,
+            "report_overdue": report_missing
+            and dossier["report_due_date"] is not None
+            and timezone.localdate() > dossier["report_due_date"],
             "history": history,
             # Built only when the lifecycle allows a change (never for a deliberated candidate).
             "transition_form": transition_form

@@ -61,6 +61,9 @@ APP_ACTION_LABELS = {
     "deliberations.jury_member_added": _("Membre du jury ajouté"),
     "deliberations.jury_member_removed": _("Membre du jury retiré"),
     "deliberations.outcome_amended": _("Délibération modifiée après clôture"),
+    "deliberations.appeal_filed": _("Recours déposé par le candidat"),
+    "deliberations.appeal_answered": _("Issue d'un recours enregistrée"),
+    "rgpd.rectification_requested": _("Demande de rectification déposée par le candidat"),
     "deliberations.session_closed": _("Délibération clôturée"),
     "deliberations.session_created": _("Délibération planifiée"),
     "deliberations.session_late_entry": _("Délibération saisie a posteriori"),
@@ -138,6 +141,10 @@ DATA_LABELS.update(
         "version": _("version"),
         "number": _("numéro"),
         "due_date": _("à rendre avant le"),
+        "appeal_id": _("recours"),
+        "attachments": _("pièces jointes"),
+        "amendment_id": _("modification de la décision"),
+        "by_candidate": _("par le candidat lui-même"),
     }
 )
 
@@ -164,4 +171,6 @@ VALUE_CODES = {
     "certified": _("CQPM attribué"),
     "partial": _("résultat partiel"),
     "failed": _("non attribué"),
+    "upheld": _("recours accueilli"),
+    "rejected": _("recours rejeté"),
 }

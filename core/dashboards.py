@@ -105,6 +105,7 @@ def staff_widgets(user, today):
         late_reports(user, today),
         overdue_opinions(user, today),
         overdue_access_requests(user, today),
+        open_appeals(user, today),
         deliberation_sessions_ready(user, today),
     ]
 
@@ -262,6 +263,32 @@ def overdue_access_requests(user, today):
         more_url=reverse("candidates:access_request_list"),
         more_label=_("Registre des demandes d'accès"),
         empty=_("Aucune demande d'accès en retard."),
+    )
+
+
+def open_appeals(user, today):
+    """Candidates' appeals (recours) waiting for the jury's re-examination (issue 23). One query (a
+    second one only when more than ITEM_LIMIT are open)."""
+    from deliberations.selectors import open_appeals as appeals
+
+    rows = list(appeals(user)[: ITEM_LIMIT + 1])
+    count = len(rows) if len(rows) <= ITEM_LIMIT else appeals(user).count()
+    items = [
+        Item(
+            label=f"{a.candidate.reference} — {a.session.date:%d/%m/%Y}",
+            url=reverse("deliberations:appeal_detail", args=[a.pk]),
+            detail=_("Déposé le %(d)s") % {"d": f"{timezone.localtime(a.filed_at):%d/%m/%Y}"},
+        )
+        for a in rows[:ITEM_LIMIT]
+    ]
+    return Widget(
+        key="open_appeals",
+        title=_("Recours à examiner"),
+        count=count,
+        items=items,
+        more_url=reverse("deliberations:appeal_list"),
+        more_label=_("Tous les recours"),
+        empty=_("Aucun recours en cours."),
     )
 
 

@@ -34,6 +34,9 @@ KIND_LABELS = {
     "core.evaluator_assignment": gettext_lazy("Affectation d'un candidat à évaluer"),
     "core.scoring_reminder": gettext_lazy("Rappel : fiches d'évaluation à soumettre"),
     "core.result_letter": gettext_lazy("Lettre de résultat disponible"),
+    "candidates.upload_receipt": gettext_lazy("Accusé de réception d'un dépôt"),
+    "deliberations.appeal_filed": gettext_lazy("Accusé de réception d'un recours"),
+    "deliberations.appeal_answered": gettext_lazy("Réponse à un recours"),
 }
 
 

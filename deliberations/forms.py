@@ -6,9 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 from core.forms import name_empty_choices
 from core.models import CertificationCentre, Role, User
-from core.text import COMMENT_MAX
+from core.text import COMMENT_MAX, REASON_MAX
 
-from .models import College, DeliberationSession, Jury, JuryMember
+from .models import AppealStatus, College, DeliberationSession, Jury, JuryMember
 from .selectors import capitalised_text
 
 
@@ -331,3 +331,24 @@ class DocumentSettingsForm(_CrispyMixin, forms.Form):
         max_value=365,
         help_text=_("Compté à partir de la réception de la lettre de résultat."),
     )
+
+
+class AppealAnswerForm(forms.Form):
+    """The outcome of the jury's re-examination of an appeal, told to the candidate."""
+
+    status = forms.ChoiceField(
+        label=_("Issue du recours"),
+        choices=[(AppealStatus.UPHELD, AppealStatus.UPHELD.label), (AppealStatus.REJECTED, AppealStatus.REJECTED.label)],
+        widget=forms.RadioSelect,
+    )
+    answer = forms.CharField(
+        label=_("Réponse motivée au candidat"),
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Affichée dans l'espace du candidat."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False

@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 
 from . import awards, capitalisation
 from .models import (
+    Appeal,
+    AppealStatus,
     Attendance,
     CandidateOutcome,
     College,
@@ -49,6 +51,20 @@ def sessions_visible_to(user):
         # column of the session, its centre, CQPM and jury.
         return qs.filter(Exists(JuryMember.objects.filter(jury_id=OuterRef("jury_id"), user=user)))
     return qs.none()
+
+
+def appeals_visible_to(user):
+    """The candidates' appeals staff handle: those of their centres' sessions (superusers: all)."""
+    qs = Appeal.objects.select_related("candidate", "session__certification", "session__centre")
+    if not user.is_authenticated or not user.is_active or not user.is_centre_staff:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    return qs.filter(session__centre_id__in=user.centre_ids())
+
+
+def open_appeals(user):
+    return appeals_visible_to(user).filter(status=AppealStatus.OPEN).order_by("filed_at", "pk")
 
 
 def session_for(user, pk):

@@ -20,9 +20,12 @@ from core import dates
 from core.dates import long_date, today
 from core.exceptions import BusinessRuleError
 from core.services import audit, queue_email, safe_delay
+from core.text import REASON_MAX, check_length
 
 from . import awards, selectors
 from .models import (
+    Appeal,
+    AppealStatus,
     Attendance,
     CandidateOutcome,
     CapitalisedBlock,
@@ -1173,3 +1176,162 @@ def update_document_settings(
         contest_days=record.contest_days,
     )
     return record
+
+
+# ---------------------------------------------------------------------------------------------
+# Appeals (recours) of candidates against a closed deliberation (issue 23)
+# ---------------------------------------------------------------------------------------------
+
+APPEAL_MAX_ATTACHMENTS = 5
+
+
+def appeal_deadline(session, candidate):
+    """The last day the candidate may appeal: the centre's delay (`CentreDocumentSettings.contest_days`,
+    printed in the result letter « à compter de la réception de ce courrier ») counted from the day
+    his first result letter was produced (the session's closing day when none was), or None when the
+    session is not closed."""
+    from datetime import timedelta
+
+    from .models.documents import DEFAULT_CONTEST_DAYS
+
+    if session.status != SessionStatus.CLOSED or session.closed_at is None:
+        return None
+    days = (
+        CentreDocumentSettings.objects.filter(centre_id=session.centre_id)
+        .values_list("contest_days", flat=True)
+        .first()
+    ) or DEFAULT_CONTEST_DAYS
+    letter_at = (
+        GeneratedDocument.objects.filter(
+            session=session, candidate=candidate, kind=DocumentKind.LETTER, finished_at__isnull=False
+        )
+        .order_by("finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    start = timezone.localdate(letter_at or session.closed_at)
+    return start + timedelta(days=days)
+
+
+@transaction.atomic
+def file_appeal(*, by, candidate, session, reason, attachments=()):
+    """The candidate files a reasoned appeal against the closed deliberation of his result, within
+    the centre's deadline, with attachments stored through the candidates' upload path."""
+    from candidates import services as candidate_services
+
+    if by is None or not by.is_candidate or getattr(by, "candidate_record", None) != candidate:
+        raise BusinessRuleError(_("Vous ne pouvez agir que sur votre propre dossier."))
+    session = DeliberationSession.objects.select_for_update().get(pk=session.pk)
+    if not CandidateOutcome.objects.filter(session=session, candidate=candidate).exists():
+        raise BusinessRuleError(_("Aucune décision du jury ne vous concerne dans cette session."))
+    deadline = appeal_deadline(session, candidate)
+    if deadline is None:
+        raise BusinessRuleError(_("Le jury n'a pas encore clos sa délibération."))
+    if today() > deadline:
+        raise BusinessRuleError(
+            _("Le délai de recours a expiré le %(date)s : le recours ne peut plus être déposé en ligne.")
+            % {"date": f"{deadline:%d/%m/%Y}"}
+        )
+    if Appeal.objects.filter(session=session, candidate=candidate, status=AppealStatus.OPEN).exists():
+        raise BusinessRuleError(_("Votre recours est déjà en cours d'examen par le jury."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise BusinessRuleError(_("Exposez les motifs de votre recours."))
+    check_length(reason, REASON_MAX, _("Motifs du recours"))
+    attachments = [upload for upload in attachments if upload]
+    if len(attachments) > APPEAL_MAX_ATTACHMENTS:
+        raise BusinessRuleError(
+            _("Joignez au plus %(n)s fichiers à votre recours.") % {"n": APPEAL_MAX_ATTACHMENTS}
+        )
+    appeal = Appeal.objects.create(candidate=candidate, session=session, reason=reason, filed_by=by)
+    documents = [
+        candidate_services.store_appeal_attachment(candidate=candidate, uploaded_file=upload, by=by)
+        for upload in attachments
+    ]
+    appeal.attachments.set(documents)
+    audit(
+        actor=by,
+        action="deliberations.appeal_filed",
+        target=session,
+        candidate_id=candidate.pk,
+        appeal_id=appeal.pk,
+        attachments=len(documents),
+    )
+    if candidate.email:
+        queue_email(
+            to_email=candidate.email,
+            recipient=by,
+            subject=_("Accusé de réception de votre recours"),
+            template="deliberations_appeal_filed",
+            context={"appeal": appeal, "attachments": documents},
+            kind="deliberations.appeal_filed",
+            dedup_key=f"appeal-filed-{appeal.pk}",
+        )
+    return appeal
+
+
+@transaction.atomic
+def answer_appeal(*, actor, appeal, status, answer):
+    """Record the outcome of the jury's re-examination. Upheld: the decision was amended through
+    `amend_outcome` after the appeal was filed (that amendment is linked); rejected: the decision
+    stands. The answer is told to the candidate (his space, and an e-mail inviting him to read it)."""
+    from django.conf import settings as django_settings
+    from django.urls import reverse
+
+    appeal = Appeal.objects.select_for_update().select_related("session", "candidate").get(pk=appeal.pk)
+    session = appeal.session
+    if not getattr(actor, "is_centre_staff", False) or not (
+        actor.is_superuser or session.centre_id in actor.centre_ids()
+    ):
+        raise BusinessRuleError(_("Seul le personnel du centre enregistre l'issue d'un recours."))
+    if not appeal.is_open:
+        raise BusinessRuleError(_("L'issue de ce recours est déjà enregistrée."))
+    if status not in (AppealStatus.UPHELD, AppealStatus.REJECTED):
+        raise BusinessRuleError(_("Indiquez si le recours est accueilli ou rejeté."))
+    answer = (answer or "").strip()
+    if not answer:
+        raise BusinessRuleError(_("Rédigez la réponse motivée adressée au candidat."))
+    check_length(answer, REASON_MAX, _("Réponse au candidat"))
+    amendment = None
+    if status == AppealStatus.UPHELD:
+        amendment = (
+            OutcomeAmendment.objects.filter(
+                outcome__session=session, outcome__candidate=appeal.candidate, at__gte=appeal.filed_at
+            )
+            .order_by("-at")
+            .first()
+        )
+        if amendment is None:
+            raise BusinessRuleError(
+                _(
+                    "Un recours accueilli suppose une décision modifiée : modifiez d'abord la décision du "
+                    "jury (« Modifier la décision », motivation obligatoire), puis enregistrez l'issue."
+                )
+            )
+    appeal.status, appeal.answer, appeal.amendment = status, answer, amendment
+    appeal.decided_at, appeal.decided_by = timezone.now(), actor
+    appeal.save(update_fields=["status", "answer", "amendment", "decided_at", "decided_by"])
+    audit(
+        actor=actor,
+        action="deliberations.appeal_answered",
+        target=session,
+        candidate_id=appeal.candidate_id,
+        appeal_id=appeal.pk,
+        status=status,
+        amendment_id=amendment.pk if amendment else None,
+    )
+    candidate = appeal.candidate
+    if candidate.email:
+        queue_email(
+            to_email=candidate.email,
+            recipient=candidate.user,
+            subject=_("Réponse à votre recours"),
+            template="deliberations_appeal_answered",
+            context={
+                "appeal": appeal,
+                "space_url": django_settings.SITE_URL + reverse("people:candidate_home"),
+            },
+            kind="deliberations.appeal_answered",
+            dedup_key=f"appeal-answered-{appeal.pk}",
+        )
+    return appeal

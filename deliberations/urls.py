@@ -13,6 +13,9 @@ urlpatterns = [
         "jurys/<int:pk>/membres/<int:member_pk>/retirer/", views.jury_member_remove, name="jury_member_remove"
     ),
     path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
+    # The candidates' appeals (issue 23): staff of the session's centre.
+    path("recours/", views.appeal_list, name="appeal_list"),
+    path("recours/<int:pk>/", views.appeal_detail, name="appeal_detail"),
     path("sessions/<int:pk>/convocations/", views.session_convocations, name="session_convocations"),
     path("sessions/<int:pk>/presences/", views.session_attendance, name="session_attendance"),
     path("sessions/<int:pk>/saisie-a-posteriori/", views.session_late_entry, name="session_late_entry"),

@@ -29,6 +29,7 @@ from . import documents as docs
 from . import permissions, seal, selectors, services
 from .forms import (
     AddCandidatesForm,
+    AppealAnswerForm,
     AttendanceForm,
     ConvocationForm,
     DecisionForm,
@@ -39,7 +40,15 @@ from .forms import (
     PriorDeliberationForm,
     SessionForm,
 )
-from .models import DocumentKind, DocumentStatus, GeneratedDocument, JuryMember, SessionStatus
+from .models import (
+    CandidateOutcome,
+    DocumentKind,
+    DocumentStatus,
+    GeneratedDocument,
+    JuryMember,
+    OutcomeAmendment,
+    SessionStatus,
+)
 from .models.documents import DEFAULT_CONTEST_DAYS, VERIFIABLE_KINDS
 
 STAFF, JURY = Role.STAFF, Role.JURY
@@ -491,6 +500,9 @@ def candidate_decide(request, pk, candidate_pk):
                 messages.success(
                     request, _("Délibération modifiée : une nouvelle version du PV est en production.")
                 )
+                appeal = _appeal_of(request, session, row.candidate)
+                if appeal is not None:  # re-examined on appeal: back to the appeal to record its outcome
+                    return redirect("deliberations:appeal_detail", pk=appeal.pk)
                 return redirect("deliberations:session_documents", pk=session.pk)
             services.record_decisions(
                 actor=request.user,
@@ -517,6 +529,71 @@ def candidate_decide(request, pk, candidate_pk):
             "amend": amend,
             "board_url": board_url,
             "not_reached": "" if amend else services.deliberation_not_reached_reason(session),
+        },
+    )
+
+
+def _appeal_of(request, session, candidate):
+    """The open appeal named by `?recours=` when the amendment page was opened from it."""
+    pk = request.GET.get("recours", "")
+    if not pk.isdigit():
+        return None
+    return (
+        selectors.open_appeals(request.user).filter(pk=int(pk), session=session, candidate=candidate).first()
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Appeals (recours) of candidates (issue 23): staff of the centre
+# ---------------------------------------------------------------------------------------------
+
+
+@role_required(STAFF)
+@require_GET
+def appeal_list(request):
+    appeals = list(selectors.appeals_visible_to(request.user).order_by("status", "-filed_at", "-pk")[:200])
+    return render(request, "deliberations/appeal_list.html", {"appeals": appeals})
+
+
+@role_required(STAFF)
+@require_http_methods(["GET", "POST"])
+def appeal_detail(request, pk):
+    appeal = get_object_or_404(selectors.appeals_visible_to(request.user), pk=pk)
+    form = AppealAnswerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.answer_appeal(
+                actor=request.user,
+                appeal=appeal,
+                status=form.cleaned_data["status"],
+                answer=form.cleaned_data["answer"],
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Issue du recours enregistrée : le candidat en est informé."))
+            return redirect("deliberations:appeal_detail", pk=appeal.pk)
+    amend_url = ""
+    if appeal.is_open and appeal.session.is_closed and permissions.can_amend(request.user, appeal.session):
+        amend_url = (
+            reverse("deliberations:candidate_decide", args=[appeal.session_id, appeal.candidate_id])
+            + f"?recours={appeal.pk}"
+        )
+    return render(
+        request,
+        "deliberations/appeal_detail.html",
+        {
+            "appeal": appeal,
+            "form": form,
+            "attachments": list(appeal.attachments.order_by("uploaded_at", "pk")),
+            "outcome": CandidateOutcome.objects.filter(session=appeal.session, candidate=appeal.candidate).first(),
+            "amendments": list(
+                OutcomeAmendment.objects.filter(
+                    outcome__session=appeal.session, outcome__candidate=appeal.candidate
+                ).order_by("at")
+            ),
+            "amend_url": amend_url,
+            "deadline": services.appeal_deadline(appeal.session, appeal.candidate),
         },
     )
 

@@ -71,3 +71,83 @@ def document_of(candidate, document_pk):
         if str(document.pk) == str(document_pk):
             return document
     raise Http404
+
+
+# --- before the evaluation: what to hand in, and what he handed in ---------------------------
+
+
+def expected_documents(candidate, dossier):
+    """The documents the centre expects from the candidate, with their deadline and what was
+    received: [{"kind", "label", "required", "received": [CandidateDocument, newest first]}]."""
+    from candidates.models import CANDIDATE_UPLOAD_KINDS, CandidateDocument, DocumentKind
+    from referential.models import ModalityCode
+
+    if dossier is None or not dossier.is_frozen:
+        return []
+    needs_report = any(
+        ModalityCode.PROJECT_PRESENTATION in (item.modalities or [])
+        for item in dossier.items.all()
+        if not item.already_acquired
+    )
+    received = {}
+    for document in CandidateDocument.objects.filter(candidate=candidate, kind__in=CANDIDATE_UPLOAD_KINDS):
+        received.setdefault(document.kind, []).append(document)
+    rows = []
+    if needs_report:
+        rows.append(
+            {
+                "kind": DocumentKind.REPORT,
+                "label": DocumentKind.REPORT.label,
+                "required": True,
+                "received": received.get(DocumentKind.REPORT, []),
+            }
+        )
+    rows.append(
+        {
+            "kind": DocumentKind.EVIDENCE,
+            "label": DocumentKind.EVIDENCE.label,
+            "required": False,
+            "received": received.get(DocumentKind.EVIDENCE, []),
+        }
+    )
+    if not needs_report and received.get(DocumentKind.REPORT):
+        rows.insert(
+            0,
+            {
+                "kind": DocumentKind.REPORT,
+                "label": DocumentKind.REPORT.label,
+                "required": False,
+                "received": received[DocumentKind.REPORT],
+            },
+        )
+    return rows
+
+
+def own_upload(candidate, document_pk):
+    """One of the candidate's own files (report, evidence, appeal attachment), for its receipt."""
+    from candidates.models import CandidateDocument
+
+    document = CandidateDocument.objects.filter(candidate=candidate, pk=document_pk).first()
+    if document is None:
+        raise Http404
+    return document
+
+
+# --- after the jury: appeals -------------------------------------------------------------------
+
+
+def appeals_by_session(candidate):
+    """{session id: [Appeal, newest first]} of the candidate."""
+    from deliberations.models import Appeal
+
+    rows = {}
+    for appeal in Appeal.objects.filter(candidate=candidate).prefetch_related("attachments"):
+        rows.setdefault(appeal.session_id, []).append(appeal)
+    return rows
+
+
+def closed_outcome_for_session(candidate, session_pk):
+    for outcome in closed_outcomes_of(candidate):
+        if outcome.session_id == session_pk:
+            return outcome
+    raise Http404

@@ -4,9 +4,11 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth import password_validation
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Role
+from core.text import REASON_MAX
 from deliberations.models import College as JuryCollege
 from evaluations.models import College as CommissionCollege
 
@@ -200,3 +202,72 @@ class InvitationPasswordForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("new_password1", exc)
         return cleaned
+
+
+# --- the candidate's own space (issue 23) ---------------------------------------------------
+
+UPLOAD_HELP = _(
+    "PDF, ODT, DOCX, PNG ou JPEG. Le contenu du fichier est vérifié, pas seulement son nom. Une "
+    "nouvelle version ne remplace pas la précédente : le centre reçoit les deux."
+)
+
+
+class CandidateUploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Document"), widget=forms.RadioSelect)
+    file = forms.FileField(label=_("Fichier"), help_text=UPLOAD_HELP)
+
+    def __init__(self, *args, **kwargs):
+        from candidates.models import CANDIDATE_UPLOAD_KINDS
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(kind.value, kind.label) for kind in CANDIDATE_UPLOAD_KINDS]
+        self.fields["kind"].initial = CANDIDATE_UPLOAD_KINDS[0].value
+        self.helper = _helper(_("Déposer le document"))
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+class CandidateAppealForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motifs de votre recours"),
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Expliquez précisément ce que vous contestez et pourquoi (2 000 caractères au plus)."),
+    )
+    attachments = MultipleFileField(
+        label=_("Pièces jointes (facultatif)"),
+        required=False,
+        help_text=_("Jusqu'à 5 fichiers : PDF, ODT, DOCX, PNG ou JPEG. Le contenu est vérifié."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Déposer mon recours"))
+
+
+class RectificationForm(forms.Form):
+    details = forms.CharField(
+        label=_("Données à corriger"),
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Indiquez la donnée inexacte et sa valeur exacte (par exemple : « lieu de naissance : Nancy »)."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Envoyer ma demande de rectification"))
+        self.helper.form_action = reverse("people:candidate_rectification")

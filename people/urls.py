@@ -28,6 +28,14 @@ urlpatterns = [
     # The candidate's own space (issue 23): his own rows only.
     path("mon-espace/", views.candidate_home, name="candidate_home"),
     path("mon-espace/documents/<uuid:document_pk>/", views.candidate_document, name="candidate_document"),
+    path("mon-espace/deposer/", views.candidate_upload, name="candidate_upload"),
+    path("mon-espace/depots/<int:document_pk>/", views.candidate_receipt, name="candidate_receipt"),
+    path("mon-espace/recours/<int:session_pk>/", views.candidate_appeal, name="candidate_appeal"),
+    path("mon-espace/mes-donnees/", views.candidate_data, name="candidate_data"),
+    path("mon-espace/mes-donnees/export/", views.candidate_data_export, name="candidate_data_export"),
+    path(
+        "mon-espace/mes-donnees/rectification/", views.candidate_rectification, name="candidate_rectification"
+    ),
     # The set-password link of the invitation e-mail (anonymous; the token is the credential).
     path("compte/invitation/<uidb64>/<token>/", views.invitation, name="invitation"),
 ]

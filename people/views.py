@@ -8,11 +8,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.encoding import force_str
 from django.utils.http import urlencode, urlsafe_base64_decode
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.auth import client_ip
 from core.exceptions import BusinessRuleError
 from core.models import Role
 from core.permissions import role_required
@@ -370,27 +372,210 @@ def invitation(request, uidb64, token):
 @role_required(Role.CANDIDATE)
 @require_GET
 def candidate_home(request):
-    """« Mon espace candidat »: his dossier, convocations and — once the jury closed — results and
-    documents. Only his own rows (people.candidate_space)."""
+    """« Mon espace candidat »: his dossier, convocations, the documents to hand in and — once the
+    jury closed — results, documents and appeals. Only his own rows (people.candidate_space)."""
     from candidates.models import Dossier
+    from candidates.services import own_upload_window
+    from deliberations.services import appeal_deadline
 
     from . import candidate_space as space
 
     candidate = space.own_candidate(request.user)
     competencies, blocks = space.capitalised_of(candidate)
     documents = space.documents_of(candidate)
+    dossier = Dossier.objects.filter(candidate=candidate).prefetch_related("items").first()
+    upload_open, upload_closes_on, upload_closed_reason = own_upload_window(candidate)
+    appeals = space.appeals_by_session(candidate)
+    today = timezone.localdate()
+    outcomes = []
+    for outcome in space.closed_outcomes_of(candidate):
+        deadline = appeal_deadline(outcome.session, candidate)
+        session_appeals = appeals.get(outcome.session_id, [])
+        outcomes.append(
+            {
+                "outcome": outcome,
+                "appeals": session_appeals,
+                "appeal_deadline": deadline,
+                "may_appeal": deadline is not None
+                and today <= deadline
+                and not any(appeal.is_open for appeal in session_appeals),
+            }
+        )
     return render(
         request,
         "people/candidate_home.html",
         {
             "candidate": candidate,
-            "dossier": Dossier.objects.filter(candidate=candidate).first(),
+            "dossier": dossier,
             "convocations": space.convocations_of(candidate),
-            "outcomes": space.closed_outcomes_of(candidate),
+            "expected": space.expected_documents(candidate, dossier),
+            "upload_open": upload_open,
+            "upload_closes_on": upload_closes_on,
+            "upload_closed_reason": upload_closed_reason,
+            "outcomes": outcomes,
             "competencies": competencies,
             "blocks": blocks,
             "documents": documents,
         },
+    )
+
+
+@role_required(Role.CANDIDATE)
+@require_http_methods(["GET", "POST"])
+def candidate_upload(request):
+    """The candidate hands in his report or an evidence file before the deadline; the receipt follows."""
+    from candidates.services import own_upload_window, upload_own_document
+
+    from . import candidate_space as space
+    from .forms import CandidateUploadForm
+
+    candidate = space.own_candidate(request.user)
+    is_open, closes_on, closed_reason = own_upload_window(candidate)
+    form = CandidateUploadForm(request.POST or None, request.FILES or None, initial=request.GET or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            document = upload_own_document(
+                candidate=candidate,
+                kind=form.cleaned_data["kind"],
+                uploaded_file=form.cleaned_data["file"],
+                by=request.user,
+            )
+        except BusinessRuleError as exc:
+            form.add_error("file", exc.message)
+        else:
+            messages.success(request, _("Document reçu. Voici votre accusé de réception."))
+            return redirect("people:candidate_receipt", document_pk=document.pk)
+    return render(
+        request,
+        "people/candidate_upload.html",
+        {"form": form, "is_open": is_open, "closes_on": closes_on, "closed_reason": closed_reason},
+    )
+
+
+@role_required(Role.CANDIDATE)
+@require_GET
+def candidate_receipt(request, document_pk):
+    """The receipt of one of his own uploads: file name, size, date and time, SHA-256."""
+    from . import candidate_space as space
+
+    document = space.own_upload(space.own_candidate(request.user), document_pk)
+    return render(request, "people/candidate_receipt.html", {"document": document})
+
+
+@role_required(Role.CANDIDATE)
+@require_http_methods(["GET", "POST"])
+def candidate_appeal(request, session_pk):
+    """File a reasoned appeal (with attachments) against the closed deliberation of his result."""
+    from deliberations import services as deliberation_services
+
+    from . import candidate_space as space
+    from .forms import CandidateAppealForm
+
+    candidate = space.own_candidate(request.user)
+    outcome = space.closed_outcome_for_session(candidate, session_pk)
+    deadline = deliberation_services.appeal_deadline(outcome.session, candidate)
+    form = CandidateAppealForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deliberation_services.file_appeal(
+                by=request.user,
+                candidate=candidate,
+                session=outcome.session,
+                reason=form.cleaned_data["reason"],
+                attachments=form.cleaned_data["attachments"],
+            )
+        except BusinessRuleError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, _("Votre recours est enregistré. Un accusé de réception vous est envoyé par courriel.")
+            )
+            return redirect("people:candidate_home")
+    return render(
+        request,
+        "people/candidate_appeal.html",
+        {
+            "form": form,
+            "outcome": outcome,
+            "deadline": deadline,
+            "expired": deadline is None or timezone.localdate() > deadline,
+        },
+    )
+
+
+@role_required(Role.CANDIDATE)
+@require_GET
+def candidate_data(request):
+    """RGPD: the legal basis and consents recorded, his requests, the export and a rectification form."""
+    from candidates.models import AccessRequest
+
+    from . import candidate_space as space
+    from .forms import RectificationForm
+
+    candidate = space.own_candidate(request.user)
+    return render(
+        request,
+        "people/candidate_data.html",
+        {
+            "candidate": candidate,
+            "requests": list(AccessRequest.objects.filter(candidate=candidate).order_by("-received_on", "-pk")),
+            "form": RectificationForm(),
+        },
+    )
+
+
+@role_required(Role.CANDIDATE)
+@require_POST
+def candidate_data_export(request):
+    """The archive of his own personal data (the staff export, filtered to himself); audited."""
+    from django.http import HttpResponse
+
+    from candidates.services import export_own_personal_data
+
+    from . import candidate_space as space
+
+    candidate = space.own_candidate(request.user)
+    archive = export_own_personal_data(candidate=candidate, by=request.user)
+    response = HttpResponse(archive, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="mes-donnees-{candidate.reference}.zip"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@role_required(Role.CANDIDATE)
+@require_POST
+def candidate_rectification(request):
+    from candidates.models import AccessRequest
+    from candidates.services import request_rectification
+
+    from . import candidate_space as space
+    from .forms import RectificationForm
+
+    candidate = space.own_candidate(request.user)
+    form = RectificationForm(request.POST)
+    if form.is_valid():
+        try:
+            access_request = request_rectification(
+                candidate=candidate, by=request.user, details=form.cleaned_data["details"]
+            )
+        except BusinessRuleError as exc:
+            form.add_error("details", exc.message)
+        else:
+            messages.success(
+                request,
+                _("Votre demande de rectification est transmise au centre, qui y répond au plus tard le %(d)s.")
+                % {"d": f"{access_request.due_on:%d/%m/%Y}"},
+            )
+            return redirect("people:candidate_data")
+    return render(
+        request,
+        "people/candidate_data.html",
+        {
+            "candidate": candidate,
+            "requests": list(AccessRequest.objects.filter(candidate=candidate).order_by("-received_on", "-pk")),
+            "form": form,
+        },
+        status=400,
     )
 
 
@@ -407,7 +592,7 @@ def candidate_document(request, document_pk):
 
     document = space.document_of(space.own_candidate(request.user), document_pk)
     deliberation_services.record_download(
-        actor=request.user, document=document, ip_address=request.META.get("REMOTE_ADDR")
+        actor=request.user, document=document, ip_address=client_ip(request)
     )
     response = FileResponse(
         default_storage.open(document.file.name, "rb"),

@@ -1,3 +1,4 @@
+from .appeals import Appeal, AppealStatus
 from .decisions import (
     CandidateOutcome,
     CapitalisedBlock,
@@ -13,6 +14,8 @@ from .prior import PriorDeliberation
 from .sessions import Attendance, DeliberationSession, SessionCandidate, SessionStatus
 
 __all__ = [
+    "Appeal",
+    "AppealStatus",
     "Attendance",
     "CandidateOutcome",
     "CentreDocumentSettings",

@@ -39,7 +39,7 @@ BUDGETS = {
     "referential_detail": 12,
     # the home pages: +1 on 2026-11-27 for the « Nouveaux messages » widget (one query, any volume)
     # +1 on 2026-12-03 for the « demandes d'accès en retard » widget (RGPD; one query, any volume)
-    "home_staff": 14,
+    "home_staff": 15,  # +1 on 2026-12-03 (issue 23): the open appeals widget
     "home_evaluator": 6,
     "home_tutor": 5,
     "home_jury": 5,

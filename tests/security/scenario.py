@@ -141,6 +141,13 @@ def _tenant(code, *, staff, evaluator_in, evaluator_out, tutor_user, other_tutor
     )
     certificate.file.save(f"certificat-{code}.pdf", ContentFile(MINIMAL_PDF), save=False)
     certificate.save()
+    # The deliberated candidate's own upload (issue 23: the receipt of his space) and an appeal of his.
+    own_upload = CandidateDocumentFactory(candidate=deliberated, kind="evidence", uploaded_by=None)
+    from deliberations.models import Appeal
+
+    appeal = Appeal.objects.create(
+        candidate=deliberated, session=deliberation, reason="Je conteste la décision : motifs de la matrice."
+    )
     batch = AccrochageBatch(centre=centre, session=deliberation, sha256="0" * 64, record_count=0)
     batch.file.save(f"accrochage-{code}.xml", ContentFile(b"<?xml version='1.0'?><flux/>"), save=False)
     batch.save()
@@ -191,6 +198,8 @@ def _tenant(code, *, staff, evaluator_in, evaluator_out, tutor_user, other_tutor
             "jury_person": jury_user,
             "jury_seat": jury.members.get(user=jury_user),
             "access_request": access_request,
+            "own_upload": own_upload,
+            "appeal": appeal,
         },
     )
 

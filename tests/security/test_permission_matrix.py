@@ -138,6 +138,9 @@ TABLE = {
     "deliberations:jury_detail": (GP, STAFF_OBJECT),
     "deliberations:jury_member_remove": (P, STAFF_OBJECT),
     "deliberations:session_detail": (GP, JURY_SESSION),  # POST: the board's search (kept out of URLs)
+    # the candidates' appeals (issue 23): staff of the session's centre (POST: the outcome)
+    "deliberations:appeal_list": (G, STAFF_PAGE),
+    "deliberations:appeal_detail": (GP, STAFF_OBJECT),
     "deliberations:session_convocations": (P, STAFF_OBJECT),
     "deliberations:session_attendance": (P, STAFF_OBJECT),
     "deliberations:session_late_entry": (P, STAFF_OBJECT),
@@ -173,6 +176,16 @@ TABLE = {
     # is still open — the download after closure: tests/people/test_candidate_space.py)
     "people:candidate_home": (G, "L 403 403 403 403 403 403 403 403 ok"),
     "people:candidate_document": (G, "L 403 403 403 403 403 403 403 403 404"),
+    # before the evaluation: upload form (the world's candidate is past it: the page says the upload is
+    # closed, a POST is refused with a message) and the receipt of his own upload (B's: 404)
+    "people:candidate_upload": (GP, "L 403 403 403 403 403 403 403 403 ok"),
+    "people:candidate_receipt": (G, "L 403 403 403 403 403 403 403 403 ok/404"),
+    # the appeal of a result: only for a session closed with his outcome (the world's is open: 404)
+    "people:candidate_appeal": (GP, "L 403 403 403 403 403 403 403 403 404"),
+    # RGPD: his consents and requests, the export of his own data, a request of rectification
+    "people:candidate_data": (G, "L 403 403 403 403 403 403 403 403 ok"),
+    "people:candidate_data_export": (P, "L 403 403 403 403 403 403 403 403 ok"),
+    "people:candidate_rectification": (P, "L 403 403 403 403 403 403 403 403 ok"),
     # --- legal reporting (« accrochage ») ---
     "reporting:accrochage": (GP, STAFF_PAGE),
     "reporting:accrochage_export": (P, STAFF_PAGE),
@@ -314,6 +327,9 @@ URL_ARGS = {
     "people:jury_remove": lambda own, other: {"pk": own["jury_person"].pk, "seat_pk": other["jury_seat"].pk},
     "people:invitation": lambda own, other: {"uidb64": "MQ", "token": "jeton-invalide"},
     "people:candidate_document": lambda own, other: {"document_pk": own["certificate"].pk},
+    "people:candidate_receipt": lambda own, other: {"document_pk": own["own_upload"].pk},
+    "people:candidate_appeal": lambda own, other: {"session_pk": own["deliberation"].pk},
+    "deliberations:appeal_detail": _kwargs("appeal"),
 }
 
 
