@@ -23,10 +23,10 @@ from core.text import REASON_MAX, check_length
 from referential.models import Certification, ModalityCode
 
 from .models import (
+    CANDIDATE_UPLOAD_KINDS,
     OPEN_STATUSES,
     PATHWAYS_WITHOUT_COMPANY,
     AccessChannel,
-    CANDIDATE_UPLOAD_KINDS,
     AccessRequest,
     AccessRequestKind,
     Candidate,
@@ -768,7 +768,9 @@ def upload_document(*, candidate, kind, uploaded_file, by):
         raise BusinessRuleError(_("Type de document inconnu."), code="kind")
     due = Dossier.objects.filter(candidate=candidate).values_list("report_due_date", flat=True).first()
     is_late = kind == DocumentKind.REPORT and due is not None and timezone.localdate() > due
-    return _store_document(candidate=candidate, kind=kind, uploaded_file=uploaded_file, by=by, is_late=is_late)
+    return _store_document(
+        candidate=candidate, kind=kind, uploaded_file=uploaded_file, by=by, is_late=is_late
+    )
 
 
 def _store_document(*, candidate, kind, uploaded_file, by, is_late=False):
@@ -871,7 +873,9 @@ def upload_own_document(*, candidate, kind, uploaded_file, by):
     candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
     _check_own_candidate(by, candidate)
     if kind not in CANDIDATE_UPLOAD_KINDS:
-        raise BusinessRuleError(_("Vous pouvez déposer votre rapport ou des éléments de preuve."), code="kind")
+        raise BusinessRuleError(
+            _("Vous pouvez déposer votre rapport ou des éléments de preuve."), code="kind"
+        )
     is_open, _closes_on, reason = own_upload_window(candidate)
     if not is_open:
         raise BusinessRuleError(reason, code="closed")
@@ -1037,7 +1041,11 @@ def export_own_personal_data(*, candidate, by):
     _check_own_candidate(by, candidate)
     archive = build_candidate_archive(candidate)
     audit(
-        actor=by, action="candidate.personal_data_exported", target=candidate, size=len(archive), by_candidate=True
+        actor=by,
+        action="candidate.personal_data_exported",
+        target=candidate,
+        size=len(archive),
+        by_candidate=True,
     )
     return archive
 

@@ -427,7 +427,8 @@ class CandidateDetailView(RoleRequiredMixin, View):
             bool(dossier and dossier["is_frozen"])
             and candidate.status in (CandidateStatus.DOSSIER_VALIDATED, CandidateStatus.IN_EVALUATION)
             and any(
-                ModalityCode.PROJECT_PRESENTATION in (item["modalities"] or []) and not item["already_acquired"]
+                ModalityCode.PROJECT_PRESENTATION in (item["modalities"] or [])
+                and not item["already_acquired"]
                 for item in items
             )
             and not any(document["kind"] == DocumentKind.REPORT for document in documents)

@@ -338,7 +338,10 @@ class AppealAnswerForm(forms.Form):
 
     status = forms.ChoiceField(
         label=_("Issue du recours"),
-        choices=[(AppealStatus.UPHELD, AppealStatus.UPHELD.label), (AppealStatus.REJECTED, AppealStatus.REJECTED.label)],
+        choices=[
+            (AppealStatus.UPHELD, AppealStatus.UPHELD.label),
+            (AppealStatus.REJECTED, AppealStatus.REJECTED.label),
+        ],
         widget=forms.RadioSelect,
     )
     answer = forms.CharField(

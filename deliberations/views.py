@@ -586,7 +586,9 @@ def appeal_detail(request, pk):
             "appeal": appeal,
             "form": form,
             "attachments": list(appeal.attachments.order_by("uploaded_at", "pk")),
-            "outcome": CandidateOutcome.objects.filter(session=appeal.session, candidate=appeal.candidate).first(),
+            "outcome": CandidateOutcome.objects.filter(
+                session=appeal.session, candidate=appeal.candidate
+            ).first(),
             "amendments": list(
                 OutcomeAmendment.objects.filter(
                     outcome__session=appeal.session, outcome__candidate=appeal.candidate

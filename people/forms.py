@@ -264,7 +264,9 @@ class RectificationForm(forms.Form):
         label=_("Données à corriger"),
         max_length=REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("Indiquez la donnée inexacte et sa valeur exacte (par exemple : « lieu de naissance : Nancy »)."),
+        help_text=_(
+            "Indiquez la donnée inexacte et sa valeur exacte (par exemple : « lieu de naissance : Nancy »)."
+        ),
     )
 
     def __init__(self, *args, **kwargs):

@@ -6,9 +6,9 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlencode, urlsafe_base64_decode
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -488,7 +488,8 @@ def candidate_appeal(request, session_pk):
             messages.error(request, exc.message)
         else:
             messages.success(
-                request, _("Votre recours est enregistré. Un accusé de réception vous est envoyé par courriel.")
+                request,
+                _("Votre recours est enregistré. Un accusé de réception vous est envoyé par courriel."),
             )
             return redirect("people:candidate_home")
     return render(
@@ -518,7 +519,9 @@ def candidate_data(request):
         "people/candidate_data.html",
         {
             "candidate": candidate,
-            "requests": list(AccessRequest.objects.filter(candidate=candidate).order_by("-received_on", "-pk")),
+            "requests": list(
+                AccessRequest.objects.filter(candidate=candidate).order_by("-received_on", "-pk")
+            ),
             "form": RectificationForm(),
         },
     )
@@ -563,7 +566,9 @@ def candidate_rectification(request):
         else:
             messages.success(
                 request,
-                _("Votre demande de rectification est transmise au centre, qui y répond au plus tard le %(d)s.")
+                _(
+                    "Votre demande de rectification est transmise au centre, qui y répond au plus tard le %(d)s."
+                )
                 % {"d": f"{access_request.due_on:%d/%m/%Y}"},
             )
             return redirect("people:candidate_data")
@@ -572,7 +577,9 @@ def candidate_rectification(request):
         "people/candidate_data.html",
         {
             "candidate": candidate,
-            "requests": list(AccessRequest.objects.filter(candidate=candidate).order_by("-received_on", "-pk")),
+            "requests": list(
+                AccessRequest.objects.filter(candidate=candidate).order_by("-received_on", "-pk")
+            ),
             "form": form,
         },
         status=400,

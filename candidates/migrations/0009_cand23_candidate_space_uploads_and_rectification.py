@@ -7,40 +7,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('candidates', '0008_cand_candidate_account'),
+        ("candidates", "0008_cand_candidate_account"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='accessrequest',
-            name='details',
-            field=models.TextField(blank=True, help_text='Pour une demande de rectification : ce que le candidat demande de corriger.', max_length=2000, verbose_name='données à corriger'),
+            model_name="accessrequest",
+            name="details",
+            field=models.TextField(
+                blank=True,
+                help_text="Pour une demande de rectification : ce que le candidat demande de corriger.",
+                max_length=2000,
+                verbose_name="données à corriger",
+            ),
         ),
         migrations.AddField(
-            model_name='accessrequest',
-            name='kind',
-            field=models.CharField(choices=[('access', 'Accès aux données (art. 15)'), ('rectification', 'Rectification des données (art. 16)')], default='access', max_length=20, verbose_name='nature de la demande'),
+            model_name="accessrequest",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("access", "Accès aux données (art. 15)"),
+                    ("rectification", "Rectification des données (art. 16)"),
+                ],
+                default="access",
+                max_length=20,
+                verbose_name="nature de la demande",
+            ),
         ),
         migrations.AlterField(
-            model_name='accessrequest',
-            name='channel',
-            field=models.CharField(choices=[('mail', 'Courrier'), ('email', 'Courrier électronique'), ('in_person', 'Sur place'), ('online', 'Espace candidat'), ('other', 'Autre')], max_length=20, verbose_name='reçue par'),
+            model_name="accessrequest",
+            name="channel",
+            field=models.CharField(
+                choices=[
+                    ("mail", "Courrier"),
+                    ("email", "Courrier électronique"),
+                    ("in_person", "Sur place"),
+                    ("online", "Espace candidat"),
+                    ("other", "Autre"),
+                ],
+                max_length=20,
+                verbose_name="reçue par",
+            ),
         ),
         migrations.AlterField(
-            model_name='accessrequest',
-            name='sent_channel',
-            field=models.CharField(blank=True, choices=[('mail', 'Courrier'), ('email', 'Courrier électronique'), ('in_person', 'Sur place'), ('online', 'Espace candidat'), ('other', 'Autre')], max_length=20, verbose_name='envoyée par'),
+            model_name="accessrequest",
+            name="sent_channel",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("mail", "Courrier"),
+                    ("email", "Courrier électronique"),
+                    ("in_person", "Sur place"),
+                    ("online", "Espace candidat"),
+                    ("other", "Autre"),
+                ],
+                max_length=20,
+                verbose_name="envoyée par",
+            ),
         ),
         migrations.AlterField(
-            model_name='candidatedocument',
-            name='kind',
-            field=models.CharField(choices=[('report', 'Rapport'), ('evidence', 'Élément de preuve'), ('other', 'Autre'), ('prior_pv', "PV d'une délibération antérieure"), ('appeal', "Pièce jointe d'un recours")], max_length=20, verbose_name='type de document'),
+            model_name="candidatedocument",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("report", "Rapport"),
+                    ("evidence", "Élément de preuve"),
+                    ("other", "Autre"),
+                    ("prior_pv", "PV d'une délibération antérieure"),
+                    ("appeal", "Pièce jointe d'un recours"),
+                ],
+                max_length=20,
+                verbose_name="type de document",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accessrequest',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.LessThanOrEqual(django.db.models.functions.text.Length('details'), 2000), name='candidates_accessrequest_details_maxlen'),
+            model_name="accessrequest",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.LessThanOrEqual(
+                    django.db.models.functions.text.Length("details"), 2000
+                ),
+                name="candidates_accessrequest_details_maxlen",
+            ),
         ),
     ]

@@ -8,36 +8,139 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('candidates', '0009_cand23_candidate_space_uploads_and_rectification'),
-        ('deliberations', '0005_integ_text_max_lengths'),
+        ("candidates", "0009_cand23_candidate_space_uploads_and_rectification"),
+        ("deliberations", "0005_integ_text_max_lengths"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Appeal',
+            name="Appeal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.TextField(max_length=2000, verbose_name='motifs du recours')),
-                ('filed_at', models.DateTimeField(auto_now_add=True, verbose_name='déposé le')),
-                ('status', models.CharField(choices=[('open', "En cours d'examen"), ('upheld', 'Recours accueilli : décision modifiée'), ('rejected', 'Recours rejeté : décision maintenue')], default='open', max_length=10, verbose_name='état')),
-                ('answer', models.TextField(blank=True, max_length=2000, verbose_name='réponse au candidat')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='issue enregistrée le')),
-                ('amendment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='appeals', to='deliberations.outcomeamendment', verbose_name='modification de la décision')),
-                ('attachments', models.ManyToManyField(blank=True, related_name='appeals', to='candidates.candidatedocument', verbose_name='pièces jointes')),
-                ('candidate', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='appeals', to='candidates.candidate', verbose_name='candidat')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='issue enregistrée par')),
-                ('filed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='déposé par')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appeals', to='deliberations.deliberationsession', verbose_name='délibération')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.TextField(max_length=2000, verbose_name="motifs du recours")),
+                ("filed_at", models.DateTimeField(auto_now_add=True, verbose_name="déposé le")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "En cours d'examen"),
+                            ("upheld", "Recours accueilli : décision modifiée"),
+                            ("rejected", "Recours rejeté : décision maintenue"),
+                        ],
+                        default="open",
+                        max_length=10,
+                        verbose_name="état",
+                    ),
+                ),
+                ("answer", models.TextField(blank=True, max_length=2000, verbose_name="réponse au candidat")),
+                (
+                    "decided_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="issue enregistrée le"),
+                ),
+                (
+                    "amendment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appeals",
+                        to="deliberations.outcomeamendment",
+                        verbose_name="modification de la décision",
+                    ),
+                ),
+                (
+                    "attachments",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="appeals",
+                        to="candidates.candidatedocument",
+                        verbose_name="pièces jointes",
+                    ),
+                ),
+                (
+                    "candidate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="appeals",
+                        to="candidates.candidate",
+                        verbose_name="candidat",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="issue enregistrée par",
+                    ),
+                ),
+                (
+                    "filed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="déposé par",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appeals",
+                        to="deliberations.deliberationsession",
+                        verbose_name="délibération",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'recours',
-                'verbose_name_plural': 'recours',
-                'ordering': ['-filed_at', '-id'],
-                'indexes': [models.Index(fields=['status', 'filed_at'], name='deliberations_appeal_open')],
-                'constraints': [models.CheckConstraint(condition=django.db.models.lookups.LessThanOrEqual(django.db.models.functions.text.Length('reason'), 2000), name='deliberations_appeal_reason_maxlen'), models.CheckConstraint(condition=django.db.models.lookups.LessThanOrEqual(django.db.models.functions.text.Length('answer'), 2000), name='deliberations_appeal_answer_maxlen'), models.CheckConstraint(condition=models.Q(('reason', ''), _negated=True), name='deliberations_appeal_reasoned'), models.CheckConstraint(condition=models.Q(('status', 'open'), models.Q(('answer', ''), _negated=True), _connector='OR'), name='deliberations_appeal_answered'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'upheld'), _negated=True), ('amendment__isnull', False), _connector='OR'), name='deliberations_appeal_upheld_amended')],
+                "verbose_name": "recours",
+                "verbose_name_plural": "recours",
+                "ordering": ["-filed_at", "-id"],
+                "indexes": [models.Index(fields=["status", "filed_at"], name="deliberations_appeal_open")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=django.db.models.lookups.LessThanOrEqual(
+                            django.db.models.functions.text.Length("reason"), 2000
+                        ),
+                        name="deliberations_appeal_reason_maxlen",
+                    ),
+                    models.CheckConstraint(
+                        condition=django.db.models.lookups.LessThanOrEqual(
+                            django.db.models.functions.text.Length("answer"), 2000
+                        ),
+                        name="deliberations_appeal_answer_maxlen",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("reason", ""), _negated=True),
+                        name="deliberations_appeal_reasoned",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status", "open"), models.Q(("answer", ""), _negated=True), _connector="OR"
+                        ),
+                        name="deliberations_appeal_answered",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "upheld"), _negated=True),
+                            ("amendment__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="deliberations_appeal_upheld_amended",
+                    ),
+                ],
             },
         ),
     ]
