@@ -1232,8 +1232,13 @@ def file_appeal(*, by, candidate, session, reason, attachments=()):
             _("Le délai de recours a expiré le %(date)s : le recours ne peut plus être déposé en ligne.")
             % {"date": f"{deadline:%d/%m/%Y}"}
         )
-    if Appeal.objects.filter(session=session, candidate=candidate, status=AppealStatus.OPEN).exists():
+    previous = Appeal.objects.filter(session=session, candidate=candidate).values_list("status", flat=True)
+    if AppealStatus.OPEN in previous:
         raise BusinessRuleError(_("Votre recours est déjà en cours d'examen par le jury."))
+    if previous:  # one appeal per decision: the jury answered it (a further one goes to the court)
+        raise BusinessRuleError(
+            _("Vous avez déjà formé un recours contre cette décision et le jury y a répondu.")
+        )
     reason = (reason or "").strip()
     if not reason:
         raise BusinessRuleError(_("Exposez les motifs de votre recours."))

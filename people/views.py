@@ -398,7 +398,7 @@ def candidate_home(request):
                 "appeal_deadline": deadline,
                 "may_appeal": deadline is not None
                 and today <= deadline
-                and not any(appeal.is_open for appeal in session_appeals),
+                and not session_appeals,  # one appeal per decision
             }
         )
     return render(

@@ -237,6 +237,11 @@ def test_appeal_goes_through_the_amendment_to_a_new_edition_and_the_candidate_is
     home = client.get(reverse("people:candidate_home")).content.decode()
     assert "décision rectifiée" in home and "Recours accueilli" in home
     assert reverse("people:candidate_document", args=[new_certificate.pk]) in home
+    assert "Déposer un recours" not in home  # one appeal per decision, answered
+    with pytest.raises(BusinessRuleError, match="déjà formé un recours"):
+        deliberation_services.file_appeal(
+            by=deliberated["account"], candidate=mine, session=session, reason="Encore"
+        )
     assert client.get(reverse("people:candidate_document", args=[old_certificate.pk])).status_code == 404
 
 
