@@ -914,6 +914,8 @@ def record_download(*, actor, document, ip_address=None):
 # Anonymisation of a candidate (candidates.signals.candidate_anonymised)
 # ---------------------------------------------------------------------------------------------
 
+ANONYMISED_APPEAL_TEXT = "[motifs effacés : candidat anonymisé]"
+
 
 @transaction.atomic
 def erase_candidate_files(*, candidate, actor=None):
@@ -927,6 +929,8 @@ def erase_candidate_files(*, candidate, actor=None):
     safe to call again."""
     from django.core.files.storage import default_storage
 
+    # The candidate's own words in his appeals are personal data: replaced (the outcome stays).
+    Appeal.objects.filter(candidate=candidate).update(reason=ANONYMISED_APPEAL_TEXT)
     session_ids = SessionCandidate.objects.filter(candidate=candidate).values("session_id")
     documents = list(
         GeneratedDocument.objects.select_for_update(of=("self",))

@@ -204,14 +204,17 @@ def test_appeal_goes_through_the_amendment_to_a_new_edition_and_the_candidate_is
         deliberation_services.amend_outcome(
             actor=staff, session=session, candidate=mine, choices={}, motivation=""
         )
+    # from the appeal's page, « Modifier la décision » (the amendment form), back to the appeal
+    amend_url = (
+        reverse("deliberations:candidate_decide", args=[session.pk, mine.pk]) + f"?recours={appeal.pk}"
+    )
+    assert amend_url.replace("&", "&amp;") in detail or amend_url in detail
+    data = {f"decided_{c.pk}": "acquired" for c in session.certification.competencies.all()}
+    data["amend_motivation"] = "Recours : le jury a réexaminé les preuves jointes."
     with django_capture_on_commit_callbacks(execute=True):
-        deliberation_services.amend_outcome(
-            actor=staff,
-            session=session,
-            candidate=mine,
-            choices={},
-            motivation="Recours : le jury a réexaminé les preuves jointes.",
-        )
+        response = client.post(amend_url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response.url == reverse("deliberations:appeal_detail", args=[appeal.pk])
     assert AuditEvent.objects.filter(action="deliberations.outcome_amended").exists()
     response = client.post(
         reverse("deliberations:appeal_detail", args=[appeal.pk]),
@@ -319,3 +322,18 @@ def test_the_candidate_downloads_his_own_data_asks_a_correction_and_sees_his_con
     record_access_answer_sent(
         access_request=request, by=staff_a, sent_on=timezone.localdate(), channel="email"
     )
+
+
+def test_anonymising_the_candidate_erases_the_words_of_his_appeal(deliberated):
+    from candidates.services import anonymise_candidate
+
+    mine = deliberated["mine"]
+    appeal = deliberation_services.file_appeal(
+        by=deliberated["account"],
+        candidate=mine,
+        session=deliberated["session"],
+        reason="Mon employeur, M. X…",
+    )
+    anonymise_candidate(candidate=mine)
+    appeal.refresh_from_db()
+    assert appeal.reason == deliberation_services.ANONYMISED_APPEAL_TEXT

@@ -446,6 +446,7 @@ DOWNLOADS = [
     ("candidates:document_download", "GET", "staff_a"),
     ("candidates:document_download", "GET", "evaluator_in"),
     ("candidates:personal_data_export", "POST", "staff_a"),
+    ("people:candidate_data_export", "POST", "candidate"),  # his own data (issue 23)
     ("candidates:export", "GET", "staff_a"),
     ("evaluations:grid_pdf", "GET", "evaluator_in"),
     ("deliberations:document_download", "GET", "jury"),
