@@ -408,7 +408,12 @@ def candidate_home(request):
             "candidate": candidate,
             "dossier": dossier,
             "convocations": space.convocations_of(candidate),
-            "expected": space.expected_documents(candidate, dossier),
+            # once closed, only what was expected of him or handed in (no empty optional row)
+            "expected": [
+                row
+                for row in space.expected_documents(candidate, dossier)
+                if upload_open or row["required"] or row["received"]
+            ],
             "upload_open": upload_open,
             "upload_closes_on": upload_closes_on,
             "upload_closed_reason": upload_closed_reason,
