@@ -89,7 +89,7 @@ def find_targets():
             {
                 "key": "statistics",
                 "label": "Statistiques (tous centres)",
-                "path": reverse("core:statistics"),
+                "path": reverse("reporting:statistics"),
                 "user": ADMIN_USERNAME,
                 "expect": "",
             },

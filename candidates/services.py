@@ -21,6 +21,7 @@ from core.services import audit, identity_changes, notify_email_changed, safe_de
 from core.text import REASON_MAX, check_length
 from referential.models import Certification, ModalityCode
 
+from . import attempts
 from .models import (
     OPEN_STATUSES,
     PATHWAYS_WITHOUT_COMPANY,
@@ -400,9 +401,7 @@ def register_candidate(
     if candidate.previous_attempt_id is not None:
         # Same transaction, once the candidate and its dossier rows exist: a failed registration
         # leaves no capitalisation behind. The jury's award rules read the records anyway.
-        from deliberations.capitalisation import apply_capitalisation
-
-        apply_capitalisation(candidate=candidate, actor=by)
+        attempts.reattempt_registered.send(sender=Candidate, candidate=candidate, actor=by)
     return candidate
 
 
@@ -411,9 +410,7 @@ def _deliberated_attempts(duplicates, certification):
     (most recent first)."""
     if not duplicates:
         return []
-    from deliberations.capitalisation import deliberated_attempts
-
-    return deliberated_attempts([d.pk for d in duplicates], certification.code)
+    return attempts.deliberated_attempts([d.pk for d in duplicates], certification.code)
 
 
 @transaction.atomic
@@ -1254,10 +1251,8 @@ def check_import_duplicates(validation):
             matches.setdefault(candidate.certification.code, set()).update(ids)
     deliberated = {}  # code → ids deliberated on that CQPM, most recent first
     if matches:
-        from deliberations.capitalisation import deliberated_attempts
-
         for code, ids in matches.items():
-            deliberated[code] = deliberated_attempts(sorted(ids), code)
+            deliberated[code] = attempts.deliberated_attempts(sorted(ids), code)
     seen = {}  # key → line of the first valid row
     for result, candidate in prepared:
         row_key = key(candidate.birth_name, candidate.first_names, candidate.birth_date)
@@ -1437,10 +1432,8 @@ def commit_import_rows(*, validation, by, source=None):
     reattempts = [candidate for candidate in candidates if candidate.previous_attempt_id is not None]
     if reattempts:
         # A new attempt after a closed deliberation starts with what was capitalised (as in the form).
-        from deliberations.capitalisation import apply_capitalisation
-
         for candidate in reattempts:
-            apply_capitalisation(candidate=candidate, actor=by)
+            attempts.reattempt_registered.send(sender=Candidate, candidate=candidate, actor=by)
     pathways = {}
     for candidate in candidates:
         pathways[candidate.pathway] = pathways.get(candidate.pathway, 0) + 1

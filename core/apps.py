@@ -10,9 +10,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Plateforme"
 
     def ready(self):
-        from . import checks, notifications, signals  # noqa: F401
-
-        notifications.connect()
+        from . import checks, notifications, signals  # noqa: F401 — checks, widget, receivers
 
         from django.db.models.signals import pre_save
 

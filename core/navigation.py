@@ -32,7 +32,7 @@ NAVIGATION = [
     (_("Délibérations"), "deliberations:session_list", {STAFF, JURY}),
     (_("Référentiels"), "referential:list", {STAFF, EVALUATOR, JURY}),
     (_("Personnes"), "people:list", {STAFF}),
-    (_("Statistiques"), "core:statistics", {STAFF}),
+    (_("Statistiques"), "reporting:statistics", {STAFF}),
     (_("Déclarations CPF"), "reporting:accrochage", {STAFF}),
     (_("Journal d'audit"), "core:audit_log", {STAFF}),
 ]

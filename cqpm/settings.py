@@ -257,8 +257,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "people.tasks.redact_sent_invitation_links",
         "schedule": crontab(minute=25),
     },
-    "core-scoring-reminders": {
-        "task": "core.tasks.send_scoring_reminders",
+    "evaluations-scoring-reminders": {
+        "task": "evaluations.tasks.send_scoring_reminders",
         "schedule": crontab(hour=8, minute=15),
     },
     "core-requeue-stuck-notifications": {

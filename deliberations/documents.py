@@ -62,6 +62,7 @@ from .models import (
     Result,
 )
 from .models.documents import DEFAULT_CONTEST_DAYS, SEALED_KINDS
+from .notifications import notify_result_letter_available
 
 logger = logging.getLogger(__name__)
 
@@ -940,6 +941,7 @@ def _publish(document, name, content):
             ]
         )
         transaction.on_commit(lambda: _remove_leftovers(record, keep={name}))
+        notify_result_letter_available(record)  # a result letter, now current: the candidate is told
         return record
 
 

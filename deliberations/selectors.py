@@ -36,6 +36,14 @@ from .models import (
 # ---------------------------------------------------------------------------------------------
 
 
+def jury_candidates(user):
+    """The candidates a jury member sees (`candidates.selectors.register_scope`): those of the
+    deliberation sessions of his juries."""
+    from candidates.models import Candidate  # noqa: PLC0415 — TODO
+
+    return Candidate.objects.filter(deliberation_entries__session__jury__members__user=user).distinct()
+
+
 def sessions_visible_to(user):
     qs = DeliberationSession.objects.select_related("centre", "certification", "jury")
     if not user.is_authenticated or not user.is_active:

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from core.models import Notification, NotificationStatus
 from core.services import queue_email
 
+from . import notifications
+
 logger = logging.getLogger(__name__)
 
 # /evaluations/invitation/<token>/ in a stored email body → the token is replaced once sent.
@@ -127,3 +129,9 @@ def send_opinion_reminders(today=None):
         if due and send_opinion_reminder(candidate=candidate, days_left=days_left) is not None:
             sent += 1
     return sent
+
+
+@shared_task
+def send_scoring_reminders():
+    """Daily (Celery beat): remind evaluators of their draft sheets. Idempotent (dedup keys)."""
+    return notifications.send_scoring_reminders()

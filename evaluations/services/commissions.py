@@ -24,6 +24,7 @@ from ..models import (
     ScoringSheet,
     SheetStatus,
 )
+from ..notifications import notify_evaluator_assignment
 from ..selectors import conflict_map, conflicts_between, scored_competencies
 from .common import check_staff_of, required_text
 
@@ -403,8 +404,9 @@ def convene_candidate(*, session, candidate, time_slot, by, evaluators=None):
             _("Ce candidat est déjà convoqué à cette session."), code="duplicate"
         ) from exc
     for user in chosen:
-        ConvocationEvaluator.objects.create(convocation=convocation, evaluator=user, assigned_by=by)
+        assignment = ConvocationEvaluator.objects.create(convocation=convocation, evaluator=user, assigned_by=by)
         _create_sheets(convocation, user)
+        notify_evaluator_assignment(assignment)
     if candidate.status == CandidateStatus.DOSSIER_VALIDATED:
         from candidates.services import start_evaluation
 
@@ -456,8 +458,9 @@ def assign_evaluator(*, convocation, user, by):
     if ConvocationEvaluator.objects.filter(convocation=convocation, evaluator=user).exists():
         raise BusinessRuleError(_("Ce membre est déjà affecté à ce candidat."), code="duplicate")
     _check_no_conflict([user], convocation.candidate)
-    ConvocationEvaluator.objects.create(convocation=convocation, evaluator=user, assigned_by=by)
+    assignment = ConvocationEvaluator.objects.create(convocation=convocation, evaluator=user, assigned_by=by)
     _create_sheets(convocation, user)
+    notify_evaluator_assignment(assignment)
     audit(
         actor=by,
         action="evaluations.evaluator_assigned",

@@ -94,7 +94,7 @@ def _pages(size):
             president.username,
             reverse("deliberations:session_detail", args=[open_session.pk]),
         ),
-        "statistics": (ADMIN_USERNAME, reverse("core:statistics")),
+        "statistics": (ADMIN_USERNAME, reverse("reporting:statistics")),
         "referential_detail": (STAFF, reverse("referential:detail", args=[certification.pk])),
         "home_staff": (STAFF, reverse("home")),
         "home_evaluator": (sheet.evaluator.username, reverse("home")),
