@@ -64,6 +64,12 @@ INSTALLED_APPS = [
     "reporting",
     "people",
 ]
+# Development only: the benchmark's scale data (`manage.py seed_scale`) and its bare page (/bench/bare)
+# live in the `bench` app (bench/apps.py). Installed when CQPM_BENCH is set (`make bench` sets it), by
+# the tests and by cqpm/settings_bench.py; cqpm/settings_production.py removes it whatever the environment.
+CQPM_BENCH = env_bool("CQPM_BENCH", False)
+if CQPM_BENCH:
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -46,3 +47,6 @@ urlpatterns = [
     path("", include("people.urls")),  # /personnes/… and the invitation link /compte/invitation/…
     path("admin/", admin.site.urls),
 ]
+
+if apps.is_installed("bench"):  # development only (cqpm/settings.py, CQPM_BENCH)
+    urlpatterns.insert(1, path("", include("bench.urls")))

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from candidates.models import Candidate, CandidateStatus
 from core.models import User
-from core.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_OPEN_PLACE, ScaleBuilder, ScaleOptions
+from bench.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_OPEN_PLACE, ScaleBuilder, ScaleOptions
 from deliberations.models import DeliberationSession, JuryMember
 from deliberations.selectors import BOARD_PAGE_SIZE
 from evaluations.models import CompanyOpinion, ScoringSheet, SheetStatus

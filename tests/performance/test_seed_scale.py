@@ -6,7 +6,7 @@ from django.db.models import Count
 
 from candidates.models import Candidate, CandidateStatus, Dossier, DossierCompetency
 from core.models import CertificationCentre, User
-from core.scale import BENCH_CENTRE_CODE, BENCH_CLOSED_PLACE, BENCH_OPEN_PLACE
+from bench.scale import BENCH_CENTRE_CODE, BENCH_CLOSED_PLACE, BENCH_OPEN_PLACE
 from deliberations.models import (
     CandidateOutcome,
     CompetencyDecision,

@@ -82,9 +82,9 @@ from evaluations.models import (
 )
 from referential.models import Certification, CertificationStatus, Criterion, ModalityCode
 
-from .demo import DEMO_PASSWORD
-from .models import CertificationCentre, Role, User
-from .services import audit
+from core.demo import DEMO_PASSWORD
+from core.models import CertificationCentre, Role, User
+from core.services import audit
 
 REFERENTIAL_FILE = (
     Path(settings.BASE_DIR) / "fixtures" / "referential" / "cqpm-charge-ressources-humaines.json"
