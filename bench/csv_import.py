@@ -123,10 +123,10 @@ def main(rows):
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import transaction
 
+    from bench.scale import ensure_referential
     from candidates import importing, services
     from candidates.models import Candidate, Company, ImportJobStatus, Tutor
     from core.models import CertificationCentre, Role, User
-    from bench.scale import ensure_referential
 
     certification = ensure_referential()
     with transaction.atomic():

@@ -19,8 +19,8 @@ os.environ.setdefault("CQPM_BENCH", "1")  # the development-only bench app (benc
 def find_targets():
     from django.urls import reverse
 
-    from candidates.models import Candidate, CandidateStatus
     from bench.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_CLOSED_PLACE, BENCH_OPEN_PLACE
+    from candidates.models import Candidate, CandidateStatus
     from deliberations.models import DeliberationSession, JuryMember
     from evaluations.models import ScoringSheet, SheetStatus
 

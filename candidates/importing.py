@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from openpyxl import load_workbook
 
 from core.files import validate_upload
 from core.text import strip_bidi
@@ -252,8 +253,6 @@ def _check_archive_size(content):
 
 
 def _read_xlsx(content):
-    from openpyxl import load_workbook
-
     _check_archive_size(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)

@@ -22,11 +22,13 @@ from django.utils import timezone
 
 from .models import (
     CLOSED_STATUSES,
+    AccessRequest,
     Candidate,
     CandidateDocument,
     CandidateStatusChange,
     Company,
     DossierCompetency,
+    ImportJob,
     Tutor,
 )
 
@@ -322,7 +324,6 @@ def candidates_due_for_anonymisation(now=None):
 
 def import_jobs_visible_to(user):
     """Import jobs of the staff member's centres (superusers: all), most recent first."""
-    from .models import ImportJob
 
     if user is None or not user.is_authenticated or not user.is_active or not user.is_centre_staff:
         return ImportJob.objects.none()
@@ -331,7 +332,6 @@ def import_jobs_visible_to(user):
 
 def access_requests_visible_to(user):
     """The register of access requests (RGPD) of the staff member's centres (superusers: all)."""
-    from .models import AccessRequest
 
     qs = AccessRequest.objects.select_related("candidate")
     if user is None or not user.is_authenticated or not user.is_active or not user.is_centre_staff:

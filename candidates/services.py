@@ -5,12 +5,16 @@ never names) and queues side effects after commit.
 """
 
 import calendar
+import datetime
 import hashlib
 import logging
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q
+from django.db.models.functions import Left
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -19,9 +23,19 @@ from core.exceptions import BusinessRuleError
 from core.files import safe_filename, validate_upload
 from core.services import audit, identity_changes, notify_email_changed, safe_delay
 from core.text import REASON_MAX, check_length
-from referential.models import Certification, ModalityCode
+from referential.models import Certification, Competency, ModalityCode
 
-from . import attempts
+from . import attempts, tasks
+from .importing import (
+    CHUNK_ROWS,
+    ImportFileError,
+    ImportReport,
+    Problem,
+    RowResult,
+    parse_row,
+    prefetch_lookups,
+    read_table,
+)
 from .models import (
     OPEN_STATUSES,
     PATHWAYS_WITHOUT_COMPANY,
@@ -41,7 +55,8 @@ from .models import (
     Pathway,
     Tutor,
 )
-from .selectors import find_duplicates
+from .rgpd import build_candidate_archive
+from .selectors import find_duplicates, normalise_name
 from .signals import candidate_anonymised, dossier_validated
 from .validators import normalise_siret, validate_siret
 
@@ -926,7 +941,6 @@ TUTOR_IDENTITY_FIELDS = ("first_name", "last_name", "email", "phone")
 
 def export_personal_data(*, candidate, by):
     """The machine-readable archive of everything held on one candidate (ZIP of JSON + documents)."""
-    from .rgpd import build_candidate_archive
 
     _check_staff_of(by, candidate.centre)
     if candidate.is_anonymised:
@@ -1173,8 +1187,6 @@ class ImportValidation:
 
 
 def _add_problem(result, column, message, *, duplicate=False):
-    from .importing import Problem
-
     result.problems.append(Problem(column, message, duplicate=duplicate))
 
 
@@ -1183,7 +1195,6 @@ def prepare_import_rows(*, centre, rows, by, progress=None, field_checks=True):
     is called with the number of rows checked every `importing.CHUNK_ROWS` rows and at the end.
     `field_checks=False` skips the model's field checks (lengths, formats), which depend on the row's
     text only: the commit of a job uses it for the very file (same SHA-256) its validation checked."""
-    from .importing import CHUNK_ROWS, ImportReport, RowResult, parse_row, prefetch_lookups
 
     _check_staff_of(by, centre)
     cache = prefetch_lookups(rows, centre=centre)
@@ -1229,7 +1240,6 @@ def check_import_duplicates(validation):
     """Duplicates of the whole file in one query (plus one per CQPM code of the rows that match
     someone): with the centre's candidates (an earlier attempt closed by a deliberation on the same
     CQPM is not a duplicate: the row becomes its new attempt), and between rows of the file."""
-    from .selectors import normalise_name
 
     def key(birth_name, first_names, birth_date):
         return (normalise_name(birth_name), normalise_name(first_names), birth_date)
@@ -1314,8 +1324,6 @@ def _recheck_versions_in_force(validation):
 
 def _allocate_references(centre, candidates):
     """Consecutive references per registration year, after the last one taken (one query)."""
-    from django.db.models import Max, Q
-    from django.db.models.functions import Left
 
     prefixes = {f"{centre.code.upper()}-{candidate.registered_on.year}-" for candidate in candidates}
     length = len(next(iter(prefixes)))  # same centre code, four-digit years: one prefix length
@@ -1378,9 +1386,6 @@ def _insert_dossier_competencies(dossier_ids):
     `create_dossier`), written by the database itself: INSERT … SELECT joining the dossiers with the
     competencies of their candidate's version (7 items per candidate: 70 000 rows for 10 000
     candidates, which model instances would cost seconds to build)."""
-    from django.db import connection
-
-    from referential.models import Competency
 
     item, dossier, candidate, competency = (
         DossierCompetency._meta,
@@ -1531,11 +1536,6 @@ class ImportJobError(BusinessRuleError):
 
 def _read_job_rows(job):
     """The rows of the job's stored file, which must be the very file uploaded (SHA-256)."""
-    import hashlib
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from .importing import read_table
 
     try:
         with job.file.open("rb") as handle:
@@ -1554,7 +1554,6 @@ IMPORT_CONFIRMATION_DAYS = 7
 def expire_import_jobs(*, centre=None, now=None):
     """Checked imports never confirmed within IMPORT_CONFIRMATION_DAYS: their file is deleted and the
     job says so. Run at each upload (for its centre) and by the `expire_import_jobs` task."""
-    import datetime
 
     limit = (now or timezone.now()) - datetime.timedelta(days=IMPORT_CONFIRMATION_DAYS)
     stale = ImportJob.objects.filter(status=ImportJobStatus.READY, validated_at__lt=limit)
@@ -1577,7 +1576,6 @@ def expire_import_jobs(*, centre=None, now=None):
 @transaction.atomic
 def create_import_job(*, centre, uploaded_file, by):
     """Store the file (checked by content, private storage) and queue its validation."""
-    from . import tasks
 
     _check_staff_of(by, centre)
     expire_import_jobs(centre=centre)
@@ -1635,7 +1633,6 @@ def run_import_validation(job_id):
     job = ImportJob.objects.select_related("centre", "created_by").filter(pk=job_id).first()
     if job is None or job.status not in (ImportJobStatus.PENDING, ImportJobStatus.VALIDATING):
         return job
-    from .importing import ImportFileError
 
     job.status = ImportJobStatus.VALIDATING
     job.rows_done = 0
@@ -1674,7 +1671,6 @@ def run_import_validation(job_id):
 @transaction.atomic
 def confirm_import_job(*, job, by):
     """Staff confirm a checked file: the import task is queued (all or nothing)."""
-    from . import tasks
 
     job = ImportJob.objects.select_for_update().select_related("centre").get(pk=job.pk)
     _check_staff_of(by, job.centre)

@@ -84,7 +84,8 @@ def navigation_for(user, current_path=""):
 
 def clear_caches():
     _entries.cache_clear()
-    from .templatetags.chrome import clear_memos
+    # core.templatetags.chrome imports this module (active_url).
+    from .templatetags.chrome import clear_memos  # noqa: PLC0415 — cycle above
 
     clear_memos()
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from .models import Notification, NotificationStatus
 from .services import safe_delay
+from .tasks import send_notification
 from .widgets import ITEM_LIMIT, Item, Widget, register_widget
 
 logger = logging.getLogger(__name__)
@@ -82,8 +83,6 @@ def new_messages(user, today=None):
 
 def requeue_stuck_notifications(older_than=timedelta(minutes=10)):
     """Queue again the emails still `queued` after a while (broker down when they were created)."""
-    from .tasks import send_notification  # noqa: PLC0415 — core.tasks imports this module (the task)
-
     limit = timezone.now() - older_than
     ids = list(
         Notification.objects.filter(status=NotificationStatus.QUEUED, created_at__lt=limit)

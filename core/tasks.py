@@ -44,6 +44,7 @@ def probe(token):
 @shared_task
 def requeue_stuck_notifications():
     """Every 15 minutes (Celery beat): queue again the emails a broker outage left `queued`."""
-    from .notifications import requeue_stuck_notifications as requeue
+    # core.notifications → core.services → core.tasks (queue_email queues send_notification).
+    from .notifications import requeue_stuck_notifications as requeue  # noqa: PLC0415 — cycle above
 
     return requeue()

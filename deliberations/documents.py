@@ -16,6 +16,7 @@ Running the job of a `done` record again changes nothing (idempotent).
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import io
 import logging
@@ -24,6 +25,7 @@ import re
 import zipfile
 from datetime import date
 
+import qrcode
 from django.apps import apps
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -35,10 +37,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from weasyprint.pdf.pdfa import VARIANTS  # noqa: F401 - the variant names checked in PDFA_VARIANT
 
 from core.pdf import PDFA_VARIANT, render_html, render_pdf
 
-from . import capitalisation, seal, selectors
+from . import capitalisation, seal, selectors, services
 from .awards import (
     RULE_BLOCK_ALL_ACQUIRED,
     RULE_CQPM_ALL_ACQUIRED,
@@ -89,7 +94,6 @@ def qr_png(text):
 
     The mask pattern is fixed (any of the 8 is valid for every reader) instead of trying all eight.
     """
-    import qrcode
 
     code = qrcode.QRCode(border=1, box_size=4, mask_pattern=0)
     code.add_data(text)
@@ -762,7 +766,6 @@ def _own_resources(page):
     WeasyPrint shares one resource dictionary between the pages of a file: copied as is, a
     candidate's file would carry the images (QR codes, hence document numbers) of the whole batch.
     """
-    from pypdf.generic import DictionaryObject, NameObject
 
     resources = page["/Resources"].get_object()
     used = {b"/" + name for name in _PDF_NAME.findall(page.get_contents().get_data())}
@@ -777,9 +780,6 @@ def _own_resources(page):
 
 def _xmp(metadata, title):
     """The XMP packet of a PDF/A part: WeasyPrint's metadata of the batch with the part's own title."""
-    import copy
-
-    from weasyprint.pdf.pdfa import VARIANTS  # noqa: F401 - the variant names checked in PDFA_VARIANT
 
     own = copy.copy(metadata)
     own.title = title
@@ -794,8 +794,6 @@ def _split(content, ranges, titles, metadata=None):
 
     With `metadata` (a PDF/A batch), each file keeps the output intent and gets its own XMP packet
     (PDF/A identification, title, author, subject), as a file rendered alone would."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import DecodedStreamObject, NameObject
 
     reader = PdfReader(io.BytesIO(content))
     info = {
@@ -1039,7 +1037,6 @@ def mark_waiting(document_id, message):
 def produce_session_documents_inline(session, *, actor=None):
     """`--sync`: request every document of the session and produce them in this process, in order
     (the candidate documents in batches, as the workers do)."""
-    from . import services
 
     documents = services.request_session_documents(actor=actor, session=session, queue=False)
     for batch in services.document_batches(documents):

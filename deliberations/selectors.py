@@ -12,24 +12,32 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.apps import apps
+from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import awards, capitalisation
+from candidates.models import Pathway
+
+from . import awards, capitalisation, seal
 from .models import (
     Attendance,
     CandidateOutcome,
+    CentreDocumentSettings,
     College,
     CompetencyDecision,
     DeliberationSession,
     DocumentStatus,
     GeneratedDocument,
+    Jury,
     JuryMember,
+    Result,
     SessionCandidate,
 )
+from .models.documents import SEALED_KINDS
 
 # ---------------------------------------------------------------------------------------------
 # Scope
@@ -65,8 +73,6 @@ def session_for(user, pk):
 
 
 def juries_visible_to(user):
-    from .models import Jury
-
     qs = Jury.objects.select_related("centre")
     if user.is_superuser:
         return qs
@@ -82,8 +88,6 @@ def documents_visible_to(user):
 
 
 def session_list(user):
-    from django.db.models import Count
-
     # sorted by date, the latest first (issue 16), whatever the scope's own ordering
     return (
         sessions_visible_to(user)
@@ -218,7 +222,6 @@ def composition_problems(members):
 
 def attendance_problems(session, attendances=None):
     """Why the attendance prevents the session from closing: parity, quorum, president."""
-    from django.conf import settings
 
     if attendances is None:
         attendances = list(session.attendances.select_related("member"))
@@ -716,9 +719,6 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
 
     A constant number of queries whatever the size of the session; only the page's candidates are
     checked in full (the divergence count reads one query of disagreeing proposals)."""
-    from candidates.models import Pathway
-
-    from .models import Result
 
     state = state if state in BOARD_STATES else ""
     search = (search or "").strip()
@@ -1016,11 +1016,6 @@ class Integrity:
 
 
 def stored_file_integrity(document):
-    from django.core.files.storage import default_storage
-
-    from . import seal
-    from .models.documents import SEALED_KINDS
-
     if document.erased_at is not None:
         return Integrity(erased=True)
     try:
@@ -1042,6 +1037,4 @@ def centres_managed_by(user):
 
 
 def document_settings_of(centre):
-    from .models import CentreDocumentSettings
-
     return CentreDocumentSettings.objects.filter(centre=centre).first()

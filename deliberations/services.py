@@ -9,19 +9,26 @@ import logging
 from datetime import date
 
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
 
+from candidates import services as candidate_services
+from candidates.models import CandidateStatus
+from candidates.models import DocumentKind as CandidateDocumentKind
 from core import dates
 from core.dates import long_date, today
 from core.exceptions import BusinessRuleError
+from core.files import validate_upload
 from core.services import audit, queue_email, safe_delay
 
 from . import awards, selectors
+from .capitalisation import apply_capitalisation
 from .models import (
     Attendance,
     CandidateOutcome,
@@ -43,6 +50,7 @@ from .models import (
     SessionStatus,
 )
 from .models.documents import CANDIDATE_KINDS, new_document_number
+from .tasks import render_document, render_documents
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +238,6 @@ def evaluations_not_over_reason(session, candidate):
     """Why `candidate` cannot be put before `session` yet, or "": his evaluations are over when the
     commission made a proposal on every competency (« en attente de délibération ») and none of his
     evaluation sessions is dated after the deliberation."""
-    from candidates.models import CandidateStatus
 
     if candidate.status in (
         CandidateStatus.REGISTERED,
@@ -553,9 +560,7 @@ def _capitalise(session, outcome):
 
 
 def _mark_deliberated(candidate, actor):
-    from candidates import services as candidate_services
-
-    if candidate.status == "deliberated":
+    if candidate.status == CandidateStatus.DELIBERATED:
         return
     candidate_services.mark_deliberated(
         candidate=candidate,
@@ -600,7 +605,7 @@ def close_session(*, actor, session):
     not_ready = [
         e.candidate.reference
         for e in entries
-        if e.candidate.status not in ("awaiting_deliberation", "deliberated")
+        if e.candidate.status not in (CandidateStatus.AWAITING_DELIBERATION, CandidateStatus.DELIBERATED)
     ]
     if not_ready:
         raise BusinessRuleError(
@@ -702,7 +707,6 @@ def _candidate_kinds(outcome):
 
 def enqueue(document_id):
     """Queue the rendering task; if the broker is down, the record says so (the page offers a retry)."""
-    from .tasks import render_document
 
     if safe_delay(render_document, str(document_id)) is None:
         GeneratedDocument.objects.filter(pk=document_id, status=DocumentStatus.QUEUED).update(
@@ -734,7 +738,6 @@ def document_batches(documents, size=None):
 
 def enqueue_batches(documents):
     """Queue the production of `documents` (one task per batch); unreachable broker → failed records."""
-    from .tasks import render_document, render_documents
 
     for batch in document_batches(documents):
         ids = [str(d.pk) for d in batch]
@@ -922,7 +925,6 @@ def erase_candidate_files(*, candidate, actor=None):
     on purpose (legal record of the jury): the PV and attendance files, the branch file, outcomes,
     decisions and their motivations (printed in the PV). Returns the number of records erased;
     safe to call again."""
-    from django.core.files.storage import default_storage
 
     session_ids = SessionCandidate.objects.filter(candidate=candidate).values("session_id")
     documents = list(
@@ -983,10 +985,6 @@ def record_prior_deliberation(
     (checked by content like every upload), a reason; audited. Its validity is computed from its
     date; the candidate's dossier then shows them acquired and the jury sees « acquise par
     délibération du … (PV n° …) »."""
-    from candidates import services as candidate_services
-    from candidates.models import CandidateStatus, DocumentKind
-
-    from .capitalisation import apply_capitalisation
 
     if not getattr(actor, "is_centre_staff", False) or not (
         actor.is_superuser or candidate.centre_id in actor.centre_ids()
@@ -1044,7 +1042,7 @@ def record_prior_deliberation(
             % {"c": competency_until.strftime("%d/%m/%Y"), "b": block_until.strftime("%d/%m/%Y")}
         )
     document = candidate_services.upload_document(
-        candidate=candidate, kind=DocumentKind.PRIOR_PV, uploaded_file=scanned_pv, by=actor
+        candidate=candidate, kind=CandidateDocumentKind.PRIOR_PV, uploaded_file=scanned_pv, by=actor
     )
     record = PriorDeliberation.objects.create(
         candidate=candidate,
@@ -1097,10 +1095,6 @@ SIGNATURE_MAX_PIXELS = (2000, 1000)
 def _checked_signature_png(upload):
     """The uploaded scanned signature, checked: a real PNG (magic bytes, then decoded entirely), of a
     reasonable size. Returns (bytes, sha256)."""
-    from django.core.exceptions import ValidationError
-    from PIL import Image, UnidentifiedImageError
-
-    from core.files import validate_upload
 
     try:
         info = validate_upload(upload, allowed=("png",), max_size=SIGNATURE_MAX_BYTES)

@@ -9,7 +9,11 @@ candidate raises BusinessRuleError, whoever tries (view, admin, shell, task).
 from django.apps import apps
 from django.db.models.signals import pre_delete, pre_save
 
+from candidates.signals import candidate_anonymised
 from core.exceptions import BusinessRuleError
+
+from .selectors import is_candidate_locked
+from .services import erase_candidate_files
 
 LOCKED_MESSAGE = (
     "Le jury a délibéré sur ce candidat : ses évaluations, propositions et avis sont verrouillés."
@@ -37,7 +41,6 @@ def _guard(path):
     def receiver(sender, instance, raw=False, **kwargs):
         if raw:  # loading fixtures
             return
-        from .selectors import is_candidate_locked
 
         candidate_id = _candidate_id(instance, path)
         if candidate_id is not None and is_candidate_locked(candidate_id):
@@ -53,14 +56,11 @@ def erase_anonymised_candidate(sender, candidate, **kwargs):
     """`candidates.signals.candidate_anonymised`: erase the candidate's own files (letters, parchemins,
     attestations, session packs bundling them); the PV, outcomes and motivations are the jury's legal
     record and stay (see services.erase_candidate_files)."""
-    from .services import erase_candidate_files
 
     erase_candidate_files(candidate=candidate)
 
 
 def connect():
-    from candidates.signals import candidate_anonymised
-
     candidate_anonymised.connect(
         erase_anonymised_candidate, weak=False, dispatch_uid="deliberations-erase-anonymised-candidate"
     )

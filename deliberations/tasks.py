@@ -12,6 +12,9 @@ import logging
 from celery import shared_task
 from celery.signals import worker_process_init
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.template.loader import get_template
+
+from core.pdf import html_to_pdf
 
 from . import documents
 
@@ -26,9 +29,6 @@ MAX_RETRIES = 5
 def warm_up_pdf_rendering(**kwargs):
     """Load the fonts and compile the PDF templates once per worker process, before its first task
     (about 0.15 s that the first PV would otherwise pay). Nothing here touches the database."""
-    from django.template.loader import get_template
-
-    from core.pdf import html_to_pdf
 
     try:
         html_to_pdf('<p><strong>CQPM</strong> <span style="font-family: monospace">A NA</span></p>')

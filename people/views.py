@@ -4,7 +4,9 @@ use the area (others: 403); the invitation link is public (its token is the cred
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.encoding import force_str
 from django.utils.http import urlencode, urlsafe_base64_decode
@@ -13,10 +15,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from candidates.models import Dossier
 from core.exceptions import BusinessRuleError
 from core.models import Role
 from core.permissions import role_required
+from deliberations import services as deliberation_services
 
+from . import candidate_space as space
 from . import selectors, services
 from .forms import (
     CommissionMembershipForm,
@@ -372,9 +377,6 @@ def invitation(request, uidb64, token):
 def candidate_home(request):
     """« Mon espace candidat »: his dossier, convocations and — once the jury closed — results and
     documents. Only his own rows (people.candidate_space)."""
-    from candidates.models import Dossier
-
-    from . import candidate_space as space
 
     candidate = space.own_candidate(request.user)
     competencies, blocks = space.capitalised_of(candidate)
@@ -398,12 +400,6 @@ def candidate_home(request):
 @require_GET
 def candidate_document(request, document_pk):
     """Download one of his own documents (current edition, closed session); audited."""
-    from django.core.files.storage import default_storage
-    from django.http import FileResponse
-
-    from deliberations import services as deliberation_services
-
-    from . import candidate_space as space
 
     document = space.document_of(space.own_candidate(request.user), document_pk)
     deliberation_services.record_download(

@@ -24,7 +24,7 @@ LAYERS = {
     "cqpm": 6,
     "bench": 7,
 }
-PROJECT_DIRS = [name for name in LAYERS]
+PROJECT_DIRS = list(LAYERS)
 
 
 def project_modules():

@@ -5,9 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import CandidateStatus
-from reporting.dashboards import dashboard_for
 from core.models import Role
 from deliberations.models import SessionCandidate, SessionStatus
+from reporting.dashboards import dashboard_for
 from tests.candidates.factories import (
     CandidateDocumentFactory,
     CandidateFactory,

@@ -7,8 +7,8 @@ from openpyxl import load_workbook
 
 from candidates.models import CandidateStatus
 from core.models import Role
-from reporting.statistics import StatisticsFilter, compute_statistics
 from deliberations.models import CandidateOutcome, CompetencyDecision, SessionStatus
+from reporting.statistics import StatisticsFilter, compute_statistics
 from tests.candidates.factories import (
     CandidateFactory,
     CentreFactory,
@@ -282,7 +282,9 @@ def test_export_neutralises_formulas(data, client):
 def test_unknown_table_or_format_is_404(data, client):
     client.force_login(data["staff"])
     assert client.get(reverse("reporting:statistics"), {"table": "nope", "export": "csv"}).status_code == 404
-    assert client.get(reverse("reporting:statistics"), {"table": "by_cqpm", "export": "pdf"}).status_code == 404
+    assert (
+        client.get(reverse("reporting:statistics"), {"table": "by_cqpm", "export": "pdf"}).status_code == 404
+    )
 
 
 def make_candidates(centre, cqpm, n):

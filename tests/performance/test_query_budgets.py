@@ -10,9 +10,9 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
+from bench.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_OPEN_PLACE, ScaleBuilder, ScaleOptions
 from candidates.models import Candidate, CandidateStatus
 from core.models import User
-from bench.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_OPEN_PLACE, ScaleBuilder, ScaleOptions
 from deliberations.models import DeliberationSession, JuryMember
 from deliberations.selectors import BOARD_PAGE_SIZE
 from evaluations.models import CompanyOpinion, ScoringSheet, SheetStatus
