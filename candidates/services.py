@@ -9,7 +9,6 @@ import datetime
 import hashlib
 import logging
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
@@ -723,10 +722,23 @@ def validate_dossier(*, dossier, by):
     return dossier
 
 
+# Checks the apps above add to `dossier_reopen_obstacle` (evaluations: the company opinion was asked):
+# `check(candidate)` → a French reason, or "".
+_REOPEN_CHECKS = []
+
+
+def register_reopen_check(check):
+    """Called from an app's `AppConfig.ready`: its reason to keep a validated dossier closed."""
+    if check not in _REOPEN_CHECKS:
+        _REOPEN_CHECKS.append(check)
+    return check
+
+
 def dossier_reopen_obstacle(*, candidate, dossier_frozen):
     """Why the validated dossier of `candidate` cannot be reopened, or "" when it can: only before any
     evaluation (not convened yet) and before the tutor was asked for the company opinion (his opinions
-    follow the dossier's competencies). One query, and only for a candidate that could qualify."""
+    follow the dossier's competencies; `evaluations` registers that check). One query, and only for a
+    candidate that could qualify."""
     if not dossier_frozen:
         return _("Le dossier d'évaluation n'est pas validé.")
     if candidate.is_anonymised:
@@ -735,11 +747,10 @@ def dossier_reopen_obstacle(*, candidate, dossier_frozen):
         return _(
             "Le dossier ne peut être rouvert que tant que le candidat n'est pas convoqué (statut « Dossier validé »)."
         )
-    CompanyOpinion = apps.get_model("evaluations", "CompanyOpinion")
-    if CompanyOpinion.objects.filter(candidate_id=candidate.pk).exists():
-        return _(
-            "L'avis de l'entreprise a déjà été demandé au tuteur : le dossier ne peut plus être rouvert."
-        )
+    for check in _REOPEN_CHECKS:
+        reason = check(candidate)
+        if reason:
+            return reason
     return ""
 
 

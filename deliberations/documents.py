@@ -26,7 +26,6 @@ import zipfile
 from datetime import date
 
 import qrcode
-from django.apps import apps
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -42,6 +41,7 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from weasyprint.pdf.pdfa import VARIANTS  # noqa: F401 - the variant names checked in PDFA_VARIANT
 
 from core.pdf import PDFA_VARIANT, render_html, render_pdf
+from referential.models import Block, Competency
 
 from . import capitalisation, seal, selectors, services
 from .awards import (
@@ -261,7 +261,6 @@ def _validity(session, previous, competencies, blocks, referential):
 
 def _candidate_results(session, candidate_ids=None):
     """Per candidate: outcome, decisions per competency grouped by bloc, capitalisation dates."""
-    Block = apps.get_model("referential", "Block")
     blocks = list(
         Block.objects.filter(certification_id=session.certification_id).prefetch_related("competencies")
     )
@@ -396,8 +395,6 @@ def _pv_table(session):
     A handful of queries whatever the number of candidates and plain values (no model instance per
     decision): the context of a 300-candidate PV costs a small fraction of WeasyPrint's time.
     """
-    Block = apps.get_model("referential", "Block")
-    Competency = apps.get_model("referential", "Competency")
     blocks = list(
         Block.objects.filter(certification_id=session.certification_id)
         .order_by("number")

@@ -11,7 +11,6 @@ from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date
 
-from django.apps import apps
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
@@ -20,7 +19,18 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from candidates.models import Pathway
+from candidates.models import Candidate, CandidateDocument, DossierCompetency, Pathway
+from candidates.models import DocumentKind as CandidateDocumentKind
+from core.models import CertificationCentre
+from evaluations.models import (
+    CommissionProposal,
+    CompanyOpinion,
+    ConflictOfInterest,
+    CriterionJudgement,
+    ScoringSheet,
+    SheetStatus,
+)
+from referential.models import Block, Competency
 
 from . import awards, capitalisation, seal
 from .models import (
@@ -47,8 +57,6 @@ from .models.documents import SEALED_KINDS
 def jury_candidates(user):
     """The candidates a jury member sees (`candidates.selectors.register_scope`): those of the
     deliberation sessions of his juries."""
-    from candidates.models import Candidate  # noqa: PLC0415 — TODO
-
     return Candidate.objects.filter(deliberation_entries__session__jury__members__user=user).distinct()
 
 
@@ -329,13 +337,6 @@ class CandidateRow:
         ]
 
 
-def _model(app_label, name):
-    try:
-        return apps.get_model(app_label, name)
-    except LookupError:  # pragma: no cover - the evaluations app always ships these models
-        return None
-
-
 _Competency = namedtuple("_Competency", "id number title block_id")
 _Block = namedtuple("_Block", "id number title")
 
@@ -356,7 +357,6 @@ def _referential(session, competencies=None, blocks=None):
             competencies=tuple(_Competency(c.pk, c.number, c.title, c.block_id) for c in competencies),
             blocks=tuple(_Block(b.pk, b.number, b.title) for b in blocks),
         )
-    Competency = apps.get_model("referential", "Competency")
     rows = list(
         Competency.objects.filter(certification_id=session.certification_id)
         .order_by("number")
@@ -412,46 +412,37 @@ class _Evidence:
 
 def _evidence(session, referential, candidates, capitalised=None):
     """Everything the checks read about `candidates` ({id: values}), in a constant number of queries."""
-    CommissionProposal = _model("evaluations", "CommissionProposal")
-    CompanyOpinion = _model("evaluations", "CompanyOpinion")
-    ScoringSheet = _model("evaluations", "ScoringSheet")
-    ConflictOfInterest = _model("evaluations", "ConflictOfInterest")
-    DossierCompetency = apps.get_model("candidates", "DossierCompetency")
-    CandidateDocument = apps.get_model("candidates", "CandidateDocument")
     ids = list(candidates)
     evidence = _Evidence(candidates, {}, {}, {}, {}, {}, {})
     if not ids:
         return evidence
-    if CommissionProposal:
-        rows = (
-            CommissionProposal.objects.filter(candidate_id__in=ids)
-            .order_by()
-            .values_list("candidate_id", "competency_id", "conclusion", "has_divergence")
-        )
-        for candidate_id, competency_id, conclusion, divergence in rows:
-            evidence.proposals.setdefault(candidate_id, {})[competency_id] = (conclusion, divergence)
-    if CompanyOpinion:
-        rows = (
-            CompanyOpinion.objects.filter(candidate_id__in=ids)
-            .order_by()
-            .values_list("candidate_id", "competency_id", "opinion", "signed_at")
-        )
-        for candidate_id, competency_id, opinion, signed_at in rows:
-            evidence.opinions.setdefault(candidate_id, {})[competency_id] = (opinion, signed_at is not None)
-    if ScoringSheet and ConflictOfInterest:
-        # The evaluators who scored the candidate (submitted sheet) and declared a conflict of
-        # interest with the candidate or its company.
-        conflict = ConflictOfInterest.objects.filter(user_id=OuterRef("evaluator_id")).filter(
-            Q(candidate_id=OuterRef("candidate_id")) | Q(company_id=OuterRef("candidate__company_id"))
-        )
-        rows = (
-            ScoringSheet.objects.filter(candidate_id__in=ids, status="submitted")
-            .filter(Exists(conflict))
-            .order_by()
-            .values_list("candidate_id", "evaluator_id")
-        )
-        for candidate_id, evaluator_id in rows:
-            evidence.conflicted.setdefault(candidate_id, set()).add(evaluator_id)
+    rows = (
+        CommissionProposal.objects.filter(candidate_id__in=ids)
+        .order_by()
+        .values_list("candidate_id", "competency_id", "conclusion", "has_divergence")
+    )
+    for candidate_id, competency_id, conclusion, divergence in rows:
+        evidence.proposals.setdefault(candidate_id, {})[competency_id] = (conclusion, divergence)
+    rows = (
+        CompanyOpinion.objects.filter(candidate_id__in=ids)
+        .order_by()
+        .values_list("candidate_id", "competency_id", "opinion", "signed_at")
+    )
+    for candidate_id, competency_id, opinion, signed_at in rows:
+        evidence.opinions.setdefault(candidate_id, {})[competency_id] = (opinion, signed_at is not None)
+    # The evaluators who scored the candidate (submitted sheet) and declared a conflict of
+    # interest with the candidate or its company.
+    conflict = ConflictOfInterest.objects.filter(user_id=OuterRef("evaluator_id")).filter(
+        Q(candidate_id=OuterRef("candidate_id")) | Q(company_id=OuterRef("candidate__company_id"))
+    )
+    rows = (
+        ScoringSheet.objects.filter(candidate_id__in=ids, status=SheetStatus.SUBMITTED)
+        .filter(Exists(conflict))
+        .order_by()
+        .values_list("candidate_id", "evaluator_id")
+    )
+    for candidate_id, evaluator_id in rows:
+        evidence.conflicted.setdefault(candidate_id, set()).add(evaluator_id)
     rows = (
         DossierCompetency.objects.filter(dossier__candidate_id__in=ids)
         .order_by()
@@ -466,7 +457,7 @@ def _evidence(session, referential, candidates, capitalised=None):
             modalities,
         )
     rows = (
-        CandidateDocument.objects.filter(candidate_id__in=ids, kind="report")
+        CandidateDocument.objects.filter(candidate_id__in=ids, kind=CandidateDocumentKind.REPORT)
         .order_by()
         .values_list("candidate_id", "is_late")
     )
@@ -567,8 +558,6 @@ def board(session, candidate_ids=None):
     """The board's rows with model instances (candidate, outcome, decisions, competencies) for the
     decision page and the services: every candidate of the session, or those of `candidate_ids`.
     A constant number of queries whatever the size."""
-    Competency = apps.get_model("referential", "Competency")
-    Block = apps.get_model("referential", "Block")
     entries = SessionCandidate.objects.filter(session=session)
     if candidate_ids is not None:
         entries = entries.filter(candidate_id__in=list(candidate_ids))
@@ -657,9 +646,7 @@ def _review_pairs(session, candidate_ids):
     semi-join on its index) and the caller's choice is applied to the rows in Python: joining the
     candidate table to choose in SQL made the planner scan every candidate (9 of 23 ms at 20 000
     candidates), and a list of 300 literal ids cost more to build and plan than the rows it saves."""
-    CommissionProposal = _model("evaluations", "CommissionProposal")
-    CompanyOpinion = _model("evaluations", "CompanyOpinion")
-    if CommissionProposal is None or CompanyOpinion is None or not candidate_ids:  # pragma: no cover
+    if not candidate_ids:
         return []
     signed = CompanyOpinion.objects.filter(
         candidate_id=OuterRef("candidate_id"),
@@ -770,8 +757,6 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
     if state == BOARD_REVIEW:
         page_obj = Paginator([pk for pk in chosen if pk in review], per_page).get_page(page)
     page_ids = list(page_obj.object_list)
-
-    Candidate = apps.get_model("candidates", "Candidate")
     candidates = {
         row["id"]: row for row in Candidate.objects.filter(pk__in=page_ids).values(*_CANDIDATE_FIELDS)
     }
@@ -948,10 +933,6 @@ def decision_evidence(session, candidate_id):
     """What the jury decides on, per competency id, for a candidate put before `session` (the caller
     has checked that scope): the commission's proposal and its reason, each submitted sheet's
     conclusion, justification and observations, and the tutor's opinion and comment. Four queries."""
-    CommissionProposal = apps.get_model("evaluations", "CommissionProposal")
-    ScoringSheet = apps.get_model("evaluations", "ScoringSheet")
-    CriterionJudgement = apps.get_model("evaluations", "CriterionJudgement")
-    CompanyOpinion = apps.get_model("evaluations", "CompanyOpinion")
     evidence = {}
 
     def entry(competency_id):
@@ -963,7 +944,7 @@ def decision_evidence(session, candidate_id):
         entry(proposal.competency_id)["proposal"] = proposal
     sheets = {
         sheet.pk: sheet
-        for sheet in ScoringSheet.objects.filter(candidate_id=candidate_id, status="submitted")
+        for sheet in ScoringSheet.objects.filter(candidate_id=candidate_id, status=SheetStatus.SUBMITTED)
         .select_related("evaluator")
         .order_by("evaluator__last_name", "evaluator__first_name", "pk")
     }
@@ -1030,7 +1011,6 @@ def stored_file_integrity(document):
 
 def centres_managed_by(user):
     """The centres whose document settings the user may change (staff of the centre, superusers)."""
-    CertificationCentre = apps.get_model("core", "CertificationCentre")
     if not getattr(user, "is_centre_staff", False):
         return CertificationCentre.objects.none()
     return CertificationCentre.objects.filter(pk__in=user.centre_ids()).order_by("code")

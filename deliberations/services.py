@@ -8,7 +8,6 @@ import io
 import logging
 from datetime import date
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -26,6 +25,7 @@ from core.dates import long_date, today
 from core.exceptions import BusinessRuleError
 from core.files import validate_upload
 from core.services import audit, queue_email, safe_delay
+from evaluations.models import Convocation
 
 from . import awards, selectors
 from .capitalisation import apply_capitalisation
@@ -259,8 +259,7 @@ def evaluations_not_over_reason(session, candidate):
 def evaluated_after_reason(session, candidate):
     """Why the deliberation's date precedes one of `candidate`'s evaluation sessions, or ""."""
     later = (
-        apps.get_model("evaluations", "Convocation")
-        .objects.filter(candidate=candidate, session__date__gt=session.date)
+        Convocation.objects.filter(candidate=candidate, session__date__gt=session.date)
         .order_by("-session__date")
         .values_list("session__date", flat=True)
         .first()

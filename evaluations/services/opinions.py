@@ -381,3 +381,13 @@ def send_opinion_reminder(*, candidate, days_left):
         days_left=days_left,
     )
     return notification
+
+
+def opinion_requested_reason(candidate):
+    """`candidates.services.register_reopen_check`: once the tutor was asked for the company opinion,
+    the validated dossier stays closed (his opinions follow its competencies)."""
+    if CompanyOpinion.objects.filter(candidate_id=candidate.pk).exists():
+        return _(
+            "L'avis de l'entreprise a déjà été demandé au tuteur : le dossier ne peut plus être rouvert."
+        )
+    return ""
