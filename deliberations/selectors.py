@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from candidates.models import Candidate, CandidateDocument, DossierCompetency, Pathway
+from candidates.models import Candidate, CandidateDocument, CandidateStatus, DossierCompetency, Pathway
 from candidates.models import DocumentKind as CandidateDocumentKind
 from core.models import CertificationCentre
 from evaluations.models import (
@@ -859,7 +859,7 @@ def _anomalies(
 ):
     """The checks of one candidate, from plain values (see _Evidence)."""
     found = []
-    if candidate["status"] not in ("awaiting_deliberation", "deliberated"):
+    if candidate["status"] not in (CandidateStatus.AWAITING_DELIBERATION, CandidateStatus.DELIBERATED):
         found.append(Anomaly("not_awaiting", texts["not_awaiting"], True))
     if candidate["dossier__validated_at"] is None:  # also None without a dossier
         found.append(Anomaly("dossier_not_validated", texts["dossier_not_validated"], True))

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from candidates.models import Candidate
+from candidates.models import Candidate, CandidateStatus
 from candidates.selectors import candidates_visible_to
 from core.auth import client_ip
 from core.dates import LATE_ENTRY_CODES
@@ -203,7 +203,7 @@ def _eligible_candidates(session):
         Candidate.objects.filter(
             centre_id=session.centre_id,
             certification_id=session.certification_id,
-            status="awaiting_deliberation",
+            status=CandidateStatus.AWAITING_DELIBERATION,
         )
         .exclude(busy)
         # evaluated after the deliberation's day: not before this jury (services.check_evaluations_over)
