@@ -1,27 +1,18 @@
-"""Read side of the deliberations: what each role may see, and the data of the session board.
-
-Every view, export and task gets its sessions through `sessions_visible_to(user)`: staff see their
-centres' sessions, a jury member the sessions of the juries they sit on, nobody else anything.
-"""
+"""The pre-deliberation checks and the session board: what the jury sees of each candidate, in a
+constant number of queries; the documents of a session."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date
 
-from django.conf import settings
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.utils.translation import gettext as _
 
 from candidates.models import Candidate, CandidateDocument, CandidateStatus, DossierCompetency, Pathway
 from candidates.models import DocumentKind as CandidateDocumentKind
-from core.models import CertificationCentre
 from evaluations.models import (
     CommissionProposal,
     CompanyOpinion,
@@ -32,246 +23,16 @@ from evaluations.models import (
 )
 from referential.models import Block, Competency
 
-from . import awards, capitalisation, seal
-from .models import (
-    Attendance,
+from .. import awards, capitalisation
+from ..models import (
     CandidateOutcome,
-    CentreDocumentSettings,
-    College,
     CompetencyDecision,
-    DeliberationSession,
     DocumentStatus,
     GeneratedDocument,
-    Jury,
-    JuryMember,
     Result,
     SessionCandidate,
 )
-from .models.documents import SEALED_KINDS
 
-# ---------------------------------------------------------------------------------------------
-# Scope
-# ---------------------------------------------------------------------------------------------
-
-
-def jury_candidates(user):
-    """The candidates a jury member sees (`candidates.selectors.register_scope`): those of the
-    deliberation sessions of his juries."""
-    return Candidate.objects.filter(deliberation_entries__session__jury__members__user=user).distinct()
-
-
-def sessions_visible_to(user):
-    qs = DeliberationSession.objects.select_related("centre", "certification", "jury")
-    if not user.is_authenticated or not user.is_active:
-        return qs.none()
-    if user.is_superuser:
-        return qs
-    if user.is_centre_staff:
-        return qs.filter(centre_id__in=user.centre_ids())
-    if user.is_jury_member:
-        # EXISTS, not a join + DISTINCT: the rows stay unique without PostgreSQL sorting every
-        # column of the session, its centre, CQPM and jury.
-        return qs.filter(Exists(JuryMember.objects.filter(jury_id=OuterRef("jury_id"), user=user)))
-    return qs.none()
-
-
-def session_for(user, pk):
-    """The session `pk` if the user may see it, else 404."""
-    return get_object_or_404(sessions_visible_to(user), pk=pk)
-
-
-def juries_visible_to(user):
-    qs = Jury.objects.select_related("centre")
-    if user.is_superuser:
-        return qs
-    if user.is_centre_staff:
-        return qs.filter(centre_id__in=user.centre_ids())
-    return qs.none()
-
-
-def documents_visible_to(user):
-    return GeneratedDocument.objects.filter(
-        session__in=sessions_visible_to(user).values("pk")
-    ).select_related("session", "candidate")
-
-
-def session_list(user):
-    # sorted by date, the latest first (issue 16), whatever the scope's own ordering
-    return (
-        sessions_visible_to(user)
-        .annotate(
-            candidate_count=Count("entries", distinct=True), decided_count=Count("outcomes", distinct=True)
-        )
-        .order_by("-date", "-pk")
-    )
-
-
-def is_candidate_locked(candidate_id):
-    """Once the jury has recorded its decisions, the candidate's scores, proposals and opinions are frozen."""
-    return CandidateOutcome.objects.filter(candidate_id=candidate_id).exists()
-
-
-# ---------------------------------------------------------------------------------------------
-# Capitalisation
-# ---------------------------------------------------------------------------------------------
-
-
-# One owner, one implementation: deliberations.capitalisation (re-exported for the callers).
-capitalised_for = capitalisation.capitalised_for
-deliberated_attempts = capitalisation.deliberated_attempts
-Capitalised = capitalisation.Capitalised
-
-
-# ---------------------------------------------------------------------------------------------
-# Convocations and attendance
-# ---------------------------------------------------------------------------------------------
-
-
-def convocation_warnings(session, today: date | None = None):
-    """Late or missing convocations (domain.md: unions ≥ 15 days, employee members ≥ 8 days)."""
-    today = today or timezone.localdate()
-    warnings = []
-    if session.is_closed:
-        return warnings
-    if session.unions_asked_on is None:
-        if today > session.union_deadline:
-            warnings.append(
-                _(
-                    "Les organisations syndicales n'ont pas été sollicitées et la date limite (%(d)s) est passée."
-                )
-                % {"d": session.union_deadline.strftime("%d/%m/%Y")}
-            )
-    elif session.unions_asked_on > session.union_deadline:
-        warnings.append(
-            _(
-                "Les organisations syndicales ont été sollicitées tardivement (le %(on)s, au plus tard le %(d)s)."
-            )
-            % {
-                "on": session.unions_asked_on.strftime("%d/%m/%Y"),
-                "d": session.union_deadline.strftime("%d/%m/%Y"),
-            }
-        )
-    if session.members_notified_on is None:
-        if today > session.notification_deadline:
-            warnings.append(
-                _("Les membres salariés n'ont pas été convoqués et la date limite (%(d)s) est passée.")
-                % {"d": session.notification_deadline.strftime("%d/%m/%Y")}
-            )
-    elif session.members_notified_on > session.notification_deadline:
-        warnings.append(
-            _("Les membres salariés ont été convoqués tardivement (le %(on)s, au plus tard le %(d)s).")
-            % {
-                "on": session.members_notified_on.strftime("%d/%m/%Y"),
-                "d": session.notification_deadline.strftime("%d/%m/%Y"),
-            }
-        )
-    return warnings
-
-
-def convocation_blockers(session):
-    """Why the convocations prevent the deliberation from closing (docs/deliberations.md, « Convocation
-    notices »): the employees' college must have been convened at all — unions asked to name their
-    members and employee members notified, both recorded. A late notice does not block (see
-    `late_convocations`)."""
-    problems = []
-    if session.unions_asked_on is None:
-        problems.append(_("la sollicitation des organisations syndicales n'est pas enregistrée"))
-    if session.members_notified_on is None:
-        problems.append(_("la convocation des membres salariés n'est pas enregistrée"))
-    return problems
-
-
-def late_convocations(session):
-    """The late notices, as the PV states them (dates and deadlines): the deliberation stands when the
-    jury sits with quorum, parity and its president, and the GTP « Certifications » can check it."""
-    notes = []
-    if session.unions_asked_on and session.unions_asked_on > session.union_deadline:
-        notes.append(
-            _(
-                "Organisations syndicales sollicitées le %(on)s, au lieu du %(d)s au plus tard (%(n)s jours avant la "
-                "délibération)."
-            )
-            % {
-                "on": session.unions_asked_on.strftime("%d/%m/%Y"),
-                "d": session.union_deadline.strftime("%d/%m/%Y"),
-                "n": (session.date - session.union_deadline).days,
-            }
-        )
-    if session.members_notified_on and session.members_notified_on > session.notification_deadline:
-        notes.append(
-            _(
-                "Membres salariés convoqués le %(on)s, au lieu du %(d)s au plus tard (%(n)s jours avant la délibération)."
-            )
-            % {
-                "on": session.members_notified_on.strftime("%d/%m/%Y"),
-                "d": session.notification_deadline.strftime("%d/%m/%Y"),
-                "n": (session.date - session.notification_deadline).days,
-            }
-        )
-    return notes
-
-
-def composition_problems(members):
-    """Why a jury's composition breaks the branch's rules (empty list when it is fine)."""
-    problems = []
-    employees = [m for m in members if m.college == College.EMPLOYEES]
-    employers = [m for m in members if m.college == College.EMPLOYERS]
-    if not employees or not employers:
-        problems.append(_("Le jury doit compter des membres des deux collèges."))
-    elif len(employees) != len(employers):
-        problems.append(
-            _("Le jury n'est pas paritaire : %(e)s membre(s) salarié(s) pour %(m)s membre(s) employeur(s).")
-            % {"e": len(employees), "m": len(employers)}
-        )
-    if not any(m.is_president for m in members):
-        problems.append(_("Le jury n'a pas de président (collège employeurs)."))
-    return problems
-
-
-def attendance_problems(session, attendances=None):
-    """Why the attendance prevents the session from closing: parity, quorum, president."""
-
-    if attendances is None:
-        attendances = list(session.attendances.select_related("member"))
-    present = [a.member for a in attendances if a.present]
-    if not attendances:
-        return [_("Les présences des membres du jury n'ont pas été enregistrées.")]
-    problems = []
-    quorum = settings.CQPM["JURY_QUORUM_MIN_PRESENT"]
-    if len(present) < quorum:
-        problems.append(
-            _("Quorum non atteint : %(n)s membre(s) présent(s), %(q)s au minimum.")
-            % {"n": len(present), "q": quorum}
-        )
-    employees = sum(1 for m in present if m.college == College.EMPLOYEES)
-    employers = sum(1 for m in present if m.college == College.EMPLOYERS)
-    if employees != employers:
-        problems.append(
-            _(
-                "Parité non respectée : %(e)s membre(s) salarié(s) présent(s) pour %(m)s membre(s) employeur(s)."
-            )
-            % {"e": employees, "m": employers}
-        )
-    if not any(m.is_president for m in present):
-        problems.append(_("Le président du jury (voix prépondérante) est absent."))
-    return problems
-
-
-def session_members(session):
-    """Jury members with their attendance for this session (one query each); the attendance records
-    come with their member (attendance_problems reads it)."""
-    attendance = {a.member_id: a for a in Attendance.objects.filter(session=session).select_related("member")}
-    members = list(JuryMember.objects.filter(jury_id=session.jury_id).select_related("user"))
-    for member in members:
-        record = attendance.get(member.pk)
-        member.present = bool(record and record.present)
-        member.attendance_recorded = record is not None
-    return members, list(attendance.values())
-
-
-# ---------------------------------------------------------------------------------------------
-# Pre-deliberation checks and the board
-# ---------------------------------------------------------------------------------------------
 #
 # The checks and the award rules read plain values (values_list rows, tuples, small dicts): a board
 # of 300 candidates must not build thousands of model instances per request (docs/performance.md).
@@ -279,7 +40,7 @@ def session_members(session):
 # candidates asked only; `board_page()` is the jury board: one page of light rows and the counts of
 # the whole session.
 
-VAE_PATHWAY = "vae"  # candidates.models.Pathway.VAE: no company opinion for a VAE candidate
+VAE_PATHWAY = Pathway.VAE  # no company opinion for a VAE candidate
 
 
 def company_opinion_required(pathway, company_id):
@@ -471,7 +232,7 @@ def _evidence(session, referential, candidates, capitalised=None):
     return evidence
 
 
-_NOTHING_CAPITALISED = Capitalised()
+_NOTHING_CAPITALISED = capitalisation.Capitalised()
 
 
 def _anomaly_texts():
@@ -962,59 +723,3 @@ def decision_evidence(session, candidate_id):
     for opinion in CompanyOpinion.objects.filter(candidate_id=candidate_id).select_related("tutor"):
         entry(opinion.competency_id)["opinion"] = opinion
     return evidence
-
-
-# ---------------------------------------------------------------------------------------------
-# Public verification
-# ---------------------------------------------------------------------------------------------
-
-
-def later_edition(document):
-    """The newest produced edition of the same document (same session, kind and candidate) that
-    replaces `document`, or None."""
-    return (
-        GeneratedDocument.objects.filter(
-            session_id=document.session_id,
-            kind=document.kind,
-            candidate_id=document.candidate_id,
-            status=DocumentStatus.DONE,
-            version__gt=document.version,
-        )
-        .only("id", "version", "finished_at", "is_current")
-        .order_by("-version")
-        .first()
-    )
-
-
-@dataclass(frozen=True)
-class Integrity:
-    """The stored file checked again: its SHA-256 against the record, its seal with pyHanko."""
-
-    erased: bool = False
-    missing: bool = False
-    sha256_matches: bool = False
-    seal: object = None  # deliberations.seal.SealCheck for the sealed kinds, else None
-
-
-def stored_file_integrity(document):
-    if document.erased_at is not None:
-        return Integrity(erased=True)
-    try:
-        with default_storage.open(document.file.name, "rb") as handle:
-            content = handle.read()
-    except (OSError, ValueError):
-        return Integrity(missing=True)
-    matches = hashlib.sha256(content).hexdigest() == document.sha256
-    check = seal.check(content) if document.kind in SEALED_KINDS else None
-    return Integrity(sha256_matches=matches, seal=check)
-
-
-def centres_managed_by(user):
-    """The centres whose document settings the user may change (staff of the centre, superusers)."""
-    if not getattr(user, "is_centre_staff", False):
-        return CertificationCentre.objects.none()
-    return CertificationCentre.objects.filter(pk__in=user.centre_ids()).order_by("code")
-
-
-def document_settings_of(centre):
-    return CentreDocumentSettings.objects.filter(centre=centre).first()
