@@ -24,9 +24,8 @@ from core.services import audit, identity_changes, notify_email_changed, safe_de
 from core.text import REASON_MAX, check_length
 from referential.models import Certification, Competency, ModalityCode
 
-from . import attempts, tasks
+from . import attempts, importing, tasks
 from .importing import (
-    CHUNK_ROWS,
     ImportFileError,
     ImportReport,
     Problem,
@@ -1240,7 +1239,7 @@ def prepare_import_rows(*, centre, rows, by, progress=None, field_checks=True):
                 _add_problem(result, _FIELD_COLUMNS.get(field, ""), message)
             if not result.problems:
                 validation.prepared.append((result, candidate))
-        if progress is not None and index % CHUNK_ROWS == 0:
+        if progress is not None and index % importing.CHUNK_ROWS == 0:
             progress(index)
     if progress is not None:
         progress(len(rows))
