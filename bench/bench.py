@@ -3,7 +3,8 @@
 Steps, each printed as it runs:
 1. the bench database (BENCH_DATABASE_URL, default postgres://cqpm:cqpm@127.0.0.1:5432/cqpm_bench) is
    created if absent, migrated, and filled with `seed_scale` if the scale data is absent;
-2. the app is started under gunicorn with the production settings (DEBUG off, generated SECRET_KEY)
+2. the app is started under gunicorn with the production settings plus the bench app
+   (cqpm/settings_bench.py: DEBUG off, generated SECRET_KEY)
    on a free loopback port;
 3. each page is loaded for BENCH_DURATION seconds by BENCH_CONNECTIONS keep-alive connections, as
    the account that uses it, after a warm-up; the bare view (a constant page, no database, no
@@ -135,7 +136,13 @@ def redis_reachable(url):
 
 
 def base_env(database_url, **extra):
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "cqpm.settings", **extra}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "cqpm.settings",
+        "CQPM_BENCH": "1",  # the development-only `bench` app: seed_scale and the bare page
+        **extra,
+    }
     env.pop("DEBUG", None)
     return env
 
@@ -472,7 +479,7 @@ def main():
         use_cache = redis_reachable(cache_url)
         production = base_env(
             database_url,
-            DJANGO_SETTINGS_MODULE="cqpm.settings_production",
+            DJANGO_SETTINGS_MODULE="cqpm.settings_bench",  # production + the bench app (bare page)
             SECRET_KEY=secrets.token_urlsafe(64),
             ALLOWED_HOSTS="127.0.0.1",
             SECURE_SSL_REDIRECT="false",

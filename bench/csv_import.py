@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cqpm.settings")
+os.environ.setdefault("CQPM_BENCH", "1")  # the development-only bench app (bench.scale)
 
 CENTRE_CODE = "BENCH-IMPORT"
 
@@ -38,7 +39,7 @@ def log(message):
 
 
 def make_csv(rows, *, companies, certification_code):
-    from core.scale import FEMALE_FIRST, LAST_NAMES, MALE_FIRST
+    from bench.scale import FEMALE_FIRST, LAST_NAMES, MALE_FIRST
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
@@ -122,10 +123,10 @@ def main(rows):
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import transaction
 
+    from bench.scale import ensure_referential
     from candidates import importing, services
     from candidates.models import Candidate, Company, ImportJobStatus, Tutor
     from core.models import CertificationCentre, Role, User
-    from core.scale import ensure_referential
 
     certification = ensure_referential()
     with transaction.atomic():
@@ -140,7 +141,7 @@ def main(rows):
         staff.centres.add(centre)
         companies = list(Company.objects.filter(centre=centre).order_by("pk"))
         if not companies:
-            from core.scale import _luhn_siret
+            from bench.scale import _luhn_siret
 
             for number in range(1, 21):
                 company = Company.objects.create(

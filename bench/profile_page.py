@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cqpm.settings")
+os.environ.setdefault("CQPM_BENCH", "1")  # the development-only bench app (bench.scale)
 # The test client serves no static files; plain URLs keep {% static %} independent of collectstatic.
 os.environ.setdefault("STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage")
 

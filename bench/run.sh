@@ -9,6 +9,8 @@
 # BENCH_WORKERS gunicorn workers (2 × cores + 1), BENCH_CONNECTIONS (= workers).
 # Arguments are passed to bench/bench.py, e.g. `bash bench/run.sh --only pages --duration 10`.
 set -euo pipefail
+# The development-only `bench` app (seed_scale, the bare page): bench/bench.py sets it for every step too.
+export CQPM_BENCH=1
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 if [ ! -x "$PY" ]; then

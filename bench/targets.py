@@ -13,13 +13,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cqpm.settings")
+os.environ.setdefault("CQPM_BENCH", "1")  # the development-only bench app (bench.scale)
 
 
 def find_targets():
     from django.urls import reverse
 
+    from bench.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_CLOSED_PLACE, BENCH_OPEN_PLACE
     from candidates.models import Candidate, CandidateStatus
-    from core.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_CLOSED_PLACE, BENCH_OPEN_PLACE
     from deliberations.models import DeliberationSession, JuryMember
     from evaluations.models import ScoringSheet, SheetStatus
 
@@ -89,7 +90,7 @@ def find_targets():
             {
                 "key": "statistics",
                 "label": "Statistiques (tous centres)",
-                "path": reverse("core:statistics"),
+                "path": reverse("reporting:statistics"),
                 "user": ADMIN_USERNAME,
                 "expect": "",
             },

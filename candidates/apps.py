@@ -7,4 +7,7 @@ class CandidatesConfig(AppConfig):
     verbose_name = "Candidats"
 
     def ready(self):
-        from . import permissions  # noqa: F401 - registers the rules permissions
+        from . import (  # noqa: F401
+            permissions,  # registers the rules permissions
+            widgets,  # registers the home page's widgets (core.widgets)
+        )

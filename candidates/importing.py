@@ -22,6 +22,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 
+import openpyxl
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
@@ -252,11 +253,9 @@ def _check_archive_size(content):
 
 
 def _read_xlsx(content):
-    from openpyxl import load_workbook
-
     _check_archive_size(content)
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is a user error
         raise ImportFileError(_("Le classeur XLSX est illisible.")) from exc
     try:

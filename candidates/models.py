@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import CertificationCentre
 from core.text import REASON_MAX, max_length_constraint
+from referential.models import ModalityCode
 
 from .validators import validate_siret
 
@@ -391,8 +392,6 @@ class DossierCompetency(models.Model):
         return f"{self.dossier_id} / {self.competency_id}"
 
     def modality_labels(self):
-        from referential.models import ModalityCode
-
         return [ModalityCode(code).label for code in self.modalities if code in ModalityCode.values]
 
 

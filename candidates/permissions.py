@@ -8,6 +8,8 @@ import rules
 
 from core.permissions import is_centre_staff, is_evaluator, is_jury_member, is_tutor
 
+from .selectors import candidates_visible_to
+
 
 def _centre_id_of(obj):
     if obj is None:
@@ -34,8 +36,6 @@ def is_candidate_tutor(user, candidate):
 
 @rules.predicate
 def can_see_candidate_via_selector(user, candidate):
-    from .selectors import candidates_visible_to
-
     return candidate is not None and candidates_visible_to(user).filter(pk=candidate.pk).exists()
 
 

@@ -3,12 +3,13 @@
 `candidates_visible_to(user)` decides which candidates a user may see:
 - centre staff: the candidates of their centres (superusers: all centres);
 - tutors: the candidates whose tutor record is linked to their account;
-- evaluators: `evaluator_candidates(user)` — the candidates convened before one of their commissions;
-- jury members: `jury_candidates(user)` — the candidates of their deliberation sessions.
+- evaluators and jury members: the scope the app that knows them contributes with `register_scope`
+  (`evaluations`: the candidates convened before one of their commissions; `deliberations`: the
+  candidates of their deliberation sessions). A role without a registered scope sees no candidate
+  (least privilege). Everything else in the product goes through `candidates_visible_to`.
 
-The last two are hooks owned by the `evaluations` and `deliberations` apps: until those apps fill
-them in, they return no candidate (least privilege). Change only the body of the hook, keep the
-signature: everything else in the product goes through `candidates_visible_to`.
+The registry keeps the layers (docs/design.md): `candidates` never imports the apps above it; they
+register their scope from their `AppConfig.ready`, as they register their filters (`register_filter`).
 """
 
 import re
@@ -21,11 +22,13 @@ from django.utils import timezone
 
 from .models import (
     CLOSED_STATUSES,
+    AccessRequest,
     Candidate,
     CandidateDocument,
     CandidateStatusChange,
     Company,
     DossierCompetency,
+    ImportJob,
     Tutor,
 )
 
@@ -34,16 +37,14 @@ def _no_candidates():
     return Candidate.objects.none()
 
 
-def evaluator_candidates(user):
-    """Hook for `evaluations`: candidates convened before a commission the evaluator sits on."""
-    from evaluations.selectors import candidates_for_evaluator
-
-    return candidates_for_evaluator(user)
+# role → function(user) returning the candidates that role sees (filled by the apps above).
+_SCOPES = {}
 
 
-def jury_candidates(user):
-    """Hook for `deliberations`: candidates of the deliberation sessions of the member's juries."""
-    return Candidate.objects.filter(deliberation_entries__session__jury__members__user=user).distinct()
+def register_scope(role, scope):
+    """Let the app that knows a role say which candidates its users see: `scope(user)` returns a
+    queryset of `Candidate`. Called from the app's `AppConfig.ready`; registering again replaces."""
+    _SCOPES[role] = scope
 
 
 def candidates_visible_to(user):
@@ -53,11 +54,8 @@ def candidates_visible_to(user):
         return Candidate.objects.filter(centre_id__in=user.centre_ids())
     if user.is_tutor:
         return Candidate.objects.filter(tutor__user=user, anonymised_at__isnull=True)
-    if user.is_evaluator:
-        return evaluator_candidates(user)
-    if user.is_jury_member:
-        return jury_candidates(user)
-    return _no_candidates()
+    scope = _SCOPES.get(user.role)
+    return scope(user) if scope is not None else _no_candidates()
 
 
 def candidate_list_queryset(user):
@@ -326,7 +324,6 @@ def candidates_due_for_anonymisation(now=None):
 
 def import_jobs_visible_to(user):
     """Import jobs of the staff member's centres (superusers: all), most recent first."""
-    from .models import ImportJob
 
     if user is None or not user.is_authenticated or not user.is_active or not user.is_centre_staff:
         return ImportJob.objects.none()
@@ -335,7 +332,6 @@ def import_jobs_visible_to(user):
 
 def access_requests_visible_to(user):
     """The register of access requests (RGPD) of the staff member's centres (superusers: all)."""
-    from .models import AccessRequest
 
     qs = AccessRequest.objects.select_related("candidate")
     if user is None or not user.is_authenticated or not user.is_active or not user.is_centre_staff:

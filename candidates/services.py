@@ -5,13 +5,16 @@ never names) and queues side effects after commit.
 """
 
 import calendar
+import datetime
 import hashlib
 import logging
 from datetime import timedelta
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q
+from django.db.models.functions import Left
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -20,8 +23,18 @@ from core.exceptions import BusinessRuleError
 from core.files import safe_filename, validate_upload
 from core.services import audit, identity_changes, notify_email_changed, queue_email, safe_delay
 from core.text import REASON_MAX, check_length
-from referential.models import Certification, ModalityCode
+from referential.models import Certification, Competency, ModalityCode
 
+from . import attempts, importing, tasks
+from .importing import (
+    ImportFileError,
+    ImportReport,
+    Problem,
+    RowResult,
+    parse_row,
+    prefetch_lookups,
+    read_table,
+)
 from .models import (
     CANDIDATE_UPLOAD_KINDS,
     OPEN_STATUSES,
@@ -43,7 +56,8 @@ from .models import (
     Pathway,
     Tutor,
 )
-from .selectors import find_duplicates
+from .rgpd import build_candidate_archive
+from .selectors import find_duplicates, normalise_name
 from .signals import candidate_anonymised, dossier_validated
 from .validators import normalise_siret, validate_siret
 
@@ -403,9 +417,7 @@ def register_candidate(
     if candidate.previous_attempt_id is not None:
         # Same transaction, once the candidate and its dossier rows exist: a failed registration
         # leaves no capitalisation behind. The jury's award rules read the records anyway.
-        from deliberations.capitalisation import apply_capitalisation
-
-        apply_capitalisation(candidate=candidate, actor=by)
+        attempts.reattempt_registered.send(sender=Candidate, candidate=candidate, actor=by)
     return candidate
 
 
@@ -414,9 +426,7 @@ def _deliberated_attempts(duplicates, certification):
     (most recent first)."""
     if not duplicates:
         return []
-    from deliberations.capitalisation import deliberated_attempts
-
-    return deliberated_attempts([d.pk for d in duplicates], certification.code)
+    return attempts.deliberated_attempts([d.pk for d in duplicates], certification.code)
 
 
 @transaction.atomic
@@ -714,10 +724,23 @@ def validate_dossier(*, dossier, by):
     return dossier
 
 
+# Checks the apps above add to `dossier_reopen_obstacle` (evaluations: the company opinion was asked):
+# `check(candidate)` → a French reason, or "".
+_REOPEN_CHECKS = []
+
+
+def register_reopen_check(check):
+    """Called from an app's `AppConfig.ready`: its reason to keep a validated dossier closed."""
+    if check not in _REOPEN_CHECKS:
+        _REOPEN_CHECKS.append(check)
+    return check
+
+
 def dossier_reopen_obstacle(*, candidate, dossier_frozen):
     """Why the validated dossier of `candidate` cannot be reopened, or "" when it can: only before any
     evaluation (not convened yet) and before the tutor was asked for the company opinion (his opinions
-    follow the dossier's competencies). One query, and only for a candidate that could qualify."""
+    follow the dossier's competencies; `evaluations` registers that check). One query, and only for a
+    candidate that could qualify."""
     if not dossier_frozen:
         return _("Le dossier d'évaluation n'est pas validé.")
     if candidate.is_anonymised:
@@ -726,11 +749,10 @@ def dossier_reopen_obstacle(*, candidate, dossier_frozen):
         return _(
             "Le dossier ne peut être rouvert que tant que le candidat n'est pas convoqué (statut « Dossier validé »)."
         )
-    CompanyOpinion = apps.get_model("evaluations", "CompanyOpinion")
-    if CompanyOpinion.objects.filter(candidate_id=candidate.pk).exists():
-        return _(
-            "L'avis de l'entreprise a déjà été demandé au tuteur : le dossier ne peut plus être rouvert."
-        )
+    for check in _REOPEN_CHECKS:
+        reason = check(candidate)
+        if reason:
+            return reason
     return ""
 
 
@@ -830,6 +852,21 @@ def _check_own_candidate(by, candidate):
         raise BusinessRuleError(_("Ce dossier a été anonymisé."), code="anonymised")
 
 
+# Where the candidate's first evaluation date comes from (evaluations registers it: its convocations
+# sit above this app). `provider(candidate)` → the date of the first session he is convened to, or None.
+_FIRST_EVALUATION_DATE = []
+
+
+def register_first_evaluation_date(provider):
+    """Called from `evaluations`' `AppConfig.ready`: the date uploads close before, without a due date."""
+    _FIRST_EVALUATION_DATE[:] = [provider]
+    return provider
+
+
+def first_evaluation_date(candidate):
+    return _FIRST_EVALUATION_DATE[0](candidate) if _FIRST_EVALUATION_DATE else None
+
+
 def own_upload_window(candidate, *, today=None):
     """(open, closes_on, reason): whether the candidate may upload his report and evidence now.
 
@@ -842,13 +879,7 @@ def own_upload_window(candidate, *, today=None):
         return False, None, _("Le dépôt ouvrira lorsque le centre aura validé votre dossier d'évaluation.")
     closes_on = dossier.report_due_date
     if closes_on is None:
-        Convocation = apps.get_model("evaluations", "Convocation")
-        first = (
-            Convocation.objects.filter(candidate=candidate, convened_at__isnull=False)
-            .order_by("session__date")
-            .values_list("session__date", flat=True)
-            .first()
-        )
+        first = first_evaluation_date(candidate)
         if first is not None:
             closes_on = first - timedelta(days=UPLOAD_CLOSES_DAYS_BEFORE_SESSION)
     if candidate.status not in (CandidateStatus.DOSSIER_VALIDATED, CandidateStatus.IN_EVALUATION):
@@ -1024,7 +1055,6 @@ TUTOR_IDENTITY_FIELDS = ("first_name", "last_name", "email", "phone")
 
 def export_personal_data(*, candidate, by):
     """The machine-readable archive of everything held on one candidate (ZIP of JSON + documents)."""
-    from .rgpd import build_candidate_archive
 
     _check_staff_of(by, candidate.centre)
     if candidate.is_anonymised:
@@ -1036,7 +1066,6 @@ def export_personal_data(*, candidate, by):
 
 def export_own_personal_data(*, candidate, by):
     """The same archive, downloaded by the candidate himself from his space (his own data only)."""
-    from .rgpd import build_candidate_archive
 
     _check_own_candidate(by, candidate)
     archive = build_candidate_archive(candidate)
@@ -1320,8 +1349,6 @@ class ImportValidation:
 
 
 def _add_problem(result, column, message, *, duplicate=False):
-    from .importing import Problem
-
     result.problems.append(Problem(column, message, duplicate=duplicate))
 
 
@@ -1330,7 +1357,6 @@ def prepare_import_rows(*, centre, rows, by, progress=None, field_checks=True):
     is called with the number of rows checked every `importing.CHUNK_ROWS` rows and at the end.
     `field_checks=False` skips the model's field checks (lengths, formats), which depend on the row's
     text only: the commit of a job uses it for the very file (same SHA-256) its validation checked."""
-    from .importing import CHUNK_ROWS, ImportReport, RowResult, parse_row, prefetch_lookups
 
     _check_staff_of(by, centre)
     cache = prefetch_lookups(rows, centre=centre)
@@ -1365,7 +1391,7 @@ def prepare_import_rows(*, centre, rows, by, progress=None, field_checks=True):
                 _add_problem(result, _FIELD_COLUMNS.get(field, ""), message)
             if not result.problems:
                 validation.prepared.append((result, candidate))
-        if progress is not None and index % CHUNK_ROWS == 0:
+        if progress is not None and index % importing.CHUNK_ROWS == 0:
             progress(index)
     if progress is not None:
         progress(len(rows))
@@ -1376,7 +1402,6 @@ def check_import_duplicates(validation):
     """Duplicates of the whole file in one query (plus one per CQPM code of the rows that match
     someone): with the centre's candidates (an earlier attempt closed by a deliberation on the same
     CQPM is not a duplicate: the row becomes its new attempt), and between rows of the file."""
-    from .selectors import normalise_name
 
     def key(birth_name, first_names, birth_date):
         return (normalise_name(birth_name), normalise_name(first_names), birth_date)
@@ -1398,10 +1423,8 @@ def check_import_duplicates(validation):
             matches.setdefault(candidate.certification.code, set()).update(ids)
     deliberated = {}  # code → ids deliberated on that CQPM, most recent first
     if matches:
-        from deliberations.capitalisation import deliberated_attempts
-
         for code, ids in matches.items():
-            deliberated[code] = deliberated_attempts(sorted(ids), code)
+            deliberated[code] = attempts.deliberated_attempts(sorted(ids), code)
     seen = {}  # key → line of the first valid row
     for result, candidate in prepared:
         row_key = key(candidate.birth_name, candidate.first_names, candidate.birth_date)
@@ -1463,8 +1486,6 @@ def _recheck_versions_in_force(validation):
 
 def _allocate_references(centre, candidates):
     """Consecutive references per registration year, after the last one taken (one query)."""
-    from django.db.models import Max, Q
-    from django.db.models.functions import Left
 
     prefixes = {f"{centre.code.upper()}-{candidate.registered_on.year}-" for candidate in candidates}
     length = len(next(iter(prefixes)))  # same centre code, four-digit years: one prefix length
@@ -1527,9 +1548,6 @@ def _insert_dossier_competencies(dossier_ids):
     `create_dossier`), written by the database itself: INSERT … SELECT joining the dossiers with the
     competencies of their candidate's version (7 items per candidate: 70 000 rows for 10 000
     candidates, which model instances would cost seconds to build)."""
-    from django.db import connection
-
-    from referential.models import Competency
 
     item, dossier, candidate, competency = (
         DossierCompetency._meta,
@@ -1581,10 +1599,8 @@ def commit_import_rows(*, validation, by, source=None):
     reattempts = [candidate for candidate in candidates if candidate.previous_attempt_id is not None]
     if reattempts:
         # A new attempt after a closed deliberation starts with what was capitalised (as in the form).
-        from deliberations.capitalisation import apply_capitalisation
-
         for candidate in reattempts:
-            apply_capitalisation(candidate=candidate, actor=by)
+            attempts.reattempt_registered.send(sender=Candidate, candidate=candidate, actor=by)
     pathways = {}
     for candidate in candidates:
         pathways[candidate.pathway] = pathways.get(candidate.pathway, 0) + 1
@@ -1682,11 +1698,6 @@ class ImportJobError(BusinessRuleError):
 
 def _read_job_rows(job):
     """The rows of the job's stored file, which must be the very file uploaded (SHA-256)."""
-    import hashlib
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from .importing import read_table
 
     try:
         with job.file.open("rb") as handle:
@@ -1705,7 +1716,6 @@ IMPORT_CONFIRMATION_DAYS = 7
 def expire_import_jobs(*, centre=None, now=None):
     """Checked imports never confirmed within IMPORT_CONFIRMATION_DAYS: their file is deleted and the
     job says so. Run at each upload (for its centre) and by the `expire_import_jobs` task."""
-    import datetime
 
     limit = (now or timezone.now()) - datetime.timedelta(days=IMPORT_CONFIRMATION_DAYS)
     stale = ImportJob.objects.filter(status=ImportJobStatus.READY, validated_at__lt=limit)
@@ -1728,7 +1738,6 @@ def expire_import_jobs(*, centre=None, now=None):
 @transaction.atomic
 def create_import_job(*, centre, uploaded_file, by):
     """Store the file (checked by content, private storage) and queue its validation."""
-    from . import tasks
 
     _check_staff_of(by, centre)
     expire_import_jobs(centre=centre)
@@ -1786,7 +1795,6 @@ def run_import_validation(job_id):
     job = ImportJob.objects.select_related("centre", "created_by").filter(pk=job_id).first()
     if job is None or job.status not in (ImportJobStatus.PENDING, ImportJobStatus.VALIDATING):
         return job
-    from .importing import ImportFileError
 
     job.status = ImportJobStatus.VALIDATING
     job.rows_done = 0
@@ -1825,7 +1833,6 @@ def run_import_validation(job_id):
 @transaction.atomic
 def confirm_import_job(*, job, by):
     """Staff confirm a checked file: the import task is queued (all or nothing)."""
-    from . import tasks
 
     job = ImportJob.objects.select_for_update().select_related("centre").get(pk=job.pk)
     _check_staff_of(by, job.centre)

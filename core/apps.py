@@ -10,12 +10,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Plateforme"
 
     def ready(self):
-        from . import checks, notifications, signals  # noqa: F401
-
-        notifications.connect()
-
         from django.db.models.signals import pre_save
 
+        from . import checks, notifications, signals  # noqa: F401 — checks, widget, receivers
         from .text import clean_model_text
 
         # Every model of the project: bidi controls stripped and lengths checked before each save.

@@ -1,11 +1,14 @@
 """Reading the audit journal: who may see which events, the filters and the export of the list page."""
 
+import datetime
 import json
 
 import django_filters
 from django import forms
 from django.apps import apps
+from django.db.models import Count
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .audit_labels import APP_ACTION_LABELS, DATA_LABELS, TARGETS, VALUE_CODES, VALUE_LABELS
@@ -55,10 +58,6 @@ ALERT_HOURS = 24
 def suspicious_accounts(user, *, now=None):
     """[{actor_id, name, count, …}] of the accounts whose
     refused or unfound requests, within the events `user` may read, reach the alert threshold. One query."""
-    import datetime
-
-    from django.db.models import Count
-    from django.utils import timezone
 
     since = (now or timezone.now()) - datetime.timedelta(hours=ALERT_HOURS)
     rows = list(

@@ -11,6 +11,8 @@ import ipaddress
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.db.models import F
 from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -67,8 +69,6 @@ def verify_code(user, device, token):
 def end_other_sessions(request, user):
     """Every other session of `user` stops authenticating at its next request (second factor enrolled
     or removed); the current one is kept."""
-    from django.contrib.auth import get_user_model, update_session_auth_hash
-    from django.db.models import F
 
     get_user_model().objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
     user.refresh_from_db(fields=["session_generation"])

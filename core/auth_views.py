@@ -2,6 +2,7 @@
 password reset."""
 
 import hashlib
+from base64 import b32encode
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views_django
@@ -105,8 +106,6 @@ def otp_setup(request):
 
 
 def _b32_secret(device):
-    from base64 import b32encode
-
     return b32encode(device.bin_key).decode("ascii")
 
 

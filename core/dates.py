@@ -4,6 +4,8 @@ date in running text reads « mercredi 9 décembre 2026 » (tables use 09/12/202
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from .exceptions import BusinessRuleError
+
 
 def today():
     """The local (Europe/Paris) date: the date rules compare session dates with this day."""
@@ -23,7 +25,6 @@ def late_entry_reason(*, date, reason, on=None):
     before today is recorded after the fact, only with a written reason (kept on the session and in
     the audit journal). Returns the cleaned reason ("" for a session dated today or later); raises
     `BusinessRuleError` with a French message otherwise."""
-    from .exceptions import BusinessRuleError
 
     reason = (reason or "").strip()
     if date < (on or today()):

@@ -5,8 +5,13 @@ import io
 
 from django.http import Http404, HttpResponse
 from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 
+from .auth import client_ip
 from .files import safe_filename
+from .services import audit
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -41,7 +46,6 @@ def csv_bytes(headers, rows):
 
 def _xlsx_cell(value):
     """Drop the control characters a worksheet cannot hold (openpyxl would raise), then neutralise."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
@@ -49,9 +53,6 @@ def _xlsx_cell(value):
 
 
 def xlsx_bytes(headers, rows, sheet_title="Export"):
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     workbook = Workbook(write_only=False)
     sheet = workbook.active
     sheet.title = sheet_title[:31]
@@ -88,8 +89,6 @@ def export_response(*, filename, headers, rows, fmt):
 def audited_export_response(request, *, filename, headers, rows, fmt, **data):
     """`export_response`, written first in the audit journal (who took which list, how many rows, in
     which format): a list leaving the application carries the names it shows."""
-    from .auth import client_ip
-    from .services import audit
 
     rows = list(rows)
     audit(

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import connection
+from kombu import Connection
 
 
 def check_database():
@@ -18,7 +19,6 @@ def check_broker(timeout=2.0):
     """Open (and close) a connection to the Celery broker. Eager mode has no broker: it is fine."""
     if not settings.CELERY_BROKER_URL:
         return True, "eager"
-    from kombu import Connection
 
     try:
         with Connection(settings.CELERY_BROKER_URL, connect_timeout=timeout) as conn:

@@ -1,6 +1,12 @@
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from .auth import client_ip, session_requires_otp
+from .services import audit, audit_rate_limited, home_centre
 
 
 class ContentSecurityPolicyMiddleware:
@@ -30,9 +36,6 @@ class PermissionDeniedAuditMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, PermissionDenied):
-            from .auth import client_ip
-            from .services import audit, home_centre
-
             user = getattr(request, "user", None)
             audit(
                 actor=user,
@@ -45,9 +48,6 @@ class PermissionDeniedAuditMiddleware:
         elif isinstance(exception, Http404):
             user = getattr(request, "user", None)
             if user is not None and user.is_authenticated:
-                from .auth import client_ip
-                from .services import audit_rate_limited, home_centre
-
                 audit_rate_limited(
                     actor=user,
                     action="object_not_found",
@@ -70,8 +70,6 @@ class OTPVerificationRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from .auth import session_requires_otp
-
         # The session flag is read first: anonymous requests and users without a device cost nothing.
         if (
             session_requires_otp(request)
@@ -79,10 +77,6 @@ class OTPVerificationRequiredMiddleware:
             and not request.user.is_verified()
             and not self._exempt(request.path)
         ):
-            from django.shortcuts import redirect
-            from django.urls import reverse
-            from django.utils.http import urlencode
-
             url = reverse("core:otp_verify")
             if request.method == "GET":
                 url = f"{url}?{urlencode({'next': request.get_full_path()})}"
@@ -91,7 +85,5 @@ class OTPVerificationRequiredMiddleware:
 
     @staticmethod
     def _exempt(path):
-        from django.urls import reverse
-
         exempt = (reverse("core:otp_verify"), reverse("logout"), reverse("healthz"), settings.STATIC_URL)
         return path.startswith(exempt)

@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -62,7 +63,6 @@ class User(AbstractUser):
         base = super()._get_session_auth_hash(secret=secret)
         if not self.session_generation:
             return base
-        from django.utils.crypto import salted_hmac
 
         return salted_hmac(
             "core.User.session_generation",

@@ -32,7 +32,7 @@ NAVIGATION = [
     (_("Délibérations"), "deliberations:session_list", {STAFF, JURY}),
     (_("Référentiels"), "referential:list", {STAFF, EVALUATOR, JURY}),
     (_("Personnes"), "people:list", {STAFF}),
-    (_("Statistiques"), "core:statistics", {STAFF}),
+    (_("Statistiques"), "reporting:statistics", {STAFF}),
     (_("Déclarations CPF"), "reporting:accrochage", {STAFF}),
     (_("Journal d'audit"), "core:audit_log", {STAFF}),
 ]
@@ -84,7 +84,8 @@ def navigation_for(user, current_path=""):
 
 def clear_caches():
     _entries.cache_clear()
-    from .templatetags.chrome import clear_memos
+    # core.templatetags.chrome imports this module (active_url).
+    from .templatetags.chrome import clear_memos  # noqa: PLC0415 — cycle above
 
     clear_memos()
 

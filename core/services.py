@@ -6,8 +6,12 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 
+from .auth import client_ip
 from .models import AuditEvent, Notification
+from .ratelimit import count_in_window
+from .tasks import send_notification
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +51,6 @@ SCAN_EVENTS_WINDOW = 600
 
 def audit_rate_limited(*, actor, action, **kwargs):
     """`audit(...)` for the events a scan can repeat, limited per account (see SCAN_EVENTS_LIMIT)."""
-    from .ratelimit import count_in_window
 
     key = f"audit-scan:{action}:{getattr(actor, 'pk', None) or kwargs.get('ip_address')}"
     count = count_in_window(key, SCAN_EVENTS_WINDOW)
@@ -107,7 +110,6 @@ def audit_download(request, obj, **data):
 
     Call it in the download view after the permission check, just before returning the file.
     """
-    from .auth import client_ip
 
     return audit(
         actor=request.user,
@@ -155,7 +157,6 @@ def queue_email(*, to_email, subject, template, context=None, recipient=None, ki
         kind=kind,
         dedup_key=dedup_key,
     )
-    from .tasks import send_notification
 
     transaction.on_commit(lambda: safe_delay(send_notification, notification.pk))
     return notification
@@ -176,7 +177,6 @@ EMAIL_CHANGED_KIND = "email_changed"
 def notify_email_changed(*, old_email, subject_label, recipient_name="", centre_name=""):
     """Tell the previous address that it was replaced (an account or a tutor's record): whoever changed
     it, the owner learns it at the address he still reads. Queued after commit; nothing if it was empty."""
-    from django.utils.translation import gettext as _
 
     if not (old_email or "").strip():
         return None

@@ -5,20 +5,18 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
+from django.utils.translation import gettext as _
 
+from .auth import client_ip, mark_session_at_login
 from .services import audit, home_centre, identity_changes, notify_email_changed
 
 
 def _ip(request):
-    from .auth import client_ip
-
     return client_ip(request)
 
 
 @receiver(user_logged_in)
 def audit_login(sender, request, user, **kwargs):
-    from .auth import mark_session_at_login
-
     if request is not None:
         mark_session_at_login(request, user)
     audit(actor=user, action="login", centre=home_centre(user), ip_address=_ip(request))
@@ -69,8 +67,6 @@ def journal_identity_change(sender, instance, created, raw=False, **kwargs):
         return
     audit(action="user.identity_changed", target=instance, centre=home_centre(instance), changes=changes)
     if "email" in changes:
-        from django.utils.translation import gettext as _
-
         notify_email_changed(
             old_email=before["email"],
             subject_label=_("votre compte"),

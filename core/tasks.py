@@ -42,16 +42,9 @@ def probe(token):
 
 
 @shared_task
-def send_scoring_reminders():
-    """Daily (Celery beat): remind evaluators of their draft sheets. Idempotent (dedup keys)."""
-    from .notifications import send_scoring_reminders as send
-
-    return send()
-
-
-@shared_task
 def requeue_stuck_notifications():
     """Every 15 minutes (Celery beat): queue again the emails a broker outage left `queued`."""
-    from .notifications import requeue_stuck_notifications as requeue
+    # core.notifications → core.services → core.tasks (queue_email queues send_notification).
+    from .notifications import requeue_stuck_notifications as requeue  # noqa: PLC0415 — cycle above
 
     return requeue()

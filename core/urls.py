@@ -1,12 +1,11 @@
 from django.urls import path
 
-from . import audit_views, auth_views, statistics_views, views
+from . import audit_views, auth_views, views
 
 app_name = "core"
 
 urlpatterns = [
     path("messages/", views.my_notifications, name="notifications"),
-    path("statistiques/", statistics_views.statistics, name="statistics"),
     path("compte/double-authentification/", auth_views.otp_setup, name="otp_setup"),
     path("compte/double-authentification/desactiver/", auth_views.otp_disable, name="otp_disable"),
     path("compte/verification/", auth_views.otp_verify, name="otp_verify"),

@@ -1,10 +1,14 @@
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .exports import export_response
 from .health import check_broker, check_database
+from .notifications import kind_label
+from .services import mark_messages_read
 
 
 @never_cache
@@ -22,24 +26,8 @@ def healthz(request):
 
 
 @login_required
-def home(request):
-    from .dashboards import dashboard_for
-
-    if request.user.is_candidate:  # the candidate's home is his own space (people, issue 23)
-        return redirect("people:candidate_home")
-    return render(request, "core/home.html", dashboard_for(request.user))
-
-
-@login_required
 def my_notifications(request):
     """The emails sent to the user ("Mes messages"), newest first; CSV / XLSX export of the list."""
-    from django.core.paginator import Paginator
-    from django.http import Http404
-
-    from .exports import export_response
-    from .notifications import kind_label
-    from .services import mark_messages_read
-
     notifications = request.user.notifications.order_by("-created_at", "-id")
     export = request.GET.get("export")
     if export:
@@ -62,10 +50,3 @@ def my_notifications(request):
     if unread:  # shown new this once, read from now on
         mark_messages_read(user=request.user, ids=unread)
     return render(request, "core/notifications.html", {"page": page, "notifications": page.object_list})
-
-
-def bare(request):
-    """Constant page that touches neither the database nor the session: the benchmark's reference."""
-    from django.http import HttpResponse
-
-    return HttpResponse("<!doctype html><title>ok</title><p>ok</p>", content_type="text/html")

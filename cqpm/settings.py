@@ -64,6 +64,12 @@ INSTALLED_APPS = [
     "reporting",
     "people",
 ]
+# Development only: the benchmark's scale data (`manage.py seed_scale`) and its bare page (/bench/bare)
+# live in the `bench` app (bench/apps.py). Installed when CQPM_BENCH is set (`make bench` sets it), by
+# the tests and by cqpm/settings_bench.py; cqpm/settings_production.py removes it whatever the environment.
+CQPM_BENCH = env_bool("CQPM_BENCH", False)
+if CQPM_BENCH:
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -257,8 +263,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "people.tasks.redact_sent_invitation_links",
         "schedule": crontab(minute=25),
     },
-    "core-scoring-reminders": {
-        "task": "core.tasks.send_scoring_reminders",
+    "evaluations-scoring-reminders": {
+        "task": "evaluations.tasks.send_scoring_reminders",
         "schedule": crontab(hour=8, minute=15),
     },
     "core-requeue-stuck-notifications": {

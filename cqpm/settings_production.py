@@ -9,7 +9,11 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .settings import *  # noqa: F403
-from .settings import SECRET_KEY
+from .settings import INSTALLED_APPS, SECRET_KEY
+
+# Never the development-only benchmark app (its seed command and bare page), even with CQPM_BENCH set.
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "bench"]
+CQPM_BENCH = False
 
 DEBUG = False
 # Words of the placeholders shipped or commonly copied (the development default "insecure-…", the

@@ -8,7 +8,12 @@ import tempfile
 from pathlib import Path
 
 from .settings import *  # noqa: F403
-from .settings import STORAGES
+from .settings import INSTALLED_APPS, STORAGES
+
+# The tests use the benchmark's scale builder (tests/performance) and its bare page (permission matrix).
+if "bench" not in INSTALLED_APPS:
+    INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
+CQPM_BENCH = True
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

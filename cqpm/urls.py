@@ -1,14 +1,15 @@
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from core import auth_views as core_auth_views
 from core import views as core_views
+from reporting import dashboard_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
-    path("bench/bare", core_views.bare, name="bench_bare"),
-    path("", core_views.home, name="home"),
+    path("", dashboard_views.home, name="home"),
     path("compte/connexion/", auth_views.LoginView.as_view(), name="login"),
     path("compte/deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("compte/mot-de-passe/", auth_views.PasswordChangeView.as_view(), name="password_change"),
@@ -42,7 +43,10 @@ urlpatterns = [
     path("candidats/", include("candidates.urls")),
     path("evaluations/", include("evaluations.urls")),
     path("deliberations/", include("deliberations.urls")),
-    path("declarations/", include("reporting.urls")),
+    path("", include("reporting.urls")),  # /statistiques/ and /declarations/…
     path("", include("people.urls")),  # /personnes/… and the invitation link /compte/invitation/…
     path("admin/", admin.site.urls),
 ]
+
+if apps.is_installed("bench"):  # development only (cqpm/settings.py, CQPM_BENCH)
+    urlpatterns.insert(1, path("", include("bench.urls")))

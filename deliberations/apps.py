@@ -8,8 +8,12 @@ class DeliberationsConfig(AppConfig):
 
     def ready(self):
         from candidates.hub import register_section
+        from candidates.selectors import register_scope
+        from core.models import Role
 
-        from . import hub, signals
+        from . import capitalisation, hub, selectors, signals, widgets  # noqa: F401 - widgets register
 
         signals.connect()
+        capitalisation.connect()
         register_section(hub.candidate_section)
+        register_scope(Role.JURY, selectors.jury_candidates)

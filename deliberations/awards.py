@@ -35,6 +35,8 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.conf import settings
+
 ACQUIRED = "acquired"
 NOT_ACQUIRED = "not_acquired"
 
@@ -142,8 +144,6 @@ class Policy:
 
     @classmethod
     def from_settings(cls):
-        from django.conf import settings
-
         return cls(
             competency_validity_months=settings.CQPM["COMPETENCY_VALIDITY_MONTHS"],
             block_validity_years=settings.CQPM["BLOCK_VALIDITY_YEARS"],

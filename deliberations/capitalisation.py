@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from candidates import attempts
 from candidates.models import Candidate, DossierCompetency
 from core.services import audit
 from referential.models import Block, Competency
@@ -247,3 +248,16 @@ def apply_capitalisation(*, candidate, actor=None):
     if changed:
         audit(actor=actor, action="deliberations.capitalisation_applied", target=candidate, items=changed)
     return changed
+
+
+def on_reattempt_registered(sender, *, candidate, actor=None, **kwargs):
+    """`candidates.attempts.reattempt_registered`: a new attempt starts with what was capitalised."""
+    apply_capitalisation(candidate=candidate, actor=actor)
+
+
+def connect():
+    """Called from DeliberationsConfig.ready: answer the candidates app's questions on attempts."""
+    attempts.register_deliberated_attempts(deliberated_attempts)
+    attempts.reattempt_registered.connect(
+        on_reattempt_registered, sender=Candidate, dispatch_uid="deliberations-capitalisation-reattempt"
+    )

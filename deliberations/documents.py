@@ -16,6 +16,7 @@ Running the job of a `done` record again changes nothing (idempotent).
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import io
 import logging
@@ -24,7 +25,7 @@ import re
 import zipfile
 from datetime import date
 
-from django.apps import apps
+import qrcode
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -35,10 +36,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from weasyprint.pdf.pdfa import VARIANTS  # noqa: F401 - the variant names checked in PDFA_VARIANT
 
 from core.pdf import PDFA_VARIANT, render_html, render_pdf
+from referential.models import Block, Competency
 
-from . import capitalisation, seal, selectors
+from . import capitalisation, seal, selectors, services
 from .awards import (
     RULE_BLOCK_ALL_ACQUIRED,
     RULE_CQPM_ALL_ACQUIRED,
@@ -62,6 +67,7 @@ from .models import (
     Result,
 )
 from .models.documents import DEFAULT_CONTEST_DAYS, SEALED_KINDS
+from .notifications import notify_result_letter_available
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +94,6 @@ def qr_png(text):
 
     The mask pattern is fixed (any of the 8 is valid for every reader) instead of trying all eight.
     """
-    import qrcode
 
     code = qrcode.QRCode(border=1, box_size=4, mask_pattern=0)
     code.add_data(text)
@@ -256,7 +261,6 @@ def _validity(session, previous, competencies, blocks, referential):
 
 def _candidate_results(session, candidate_ids=None):
     """Per candidate: outcome, decisions per competency grouped by bloc, capitalisation dates."""
-    Block = apps.get_model("referential", "Block")
     blocks = list(
         Block.objects.filter(certification_id=session.certification_id).prefetch_related("competencies")
     )
@@ -391,8 +395,6 @@ def _pv_table(session):
     A handful of queries whatever the number of candidates and plain values (no model instance per
     decision): the context of a 300-candidate PV costs a small fraction of WeasyPrint's time.
     """
-    Block = apps.get_model("referential", "Block")
-    Competency = apps.get_model("referential", "Competency")
     blocks = list(
         Block.objects.filter(certification_id=session.certification_id)
         .order_by("number")
@@ -761,7 +763,6 @@ def _own_resources(page):
     WeasyPrint shares one resource dictionary between the pages of a file: copied as is, a
     candidate's file would carry the images (QR codes, hence document numbers) of the whole batch.
     """
-    from pypdf.generic import DictionaryObject, NameObject
 
     resources = page["/Resources"].get_object()
     used = {b"/" + name for name in _PDF_NAME.findall(page.get_contents().get_data())}
@@ -776,9 +777,6 @@ def _own_resources(page):
 
 def _xmp(metadata, title):
     """The XMP packet of a PDF/A part: WeasyPrint's metadata of the batch with the part's own title."""
-    import copy
-
-    from weasyprint.pdf.pdfa import VARIANTS  # noqa: F401 - the variant names checked in PDFA_VARIANT
 
     own = copy.copy(metadata)
     own.title = title
@@ -793,8 +791,6 @@ def _split(content, ranges, titles, metadata=None):
 
     With `metadata` (a PDF/A batch), each file keeps the output intent and gets its own XMP packet
     (PDF/A identification, title, author, subject), as a file rendered alone would."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import DecodedStreamObject, NameObject
 
     reader = PdfReader(io.BytesIO(content))
     info = {
@@ -940,6 +936,7 @@ def _publish(document, name, content):
             ]
         )
         transaction.on_commit(lambda: _remove_leftovers(record, keep={name}))
+        notify_result_letter_available(record)  # a result letter, now current: the candidate is told
         return record
 
 
@@ -1037,7 +1034,6 @@ def mark_waiting(document_id, message):
 def produce_session_documents_inline(session, *, actor=None):
     """`--sync`: request every document of the session and produce them in this process, in order
     (the candidate documents in batches, as the workers do)."""
-    from . import services
 
     documents = services.request_session_documents(actor=actor, session=session, queue=False)
     for batch in services.document_batches(documents):

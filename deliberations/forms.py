@@ -1,12 +1,12 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
-from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import name_empty_choices
 from core.models import CertificationCentre, Role, User
 from core.text import COMMENT_MAX, REASON_MAX
+from referential.models import Certification
 
 from .models import AppealStatus, College, DeliberationSession, Jury, JuryMember
 from .selectors import capitalised_text
@@ -76,7 +76,6 @@ class SessionForm(_CrispyMixin, forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        Certification = apps.get_model("referential", "Certification")
         centre_ids = user.centre_ids()
         self.fields["centre"].queryset = CertificationCentre.objects.filter(pk__in=centre_ids)
         self.fields["certification"].queryset = Certification.objects.published()

@@ -6,23 +6,32 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import date
+from datetime import date, timedelta
 
-from django.apps import apps
+from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
 
+from candidates import services as candidate_services
+from candidates.models import CandidateStatus
+from candidates.models import DocumentKind as CandidateDocumentKind
 from core import dates
 from core.dates import long_date, today
 from core.exceptions import BusinessRuleError
+from core.files import validate_upload
 from core.services import audit, queue_email, safe_delay
 from core.text import REASON_MAX, check_length
+from evaluations.models import Convocation
 
 from . import awards, selectors
+from .capitalisation import apply_capitalisation
 from .models import (
     Appeal,
     AppealStatus,
@@ -45,7 +54,8 @@ from .models import (
     SessionCandidate,
     SessionStatus,
 )
-from .models.documents import CANDIDATE_KINDS, new_document_number
+from .models.documents import CANDIDATE_KINDS, DEFAULT_CONTEST_DAYS, new_document_number
+from .tasks import render_document, render_documents
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +243,6 @@ def evaluations_not_over_reason(session, candidate):
     """Why `candidate` cannot be put before `session` yet, or "": his evaluations are over when the
     commission made a proposal on every competency (« en attente de délibération ») and none of his
     evaluation sessions is dated after the deliberation."""
-    from candidates.models import CandidateStatus
 
     if candidate.status in (
         CandidateStatus.REGISTERED,
@@ -255,8 +264,7 @@ def evaluations_not_over_reason(session, candidate):
 def evaluated_after_reason(session, candidate):
     """Why the deliberation's date precedes one of `candidate`'s evaluation sessions, or ""."""
     later = (
-        apps.get_model("evaluations", "Convocation")
-        .objects.filter(candidate=candidate, session__date__gt=session.date)
+        Convocation.objects.filter(candidate=candidate, session__date__gt=session.date)
         .order_by("-session__date")
         .values_list("session__date", flat=True)
         .first()
@@ -556,9 +564,7 @@ def _capitalise(session, outcome):
 
 
 def _mark_deliberated(candidate, actor):
-    from candidates import services as candidate_services
-
-    if candidate.status == "deliberated":
+    if candidate.status == CandidateStatus.DELIBERATED:
         return
     candidate_services.mark_deliberated(
         candidate=candidate,
@@ -603,7 +609,7 @@ def close_session(*, actor, session):
     not_ready = [
         e.candidate.reference
         for e in entries
-        if e.candidate.status not in ("awaiting_deliberation", "deliberated")
+        if e.candidate.status not in (CandidateStatus.AWAITING_DELIBERATION, CandidateStatus.DELIBERATED)
     ]
     if not_ready:
         raise BusinessRuleError(
@@ -705,7 +711,6 @@ def _candidate_kinds(outcome):
 
 def enqueue(document_id):
     """Queue the rendering task; if the broker is down, the record says so (the page offers a retry)."""
-    from .tasks import render_document
 
     if safe_delay(render_document, str(document_id)) is None:
         GeneratedDocument.objects.filter(pk=document_id, status=DocumentStatus.QUEUED).update(
@@ -737,7 +742,6 @@ def document_batches(documents, size=None):
 
 def enqueue_batches(documents):
     """Queue the production of `documents` (one task per batch); unreachable broker → failed records."""
-    from .tasks import render_document, render_documents
 
     for batch in document_batches(documents):
         ids = [str(d.pk) for d in batch]
@@ -927,7 +931,6 @@ def erase_candidate_files(*, candidate, actor=None):
     on purpose (legal record of the jury): the PV and attendance files, the branch file, outcomes,
     decisions and their motivations (printed in the PV). Returns the number of records erased;
     safe to call again."""
-    from django.core.files.storage import default_storage
 
     # The candidate's own words in his appeals are personal data: replaced (the outcome stays).
     Appeal.objects.filter(candidate=candidate).update(reason=ANONYMISED_APPEAL_TEXT)
@@ -990,10 +993,6 @@ def record_prior_deliberation(
     (checked by content like every upload), a reason; audited. Its validity is computed from its
     date; the candidate's dossier then shows them acquired and the jury sees « acquise par
     délibération du … (PV n° …) »."""
-    from candidates import services as candidate_services
-    from candidates.models import CandidateStatus, DocumentKind
-
-    from .capitalisation import apply_capitalisation
 
     if not getattr(actor, "is_centre_staff", False) or not (
         actor.is_superuser or candidate.centre_id in actor.centre_ids()
@@ -1051,7 +1050,7 @@ def record_prior_deliberation(
             % {"c": competency_until.strftime("%d/%m/%Y"), "b": block_until.strftime("%d/%m/%Y")}
         )
     document = candidate_services.upload_document(
-        candidate=candidate, kind=DocumentKind.PRIOR_PV, uploaded_file=scanned_pv, by=actor
+        candidate=candidate, kind=CandidateDocumentKind.PRIOR_PV, uploaded_file=scanned_pv, by=actor
     )
     record = PriorDeliberation.objects.create(
         candidate=candidate,
@@ -1104,10 +1103,6 @@ SIGNATURE_MAX_PIXELS = (2000, 1000)
 def _checked_signature_png(upload):
     """The uploaded scanned signature, checked: a real PNG (magic bytes, then decoded entirely), of a
     reasonable size. Returns (bytes, sha256)."""
-    from django.core.exceptions import ValidationError
-    from PIL import Image, UnidentifiedImageError
-
-    from core.files import validate_upload
 
     try:
         info = validate_upload(upload, allowed=("png",), max_size=SIGNATURE_MAX_BYTES)
@@ -1194,9 +1189,6 @@ def appeal_deadline(session, candidate):
     printed in the result letter « à compter de la réception de ce courrier ») counted from the day
     his first result letter was produced (the session's closing day when none was), or None when the
     session is not closed."""
-    from datetime import timedelta
-
-    from .models.documents import DEFAULT_CONTEST_DAYS
 
     if session.status != SessionStatus.CLOSED or session.closed_at is None:
         return None
@@ -1221,7 +1213,6 @@ def appeal_deadline(session, candidate):
 def file_appeal(*, by, candidate, session, reason, attachments=()):
     """The candidate files a reasoned appeal against the closed deliberation of his result, within
     the centre's deadline, with attachments stored through the candidates' upload path."""
-    from candidates import services as candidate_services
 
     if by is None or not by.is_candidate or getattr(by, "candidate_record", None) != candidate:
         raise BusinessRuleError(_("Vous ne pouvez agir que sur votre propre dossier."))
@@ -1284,8 +1275,6 @@ def answer_appeal(*, actor, appeal, status, answer):
     """Record the outcome of the jury's re-examination. Upheld: the decision was amended through
     `amend_outcome` after the appeal was filed (that amendment is linked); rejected: the decision
     stands. The answer is told to the candidate (his space, and an e-mail inviting him to read it)."""
-    from django.conf import settings as django_settings
-    from django.urls import reverse
 
     appeal = Appeal.objects.select_for_update().select_related("session", "candidate").get(pk=appeal.pk)
     session = appeal.session

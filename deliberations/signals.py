@@ -6,21 +6,25 @@ scoring sheet, a criterion judgement, a commission proposal or a company opinion
 candidate raises BusinessRuleError, whoever tries (view, admin, shell, task).
 """
 
-from django.apps import apps
 from django.db.models.signals import pre_delete, pre_save
 
+from candidates.signals import candidate_anonymised
 from core.exceptions import BusinessRuleError
+from evaluations.models import CommissionProposal, CompanyOpinion, CriterionJudgement, ScoringSheet
+
+from .selectors import is_candidate_locked
+from .services import erase_candidate_files
 
 LOCKED_MESSAGE = (
     "Le jury a délibéré sur ce candidat : ses évaluations, propositions et avis sont verrouillés."
 )
 
-# (app label, model name, path from the instance to the candidate id)
+# (model, path from the instance to the candidate id)
 LOCKED_MODELS = [
-    ("evaluations", "ScoringSheet", "candidate_id"),
-    ("evaluations", "CommissionProposal", "candidate_id"),
-    ("evaluations", "CompanyOpinion", "candidate_id"),
-    ("evaluations", "CriterionJudgement", "sheet.candidate_id"),
+    (ScoringSheet, "candidate_id"),
+    (CommissionProposal, "candidate_id"),
+    (CompanyOpinion, "candidate_id"),
+    (CriterionJudgement, "sheet.candidate_id"),
 ]
 
 
@@ -37,7 +41,6 @@ def _guard(path):
     def receiver(sender, instance, raw=False, **kwargs):
         if raw:  # loading fixtures
             return
-        from .selectors import is_candidate_locked
 
         candidate_id = _candidate_id(instance, path)
         if candidate_id is not None and is_candidate_locked(candidate_id):
@@ -53,22 +56,16 @@ def erase_anonymised_candidate(sender, candidate, **kwargs):
     """`candidates.signals.candidate_anonymised`: erase the candidate's own files (letters, parchemins,
     attestations, session packs bundling them); the PV, outcomes and motivations are the jury's legal
     record and stay (see services.erase_candidate_files)."""
-    from .services import erase_candidate_files
 
     erase_candidate_files(candidate=candidate)
 
 
 def connect():
-    from candidates.signals import candidate_anonymised
-
     candidate_anonymised.connect(
         erase_anonymised_candidate, weak=False, dispatch_uid="deliberations-erase-anonymised-candidate"
     )
-    for app_label, model_name, path in LOCKED_MODELS:
-        try:
-            model = apps.get_model(app_label, model_name)
-        except LookupError:
-            continue
+    for model, path in LOCKED_MODELS:
+        model_name = model.__name__
         receiver = _guard(path)
         _receivers.append(receiver)  # keep a strong reference
         pre_save.connect(

@@ -5,7 +5,6 @@ scope → 404), permissions from deliberations.permissions (not allowed → 403)
 import re
 from urllib.parse import urlencode
 
-from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
@@ -16,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from candidates.models import Candidate, CandidateStatus
 from candidates.selectors import candidates_visible_to
 from core.auth import client_ip
 from core.dates import LATE_ENTRY_CODES
@@ -207,13 +207,12 @@ def session_create(request):
 
 
 def _eligible_candidates(session):
-    Candidate = apps.get_model("candidates", "Candidate")
     busy = Q(deliberation_entries__session__status__in=[SessionStatus.PLANNED, SessionStatus.OPEN])
     return (
         Candidate.objects.filter(
             centre_id=session.centre_id,
             certification_id=session.certification_id,
-            status="awaiting_deliberation",
+            status=CandidateStatus.AWAITING_DELIBERATION,
         )
         .exclude(busy)
         # evaluated after the deliberation's day: not before this jury (services.check_evaluations_over)

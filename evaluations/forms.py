@@ -5,6 +5,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from candidates.models import Candidate, Company
 from core.forms import name_empty_choices
 from core.models import Role, User
 from core.text import REASON_MAX
@@ -61,8 +62,6 @@ class ConflictForm(forms.Form):
     )
 
     def __init__(self, *args, centre_ids, **kwargs):
-        from candidates.models import Candidate, Company
-
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = User.objects.filter(
             role=Role.EVALUATOR, is_active=True, centres__in=centre_ids

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from core.models import User
+from referential.models import Competency, Criterion
+
 from .models import CommissionProposal, CompanyOpinion, CriterionJudgement, ScoringSheet
 
 TRACKED = {
@@ -91,7 +94,6 @@ def _entries(model, records, subject_of):
 
 def candidate_history(candidate):
     """Every recorded change of the candidate's sheets, judgements, proposals and opinions, newest first."""
-    from referential.models import Competency, Criterion
 
     sheet_records = list(
         ScoringSheet.history.filter(candidate_id=candidate.pk)
@@ -124,7 +126,6 @@ def candidate_history(candidate):
             "pk", "order"
         )
     }
-    from core.models import User
 
     evaluators = {
         u.pk: u

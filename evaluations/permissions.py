@@ -8,6 +8,8 @@ import rules
 
 from core.permissions import is_centre_staff, is_evaluator, is_tutor
 
+from .selectors import is_president_for
+
 
 def _centre_id_of(obj):
     for path in ("centre_id", "session.centre_id", "candidate.centre_id", "commission.centre_id"):
@@ -35,8 +37,6 @@ def owns_sheet(user, sheet):
 
 @rules.predicate
 def presides_commission_of(user, candidate):
-    from .selectors import is_president_for
-
     return candidate is not None and is_president_for(user, candidate)
 
 

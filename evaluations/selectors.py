@@ -13,10 +13,12 @@ from django.db.models import Count, FilteredRelation, IntegerField, Prefetch, Q,
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from candidates.models import Candidate, Tutor
+from candidates.models import Candidate, CandidateStatus, DossierCompetency, Tutor
+from candidates.selectors import candidates_visible_to
 from core.models import Role, User
 from referential.models import Competency, Criterion, CriterionCategory, ExpectedResult, RealisationCondition
 
+from .grading import consolidate
 from .models import (
     Commission,
     CommissionMember,
@@ -225,7 +227,6 @@ def eligible_evaluators(commission):
 
 def convenable_candidates(session):
     """Candidates of the session's centre with a validated dossier, not yet convened to this session."""
-    from candidates.models import CandidateStatus
 
     return (
         Candidate.objects.filter(
@@ -495,7 +496,6 @@ def co_member_sheets(sheet):
 
 def consolidation_for(candidate, competency):
     """(Consolidation, [submitted sheets of currently assigned members], proposal or None)."""
-    from .grading import consolidate
 
     expected = assigned_evaluator_ids([candidate.pk]).get(candidate.pk, set())
     sheets = list(
@@ -558,7 +558,6 @@ def session_board(session):
     candidates = [c.candidate for c in convocations]
     candidate_ids = [c.pk for c in candidates]
     items = defaultdict(list)
-    from candidates.models import DossierCompetency
 
     for item in (
         DossierCompetency.objects.filter(dossier__candidate_id__in=candidate_ids, already_acquired=False)
@@ -616,7 +615,6 @@ def session_board(session):
 
 def tutor_candidates(user):
     """The tutor's own candidates (delegates to the candidates app's single selector)."""
-    from candidates.selectors import candidates_visible_to
 
     if not (user and user.is_authenticated and user.is_tutor):
         return Candidate.objects.none()
@@ -665,4 +663,15 @@ def opinions_of(candidate):
         CompanyOpinion.objects.filter(candidate=candidate)
         .select_related("competency", "tutor", "signed_by")
         .order_by("competency__number")
+    )
+
+
+def first_evaluation_date(candidate):
+    """The date of the first evaluation session `candidate` is convened to, or None
+    (`candidates.services.register_first_evaluation_date`: when his own uploads close)."""
+    return (
+        Convocation.objects.filter(candidate=candidate, convened_at__isnull=False)
+        .order_by("session__date")
+        .values_list("session__date", flat=True)
+        .first()
     )

@@ -10,8 +10,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from candidates.models import Candidate, CandidateStatus
 from core.models import Notification, NotificationStatus
 from core.services import queue_email
+
+from . import notifications
+from .models import CompanyOpinion, Convocation
+from .services.opinions import send_opinion_reminder
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +29,6 @@ REDACTED = r"\1lien-personnel-masque/"
 def send_convocation_email(convocation_id, nonce=""):
     """Email the convocation to the candidate: one email per date, place, slot (and explicit resend
     `nonce`), so a retried task sends nothing more."""
-    from .models import Convocation
 
     convocation = (
         Convocation.objects.select_related("candidate__centre", "candidate__certification", "session__centre")
@@ -99,10 +103,6 @@ def reminder_days():
 def send_opinion_reminders(today=None):
     """Daily: remind tutors whose company opinion is not signed, N days before the due date (and once
     a week when overdue). Idempotent: each reminder has a dedup key (candidate, due date, day)."""
-    from candidates.models import Candidate, CandidateStatus
-
-    from .models import CompanyOpinion
-    from .services.opinions import send_opinion_reminder
 
     today = datetime.date.fromisoformat(today) if isinstance(today, str) else (today or timezone.localdate())
     days = reminder_days()
@@ -127,3 +127,9 @@ def send_opinion_reminders(today=None):
         if due and send_opinion_reminder(candidate=candidate, days_left=days_left) is not None:
             sent += 1
     return sent
+
+
+@shared_task
+def send_scoring_reminders():
+    """Daily (Celery beat): remind evaluators of their draft sheets. Idempotent (dedup keys)."""
+    return notifications.send_scoring_reminders()

@@ -5,7 +5,9 @@ reach (404). Results and documents only once the deliberation session is closed:
 
 from django.http import Http404
 
+from candidates.models import CANDIDATE_UPLOAD_KINDS, CandidateDocument, DocumentKind
 from deliberations.models import (
+    Appeal,
     CandidateOutcome,
     CapitalisedBlock,
     CapitalisedCompetency,
@@ -15,6 +17,7 @@ from deliberations.models import (
 )
 from deliberations.models.documents import CANDIDATE_KINDS
 from evaluations.models import Convocation
+from referential.models import ModalityCode
 
 
 def own_candidate(user):
@@ -79,8 +82,6 @@ def document_of(candidate, document_pk):
 def expected_documents(candidate, dossier):
     """The documents the centre expects from the candidate, with their deadline and what was
     received: [{"kind", "label", "required", "received": [CandidateDocument, newest first]}]."""
-    from candidates.models import CANDIDATE_UPLOAD_KINDS, CandidateDocument, DocumentKind
-    from referential.models import ModalityCode
 
     if dossier is None or not dossier.is_frozen:
         return []
@@ -125,7 +126,6 @@ def expected_documents(candidate, dossier):
 
 def own_upload(candidate, document_pk):
     """One of the candidate's own files (report, evidence, appeal attachment), for its receipt."""
-    from candidates.models import CandidateDocument
 
     document = CandidateDocument.objects.filter(candidate=candidate, pk=document_pk).first()
     if document is None:
@@ -138,7 +138,6 @@ def own_upload(candidate, document_pk):
 
 def appeals_by_session(candidate):
     """{session id: [Appeal, newest first]} of the candidate."""
-    from deliberations.models import Appeal
 
     rows = {}
     for appeal in Appeal.objects.filter(candidate=candidate).prefetch_related("attachments"):

@@ -7,6 +7,7 @@ from django.contrib.auth import password_validation
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from candidates.models import CANDIDATE_UPLOAD_KINDS
 from core.models import Role
 from core.text import REASON_MAX
 from deliberations.models import College as JuryCollege
@@ -217,7 +218,6 @@ class CandidateUploadForm(forms.Form):
     file = forms.FileField(label=_("Fichier"), help_text=UPLOAD_HELP)
 
     def __init__(self, *args, **kwargs):
-        from candidates.models import CANDIDATE_UPLOAD_KINDS
 
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [(kind.value, kind.label) for kind in CANDIDATE_UPLOAD_KINDS]

@@ -18,6 +18,7 @@ Rules (tested in tests/people/test_services.py):
 import re
 import unicodedata
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -29,6 +30,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from candidates import services as candidate_services
+from candidates.models import Candidate
 from core.exceptions import BusinessRuleError
 from core.models import Role, User
 from core.services import audit, queue_email, safe_delay
@@ -36,6 +38,7 @@ from deliberations import services as deliberation_services
 from evaluations import services as evaluation_services
 
 from .permissions import may_deactivate_person, may_manage_person
+from .tasks import redact_invitation_email
 from .tokens import account_invitation_token, invitation_days
 
 INVITATION_EMAIL_KIND = "people.invitation"
@@ -345,7 +348,6 @@ def create_candidate_account(*, by, candidate):
     Returns the account, or None when there is nothing to do or it cannot be done without losing the
     validation: the candidate already has an account, has no address, or his address is used by
     another account (audited, so staff find why; the dossier validation itself stands)."""
-    from candidates.models import Candidate
 
     candidate = Candidate.objects.select_for_update().select_related("centre").get(pk=candidate.pk)
     _check_actor(by)
@@ -411,8 +413,6 @@ def on_dossier_validated(sender, candidate, by, **kwargs):
 
 
 def invitation_url(person):
-    from django.conf import settings
-
     uid = urlsafe_base64_encode(force_bytes(person.pk))
     token = account_invitation_token.make_token(person)
     return f"{settings.SITE_URL}{reverse('people:invitation', args=[uid, token])}"
@@ -464,7 +464,6 @@ def send_invitation(*, by, person):
         recipient=person,
         kind=INVITATION_EMAIL_KIND,
     )
-    from .tasks import redact_invitation_email
 
     transaction.on_commit(lambda: safe_delay(redact_invitation_email, notification.pk))
     audit(

@@ -4,7 +4,9 @@ use the area (others: 403); the invitation link is public (its token is the cred
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.encoding import force_str
@@ -14,19 +16,32 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from candidates.models import AccessRequest, Dossier
+from candidates.services import (
+    export_own_personal_data,
+    own_upload_window,
+    request_rectification,
+    upload_own_document,
+)
 from core.auth import client_ip
 from core.exceptions import BusinessRuleError
 from core.models import Role
 from core.permissions import role_required
+from deliberations import services as deliberation_services
+from deliberations.services import appeal_deadline
 
+from . import candidate_space as space
 from . import selectors, services
 from .forms import (
+    CandidateAppealForm,
+    CandidateUploadForm,
     CommissionMembershipForm,
     InvitationPasswordForm,
     JurySeatForm,
     PersonCreateForm,
     PersonFilterForm,
     PersonUpdateForm,
+    RectificationForm,
 )
 from .permissions import may_deactivate_person, may_manage_person
 
@@ -374,11 +389,6 @@ def invitation(request, uidb64, token):
 def candidate_home(request):
     """« Mon espace candidat »: his dossier, convocations, the documents to hand in and — once the
     jury closed — results, documents and appeals. Only his own rows (people.candidate_space)."""
-    from candidates.models import Dossier
-    from candidates.services import own_upload_window
-    from deliberations.services import appeal_deadline
-
-    from . import candidate_space as space
 
     candidate = space.own_candidate(request.user)
     competencies, blocks = space.capitalised_of(candidate)
@@ -429,10 +439,6 @@ def candidate_home(request):
 @require_http_methods(["GET", "POST"])
 def candidate_upload(request):
     """The candidate hands in his report or an evidence file before the deadline; the receipt follows."""
-    from candidates.services import own_upload_window, upload_own_document
-
-    from . import candidate_space as space
-    from .forms import CandidateUploadForm
 
     candidate = space.own_candidate(request.user)
     is_open, closes_on, closed_reason = own_upload_window(candidate)
@@ -461,7 +467,6 @@ def candidate_upload(request):
 @require_GET
 def candidate_receipt(request, document_pk):
     """The receipt of one of his own uploads: file name, size, date and time, SHA-256."""
-    from . import candidate_space as space
 
     document = space.own_upload(space.own_candidate(request.user), document_pk)
     return render(request, "people/candidate_receipt.html", {"document": document})
@@ -471,10 +476,6 @@ def candidate_receipt(request, document_pk):
 @require_http_methods(["GET", "POST"])
 def candidate_appeal(request, session_pk):
     """File a reasoned appeal (with attachments) against the closed deliberation of his result."""
-    from deliberations import services as deliberation_services
-
-    from . import candidate_space as space
-    from .forms import CandidateAppealForm
 
     candidate = space.own_candidate(request.user)
     outcome = space.closed_outcome_for_session(candidate, session_pk)
@@ -513,10 +514,6 @@ def candidate_appeal(request, session_pk):
 @require_GET
 def candidate_data(request):
     """RGPD: the legal basis and consents recorded, his requests, the export and a rectification form."""
-    from candidates.models import AccessRequest
-
-    from . import candidate_space as space
-    from .forms import RectificationForm
 
     candidate = space.own_candidate(request.user)
     return render(
@@ -536,11 +533,6 @@ def candidate_data(request):
 @require_POST
 def candidate_data_export(request):
     """The archive of his own personal data (the staff export, filtered to himself); audited."""
-    from django.http import HttpResponse
-
-    from candidates.services import export_own_personal_data
-
-    from . import candidate_space as space
 
     candidate = space.own_candidate(request.user)
     archive = export_own_personal_data(candidate=candidate, by=request.user)
@@ -553,11 +545,6 @@ def candidate_data_export(request):
 @role_required(Role.CANDIDATE)
 @require_POST
 def candidate_rectification(request):
-    from candidates.models import AccessRequest
-    from candidates.services import request_rectification
-
-    from . import candidate_space as space
-    from .forms import RectificationForm
 
     candidate = space.own_candidate(request.user)
     form = RectificationForm(request.POST)
@@ -595,12 +582,6 @@ def candidate_rectification(request):
 @require_GET
 def candidate_document(request, document_pk):
     """Download one of his own documents (current edition, closed session); audited."""
-    from django.core.files.storage import default_storage
-    from django.http import FileResponse
-
-    from deliberations import services as deliberation_services
-
-    from . import candidate_space as space
 
     document = space.document_of(space.own_candidate(request.user), document_pk)
     deliberation_services.record_download(

@@ -11,6 +11,7 @@ reporting/xsd/cpf-pc5-1.0.0.xsd (the official one, when configured, takes preced
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -488,8 +489,6 @@ class ReportProblem:
 
 
 def _fold(value):
-    import unicodedata
-
     value = unicodedata.normalize("NFKD", (value or "").strip().lower())
     return "".join(c for c in value if not unicodedata.combining(c))
 

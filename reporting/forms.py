@@ -4,6 +4,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.models import CertificationCentre
+from deliberations.models import SessionStatus
+from deliberations.selectors import sessions_visible_to
+from evaluations.models import DeliveryMode
+
+from .accrochage import MAX_REPORT_SIZE
 
 
 class AccrochageExportForm(forms.Form):
@@ -31,9 +36,6 @@ class AccrochageExportForm(forms.Form):
     )
 
     def __init__(self, *args, user, **kwargs):
-        from deliberations.models import SessionStatus
-        from deliberations.selectors import sessions_visible_to
-
         super().__init__(*args, **kwargs)
         centres = CertificationCentre.objects.filter(pk__in=user.centre_ids())
         self.fields["centre"].queryset = centres
@@ -66,8 +68,6 @@ class ProcessingReportForm(forms.Form):
     )
 
     def clean_file(self):
-        from .accrochage import MAX_REPORT_SIZE
-
         uploaded = self.cleaned_data["file"]
         if uploaded.size > MAX_REPORT_SIZE:
             raise forms.ValidationError(_("Le fichier dépasse 5 Mo : ce n'est pas un accusé de traitement."))
@@ -90,8 +90,6 @@ class LegacyExaminationForm(forms.Form):
     delivery_mode = forms.ChoiceField(label=_("Modalité de passage"), choices=())
 
     def __init__(self, *args, **kwargs):
-        from evaluations.models import DeliveryMode
-
         super().__init__(*args, **kwargs)
         self.fields["delivery_mode"].choices = DeliveryMode.choices
         self.helper = FormHelper()

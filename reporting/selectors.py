@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from candidates.selectors import candidates_visible_to
 from deliberations.models import CandidateOutcome, Result, SessionStatus
+from evaluations.models import Convocation, LegacyExamination
 
 from .accrochage import MIXED, HolderRecord, delivery_mode, record_errors
 from .models import AccrochageBatch, AccrochageRecord, DeclarationStatus
@@ -70,7 +71,6 @@ def _declaration_states(outcome_ids):
 
 def holder_records(outcomes):
     """HolderRecords for these outcomes, in 4 queries whatever their number."""
-    from evaluations.models import Convocation, LegacyExamination
 
     outcomes = list(outcomes.order_by("session__date", "candidate__reference"))
     candidate_ids = [o.candidate_id for o in outcomes]

@@ -15,6 +15,8 @@ from core.exports import audited_export_response
 from core.models import Role
 from core.permissions import role_required
 from core.services import audit
+from evaluations.models import LegacyExamination
+from evaluations.services import record_legacy_examination
 
 from . import selectors
 from .forms import AccrochageExportForm, LegacyExaminationForm, ProcessingReportForm
@@ -195,8 +197,6 @@ def report_upload(request, pk):
 @role_required(Role.STAFF)
 def legacy_examination(request, pk):
     """The evaluation of a candidate examined before the product: dates and delivery mode."""
-    from evaluations.models import LegacyExamination
-    from evaluations.services import record_legacy_examination
 
     candidate = get_object_or_404(candidates_visible_to(request.user).select_related("centre"), pk=pk)
     if not request.user.has_perm("reporting.record_legacy_examination", candidate):

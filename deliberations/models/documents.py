@@ -7,9 +7,11 @@ dies mid-job leaves the record `rendering` and no file referenced; the retry ren
 
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.text import REASON_MAX, max_length_constraint
@@ -157,9 +159,6 @@ class GeneratedDocument(models.Model):
     @property
     def is_stale(self):
         """Rendering for too long: its worker was lost and the message too (the page offers a retry)."""
-        from datetime import timedelta
-
-        from django.utils import timezone
 
         return (
             self.status == DocumentStatus.RENDERING

@@ -7,12 +7,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.models import Candidate, CandidateStatus
+from candidates.services import start_evaluation
 from core import dates
 from core.dates import long_date, today
 from core.exceptions import BusinessRuleError
 from core.models import Role
 from core.services import audit, safe_delay
 
+from .. import tasks  # a module import: evaluations.tasks imports these services
 from ..models import (
     College,
     Commission,
@@ -24,8 +26,10 @@ from ..models import (
     ScoringSheet,
     SheetStatus,
 )
+from ..notifications import notify_evaluator_assignment
 from ..selectors import conflict_map, conflicts_between, scored_competencies
 from .common import check_staff_of, required_text
+from .scoring import refresh_proposal
 
 CONVENABLE_STATUSES = (CandidateStatus.DOSSIER_VALIDATED, CandidateStatus.IN_EVALUATION)
 
@@ -172,7 +176,6 @@ def declare_conflict(*, user, by, reason, company=None, candidate=None):
         company_id=company.pk if company else None,
         withdrawn_from=affected_ids,
     )
-    from .scoring import refresh_proposal
 
     for candidate_obj in Candidate.objects.filter(pk__in=candidate_ids):
         for competency in scored_competencies(candidate_obj):
@@ -304,9 +307,7 @@ def update_session(*, session, by, date, place="", is_remote=False, remote_detai
 
 
 def _queue_convocation_email(convocation, nonce=""):
-    from ..tasks import send_convocation_email
-
-    transaction.on_commit(lambda: safe_delay(send_convocation_email, convocation.pk, nonce))
+    transaction.on_commit(lambda: safe_delay(tasks.send_convocation_email, convocation.pk, nonce))
 
 
 def _create_sheets(convocation, evaluator):
@@ -403,11 +404,12 @@ def convene_candidate(*, session, candidate, time_slot, by, evaluators=None):
             _("Ce candidat est déjà convoqué à cette session."), code="duplicate"
         ) from exc
     for user in chosen:
-        ConvocationEvaluator.objects.create(convocation=convocation, evaluator=user, assigned_by=by)
+        assignment = ConvocationEvaluator.objects.create(
+            convocation=convocation, evaluator=user, assigned_by=by
+        )
         _create_sheets(convocation, user)
+        notify_evaluator_assignment(assignment)
     if candidate.status == CandidateStatus.DOSSIER_VALIDATED:
-        from candidates.services import start_evaluation
-
         start_evaluation(candidate=candidate, by=by, reason=_("Convocation à une session d'évaluation"))
     audit(
         actor=by,
@@ -456,8 +458,9 @@ def assign_evaluator(*, convocation, user, by):
     if ConvocationEvaluator.objects.filter(convocation=convocation, evaluator=user).exists():
         raise BusinessRuleError(_("Ce membre est déjà affecté à ce candidat."), code="duplicate")
     _check_no_conflict([user], convocation.candidate)
-    ConvocationEvaluator.objects.create(convocation=convocation, evaluator=user, assigned_by=by)
+    assignment = ConvocationEvaluator.objects.create(convocation=convocation, evaluator=user, assigned_by=by)
     _create_sheets(convocation, user)
+    notify_evaluator_assignment(assignment)
     audit(
         actor=by,
         action="evaluations.evaluator_assigned",
@@ -493,7 +496,6 @@ def unassign_evaluator(*, convocation, user, by):
         message=f"convocation {convocation.pk} : évaluateur {user.pk} retiré",
         user_id=user.pk,
     )
-    from .scoring import refresh_proposal
 
     for competency in scored_competencies(convocation.candidate):
         refresh_proposal(candidate=convocation.candidate, competency=competency)

@@ -20,9 +20,10 @@ from django.utils.translation import gettext as _
 
 from candidates.models import CandidateStatus
 from core.exceptions import BusinessRuleError
-from core.models import Role, User
+from core.models import Notification, Role, User
 from core.services import audit, queue_email, safe_delay
 
+from .. import tasks  # a module import: evaluations.tasks imports these services
 from ..models import CompanyOpinion, Opinion, TutorInvitation
 from ..selectors import scored_competencies
 from ..tokens import hash_token, new_token
@@ -92,10 +93,9 @@ def _queue_invitation_email(*, invitation, token, candidate, due_date, template,
         kind=INVITATION_EMAIL_KIND,
         dedup_key=dedup_key,
     )
-    from ..tasks import redact_invitation_email
 
     # The outbox must not keep a usable link: once sent, the token is removed from the stored body.
-    transaction.on_commit(lambda: safe_delay(redact_invitation_email, notification.pk))
+    transaction.on_commit(lambda: safe_delay(tasks.redact_invitation_email, notification.pk))
     return notification
 
 
@@ -336,7 +336,6 @@ def send_opinion_reminder(*, candidate, days_left):
         return None
     due_date = min(o.due_date for o in opinions if o.due_date)
     dedup_key = f"evaluations:opinion-reminder:{candidate.pk}:{due_date.isoformat()}:{days_left}"
-    from core.models import Notification
 
     if Notification.objects.filter(dedup_key=dedup_key).exists():
         return None
@@ -382,3 +381,13 @@ def send_opinion_reminder(*, candidate, days_left):
         days_left=days_left,
     )
     return notification
+
+
+def opinion_requested_reason(candidate):
+    """`candidates.services.register_reopen_check`: once the tutor was asked for the company opinion,
+    the validated dossier stays closed (his opinions follow its competencies)."""
+    if CompanyOpinion.objects.filter(candidate_id=candidate.pk).exists():
+        return _(
+            "L'avis de l'entreprise a déjà été demandé au tuteur : le dossier ne peut plus être rouvert."
+        )
+    return ""

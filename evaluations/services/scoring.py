@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.models import CandidateStatus
+from candidates.services import mark_awaiting_deliberation, reopen_evaluation
 from core.dates import long_date, today
 from core.exceptions import BusinessRuleError
 from core.services import audit
@@ -193,8 +194,6 @@ def reopen_sheet(*, sheet, by, reason):
         # The proposal no longer reflects the submitted sheets; its history keeps what it was.
         with_history_user(proposal, by).delete()
     if candidate.status == CandidateStatus.AWAITING_DELIBERATION:
-        from candidates.services import reopen_evaluation
-
         reopen_evaluation(candidate=candidate, by=by, reason=_("Fiche d'évaluation rouverte : %s") % reason)
     audit(
         actor=by,
@@ -219,8 +218,6 @@ def _after_proposal(candidate, by):
         )
     )
     if competency_ids and competency_ids == recorded:
-        from candidates.services import mark_awaiting_deliberation
-
         mark_awaiting_deliberation(
             candidate=candidate,
             by=None,

@@ -2,7 +2,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from core.charts import BarChart, bar_chart, format_number
+from reporting.charts import BarChart, bar_chart, format_number
 
 SVG = "{http://www.w3.org/2000/svg}"
 

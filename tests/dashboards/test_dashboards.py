@@ -5,9 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import CandidateStatus
-from core.dashboards import dashboard_for
 from core.models import Role
 from deliberations.models import SessionCandidate, SessionStatus
+from reporting.dashboards import dashboard_for
 from tests.candidates.factories import (
     CandidateDocumentFactory,
     CandidateFactory,
@@ -218,8 +218,8 @@ def evaluator_data(cqpm):
 
 def test_evaluator_dashboard_lists_candidates_to_score_with_deadlines(evaluator_data):
     context = dashboard_for(evaluator_data["evaluator"])
-    # his assignments were e-mailed to him: unread, they make the « Nouveaux messages » widget
-    assert [w.key for w in context["widgets"]] == ["to_score", "new_messages"]
+    # the factories assign without the service, so no e-mail: no « Nouveaux messages » widget
+    assert [w.key for w in context["widgets"]] == ["to_score"]
     to_score = widget(context, "to_score")
     assert to_score.count == 2
     late, pending = to_score.items

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from core.models import User
-from core.statistics import StatisticsFilter, compute_statistics
+from reporting.statistics import StatisticsFilter, compute_statistics
 
 from .html import assert_charts_match_tables
 
@@ -23,7 +23,7 @@ def test_statistics_charts_match_tables_on_demo_data(demo, client):
         user = User.objects.get(username=username)
         client.force_login(user)
         for granularity in ("month", "quarter", "year"):
-            response = client.get(reverse("core:statistics"), {"granularity": granularity})
+            response = client.get(reverse("reporting:statistics"), {"granularity": granularity})
             assert response.status_code == 200
             stats = compute_statistics(StatisticsFilter({"granularity": granularity}, user=user))
             assert stats.summary["registrations"] > 0

@@ -8,9 +8,11 @@ from django.utils import timezone
 
 from candidates.models import CandidateStatus
 from core.models import Notification, NotificationStatus, Role
-from core.notifications import requeue_stuck_notifications, send_scoring_reminders
+from core.notifications import requeue_stuck_notifications
+from deliberations import documents
 from deliberations.models import DocumentKind, DocumentStatus, GeneratedDocument
 from evaluations import services as evaluation_services
+from evaluations.notifications import send_scoring_reminders
 from tests.candidates.factories import CandidateFactory, CentreFactory, StaffFactory, UserFactory
 from tests.evaluations.factories import (
     CommissionFactory,
@@ -142,7 +144,7 @@ def test_scoring_reminder_comes_back_after_the_interval(scoring, django_capture_
 def test_scoring_reminders_task_is_scheduled_by_beat(settings):
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {
-        "core.tasks.send_scoring_reminders",
+        "evaluations.tasks.send_scoring_reminders",
         "core.tasks.requeue_stuck_notifications",
         "evaluations.tasks.send_opinion_reminders",
     } <= tasks
@@ -152,17 +154,22 @@ def test_scoring_reminders_task_is_scheduled_by_beat(settings):
     assert tasks <= set(app.tasks)
 
 
-def letter(outcome, **kwargs):
+def letter(outcome, publish=True, **kwargs):
+    """A result letter as the document production makes it: queued, then published (the e-mail is
+    sent by the publication, `deliberations.documents._publish`)."""
     values = {
         "kind": DocumentKind.LETTER,
         "session": outcome.session,
         "candidate": outcome.candidate,
         "number": f"LR-A-2026-{outcome.pk:010d}",
-        "status": DocumentStatus.DONE,
-        "is_current": True,
+        "status": DocumentStatus.RENDERING,
+        "is_current": False,
     }
     values.update(kwargs)
-    return GeneratedDocument.objects.create(**values)
+    document = GeneratedDocument.objects.create(**values)
+    if not publish:
+        return document
+    return documents._publish(document, f"documents/tests/{document.pk}-1.pdf", b"%PDF-1.7 test")
 
 
 def test_result_letter_available_emails_the_candidate_without_the_result(
@@ -179,14 +186,11 @@ def test_result_letter_available_emails_the_candidate_without_the_result(
     assert document.number in message.body and outcome.candidate.reference in message.body
     assert "attribué" not in message.body.lower()
     with django_capture_on_commit_callbacks(execute=True):
-        document.save()  # re-saved by a retried task: no second email
+        documents._publish(document, f"documents/tests/{document.pk}-2.pdf", b"%PDF")  # a retried task
     assert len(mail.outbox) == 1
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [{"status": DocumentStatus.RENDERING, "is_current": False}, {"kind": DocumentKind.CERTIFICATE}],
-)
+@pytest.mark.parametrize("overrides", [{"publish": False}, {"kind": DocumentKind.CERTIFICATE}])
 def test_no_letter_email_before_the_letter_is_ready_or_for_other_documents(
     db, overrides, django_capture_on_commit_callbacks
 ):
@@ -232,8 +236,10 @@ def test_a_real_worker_sends_the_assignment_email(celery_worker_process, transac
     commission = CommissionFactory(centre=centre)
     evaluator = CommissionMemberFactory(commission=commission).user
     session = EvaluationSessionFactory(commission=commission)
-    # Creating the assignment row is the fact the notification hangs on (committed: autocommit here).
-    ConvocationFactory(session=session, evaluators=[evaluator])
+    # The service that assigns him sends the e-mail (committed: autocommit here).
+    convocation = ConvocationFactory(session=session)
+    staff = StaffFactory(centres=[centre])
+    evaluation_services.assign_evaluator(convocation=convocation, user=evaluator, by=staff)
     notification = Notification.objects.get(kind="core.evaluator_assignment")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -7,8 +7,8 @@ from openpyxl import load_workbook
 
 from candidates.models import CandidateStatus
 from core.models import Role
-from core.statistics import StatisticsFilter, compute_statistics
 from deliberations.models import CandidateOutcome, CompetencyDecision, SessionStatus
+from reporting.statistics import StatisticsFilter, compute_statistics
 from tests.candidates.factories import (
     CandidateFactory,
     CentreFactory,
@@ -218,7 +218,7 @@ def test_aggregates_are_cached_per_filters(data, django_assert_num_queries):
 
 def test_page_charts_match_their_tables(data, client):
     client.force_login(data["staff"])
-    response = client.get(reverse("core:statistics"))
+    response = client.get(reverse("reporting:statistics"))
     assert response.status_code == 200
     html = response.content.decode()
     assert assert_charts_match_tables(html, stats_for(data["staff"])) == 9
@@ -232,7 +232,7 @@ def test_page_charts_match_their_tables(data, client):
 
 def test_page_charts_are_accessible(data, client):
     client.force_login(data["staff"])
-    html = client.get(reverse("core:statistics")).content.decode()
+    html = client.get(reverse("reporting:statistics")).content.decode()
     block = section(html, "stat-registrations_by_period")
     assert 'role="img"' in block and 'aria-label="Inscriptions par période"' in block
     assert "<title" in block and "<table" in block
@@ -241,11 +241,11 @@ def test_page_charts_are_accessible(data, client):
 @pytest.mark.parametrize("role", [Role.EVALUATOR, Role.TUTOR, Role.JURY])
 def test_other_roles_are_refused(data, client, role):
     client.force_login(UserFactory(role=role, centres=[data["centre_a"]]))
-    assert client.get(reverse("core:statistics")).status_code == 403
+    assert client.get(reverse("reporting:statistics")).status_code == 403
 
 
 def test_anonymous_is_sent_to_login(client, db):
-    response = client.get(reverse("core:statistics"))
+    response = client.get(reverse("reporting:statistics"))
     assert response.status_code == 302 and reverse("login") in response["Location"]
 
 
@@ -253,7 +253,7 @@ def test_anonymous_is_sent_to_login(client, db):
 def test_export_of_a_table(data, client, fmt):
     client.force_login(data["staff"])
     response = client.get(
-        reverse("core:statistics"), {"table": "by_cqpm", "export": fmt, "granularity": "month"}
+        reverse("reporting:statistics"), {"table": "by_cqpm", "export": fmt, "granularity": "month"}
     )
     assert response.status_code == 200
     assert f'statistiques-by_cqpm.{fmt}"' in response["Content-Disposition"]
@@ -273,7 +273,7 @@ def test_export_neutralises_formulas(data, client):
     company = data["centre_a"].companies.get(name__startswith="=")
     CandidateFactory(centre=data["centre_a"], certification=data["cqpm1"], company=company, tutor=None)
     client.force_login(data["staff"])
-    response = client.get(reverse("core:statistics"), {"table": "by_company", "export": "xlsx"})
+    response = client.get(reverse("reporting:statistics"), {"table": "by_company", "export": "xlsx"})
     sheet = load_workbook(io.BytesIO(response.content)).active
     names = [row[0].value for row in sheet.iter_rows(min_row=2)]
     assert '\'=HYPERLINK("http://x")' in names
@@ -281,8 +281,10 @@ def test_export_neutralises_formulas(data, client):
 
 def test_unknown_table_or_format_is_404(data, client):
     client.force_login(data["staff"])
-    assert client.get(reverse("core:statistics"), {"table": "nope", "export": "csv"}).status_code == 404
-    assert client.get(reverse("core:statistics"), {"table": "by_cqpm", "export": "pdf"}).status_code == 404
+    assert client.get(reverse("reporting:statistics"), {"table": "nope", "export": "csv"}).status_code == 404
+    assert (
+        client.get(reverse("reporting:statistics"), {"table": "by_cqpm", "export": "pdf"}).status_code == 404
+    )
 
 
 def make_candidates(centre, cqpm, n):
@@ -299,5 +301,5 @@ def test_page_query_count_does_not_grow_with_data(db, client, django_assert_max_
     staff = StaffFactory(centres=[centre])
     client.force_login(staff)
     with django_assert_max_num_queries(21):
-        response = client.get(reverse("core:statistics"))
+        response = client.get(reverse("reporting:statistics"))
     assert response.status_code == 200

@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import translation
 
-from core import statistics as statistics_module
-from core.statistics import StatisticsFilter, invalidate
+from reporting import statistics as statistics_module
+from reporting.statistics import StatisticsFilter, invalidate
 from tests.candidates.factories import CandidateFactory, CentreFactory, StaffFactory
 from tests.referential.factories import CertificationFactory
 from tests.reporting.builders import deliberated
@@ -26,7 +26,7 @@ def summary(html, name):
 
 def page(client, user, **params):
     client.force_login(user)
-    response = client.get(reverse("core:statistics"), params)
+    response = client.get(reverse("reporting:statistics"), params)
     assert response.status_code == 200
     return response.content.decode()
 
@@ -59,7 +59,7 @@ def test_the_page_is_served_from_the_cache_without_rendering_again(data, client,
     drawn = []
     original = statistics_module.compute_statistics
     monkeypatch.setattr(
-        "core.statistics.compute_statistics", lambda f: drawn.append(1) or original(f), raising=True
+        "reporting.statistics.compute_statistics", lambda f: drawn.append(1) or original(f), raising=True
     )
     first = page(client, data["staff"])
     second = page(client, data["staff"])
@@ -98,7 +98,7 @@ def test_page_never_outlives_figures_computed_earlier_by_an_export(data, client,
     settings.CQPM = {**settings.CQPM, "STATISTICS_CACHE_SECONDS": 300}
     staff = data["staff"]
     client.force_login(staff)
-    export = client.get(reverse("core:statistics"), {"table": "by_cqpm", "export": "csv"})
+    export = client.get(reverse("reporting:statistics"), {"table": "by_cqpm", "export": "csv"})
     assert export.status_code == 200  # the figures are cached from now on
     clock[0] += 250
     assert summary(page(client, staff), "registrations") == "6"  # drawn from those figures

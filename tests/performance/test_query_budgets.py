@@ -10,9 +10,9 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
+from bench.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_OPEN_PLACE, ScaleBuilder, ScaleOptions
 from candidates.models import Candidate, CandidateStatus
 from core.models import User
-from core.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_OPEN_PLACE, ScaleBuilder, ScaleOptions
 from deliberations.models import DeliberationSession, JuryMember
 from deliberations.selectors import BOARD_PAGE_SIZE
 from evaluations.models import CompanyOpinion, ScoringSheet, SheetStatus
@@ -94,7 +94,7 @@ def _pages(size):
             president.username,
             reverse("deliberations:session_detail", args=[open_session.pk]),
         ),
-        "statistics": (ADMIN_USERNAME, reverse("core:statistics")),
+        "statistics": (ADMIN_USERNAME, reverse("reporting:statistics")),
         "referential_detail": (STAFF, reverse("referential:detail", args=[certification.pk])),
         "home_staff": (STAFF, reverse("home")),
         "home_evaluator": (sheet.evaluator.username, reverse("home")),

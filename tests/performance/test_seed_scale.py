@@ -4,9 +4,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
+from bench.scale import BENCH_CENTRE_CODE, BENCH_CLOSED_PLACE, BENCH_OPEN_PLACE
 from candidates.models import Candidate, CandidateStatus, Dossier, DossierCompetency
 from core.models import CertificationCentre, User
-from core.scale import BENCH_CENTRE_CODE, BENCH_CLOSED_PLACE, BENCH_OPEN_PLACE
 from deliberations.models import (
     CandidateOutcome,
     CompetencyDecision,

@@ -50,7 +50,7 @@ TABLE = {
     "password_reset_confirm": (GP, PUBLIC),  # a wrong token shows « lien invalide »
     "password_reset_complete": (G, PUBLIC),
     "core:notifications": (GP, SIGNED_IN),  # each user's own messages only
-    "core:statistics": (GP, STAFF_PAGE),
+    "reporting:statistics": (GP, STAFF_PAGE),
     "core:otp_setup": (GP, "L ok ok ok 403 403 403 403 ok 403"),  # two-factor: staff and jury
     "core:otp_disable": (P, "L ok ok ok 403 403 403 403 ok 403"),
     "core:otp_verify": (GP, SIGNED_IN),

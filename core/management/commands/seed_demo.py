@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from core.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
 # Each app contributes its demo data in <app>/demo.py: seed(ctx). Order matters (dependencies).
 DEMO_MODULES = ["core", "referential", "candidates", "evaluations", "deliberations"]
 
@@ -29,8 +31,6 @@ class Command(BaseCommand):
         self.print_accounts()
 
     def print_accounts(self):
-        from core.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
-
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write(f"Comptes de démonstration (mot de passe « {DEMO_PASSWORD} ») :")
         for username, role, centres, *_ in DEMO_ACCOUNTS:

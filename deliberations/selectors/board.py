@@ -1,274 +1,38 @@
-"""Read side of the deliberations: what each role may see, and the data of the session board.
-
-Every view, export and task gets its sessions through `sessions_visible_to(user)`: staff see their
-centres' sessions, a jury member the sessions of the juries they sit on, nobody else anything.
-"""
+"""The pre-deliberation checks and the session board: what the jury sees of each candidate, in a
+constant number of queries; the documents of a session."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date
 
-from django.apps import apps
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import awards, capitalisation
-from .models import (
-    Appeal,
-    AppealStatus,
-    Attendance,
+from candidates.models import Candidate, CandidateDocument, CandidateStatus, DossierCompetency, Pathway
+from candidates.models import DocumentKind as CandidateDocumentKind
+from evaluations.models import (
+    CommissionProposal,
+    CompanyOpinion,
+    ConflictOfInterest,
+    CriterionJudgement,
+    ScoringSheet,
+    SheetStatus,
+)
+from referential.models import Block, Competency
+
+from .. import awards, capitalisation
+from ..models import (
     CandidateOutcome,
-    College,
     CompetencyDecision,
-    DeliberationSession,
     DocumentStatus,
     GeneratedDocument,
-    JuryMember,
+    Result,
     SessionCandidate,
 )
 
-# ---------------------------------------------------------------------------------------------
-# Scope
-# ---------------------------------------------------------------------------------------------
-
-
-def sessions_visible_to(user):
-    qs = DeliberationSession.objects.select_related("centre", "certification", "jury")
-    if not user.is_authenticated or not user.is_active:
-        return qs.none()
-    if user.is_superuser:
-        return qs
-    if user.is_centre_staff:
-        return qs.filter(centre_id__in=user.centre_ids())
-    if user.is_jury_member:
-        # EXISTS, not a join + DISTINCT: the rows stay unique without PostgreSQL sorting every
-        # column of the session, its centre, CQPM and jury.
-        return qs.filter(Exists(JuryMember.objects.filter(jury_id=OuterRef("jury_id"), user=user)))
-    return qs.none()
-
-
-def appeals_visible_to(user):
-    """The candidates' appeals staff handle: those of their centres' sessions (superusers: all)."""
-    qs = Appeal.objects.select_related("candidate", "session__certification", "session__centre")
-    if not user.is_authenticated or not user.is_active or not user.is_centre_staff:
-        return qs.none()
-    if user.is_superuser:
-        return qs
-    return qs.filter(session__centre_id__in=user.centre_ids())
-
-
-def open_appeals(user):
-    return appeals_visible_to(user).filter(status=AppealStatus.OPEN).order_by("filed_at", "pk")
-
-
-def session_for(user, pk):
-    """The session `pk` if the user may see it, else 404."""
-    return get_object_or_404(sessions_visible_to(user), pk=pk)
-
-
-def juries_visible_to(user):
-    from .models import Jury
-
-    qs = Jury.objects.select_related("centre")
-    if user.is_superuser:
-        return qs
-    if user.is_centre_staff:
-        return qs.filter(centre_id__in=user.centre_ids())
-    return qs.none()
-
-
-def documents_visible_to(user):
-    return GeneratedDocument.objects.filter(
-        session__in=sessions_visible_to(user).values("pk")
-    ).select_related("session", "candidate")
-
-
-def session_list(user):
-    from django.db.models import Count
-
-    # sorted by date, the latest first (issue 16), whatever the scope's own ordering
-    return (
-        sessions_visible_to(user)
-        .annotate(
-            candidate_count=Count("entries", distinct=True), decided_count=Count("outcomes", distinct=True)
-        )
-        .order_by("-date", "-pk")
-    )
-
-
-def is_candidate_locked(candidate_id):
-    """Once the jury has recorded its decisions, the candidate's scores, proposals and opinions are frozen."""
-    return CandidateOutcome.objects.filter(candidate_id=candidate_id).exists()
-
-
-# ---------------------------------------------------------------------------------------------
-# Capitalisation
-# ---------------------------------------------------------------------------------------------
-
-
-# One owner, one implementation: deliberations.capitalisation (re-exported for the callers).
-capitalised_for = capitalisation.capitalised_for
-deliberated_attempts = capitalisation.deliberated_attempts
-Capitalised = capitalisation.Capitalised
-
-
-# ---------------------------------------------------------------------------------------------
-# Convocations and attendance
-# ---------------------------------------------------------------------------------------------
-
-
-def convocation_warnings(session, today: date | None = None):
-    """Late or missing convocations (domain.md: unions ≥ 15 days, employee members ≥ 8 days)."""
-    today = today or timezone.localdate()
-    warnings = []
-    if session.is_closed:
-        return warnings
-    if session.unions_asked_on is None:
-        if today > session.union_deadline:
-            warnings.append(
-                _(
-                    "Les organisations syndicales n'ont pas été sollicitées et la date limite (%(d)s) est passée."
-                )
-                % {"d": session.union_deadline.strftime("%d/%m/%Y")}
-            )
-    elif session.unions_asked_on > session.union_deadline:
-        warnings.append(
-            _(
-                "Les organisations syndicales ont été sollicitées tardivement (le %(on)s, au plus tard le %(d)s)."
-            )
-            % {
-                "on": session.unions_asked_on.strftime("%d/%m/%Y"),
-                "d": session.union_deadline.strftime("%d/%m/%Y"),
-            }
-        )
-    if session.members_notified_on is None:
-        if today > session.notification_deadline:
-            warnings.append(
-                _("Les membres salariés n'ont pas été convoqués et la date limite (%(d)s) est passée.")
-                % {"d": session.notification_deadline.strftime("%d/%m/%Y")}
-            )
-    elif session.members_notified_on > session.notification_deadline:
-        warnings.append(
-            _("Les membres salariés ont été convoqués tardivement (le %(on)s, au plus tard le %(d)s).")
-            % {
-                "on": session.members_notified_on.strftime("%d/%m/%Y"),
-                "d": session.notification_deadline.strftime("%d/%m/%Y"),
-            }
-        )
-    return warnings
-
-
-def convocation_blockers(session):
-    """Why the convocations prevent the deliberation from closing (docs/deliberations.md, « Convocation
-    notices »): the employees' college must have been convened at all — unions asked to name their
-    members and employee members notified, both recorded. A late notice does not block (see
-    `late_convocations`)."""
-    problems = []
-    if session.unions_asked_on is None:
-        problems.append(_("la sollicitation des organisations syndicales n'est pas enregistrée"))
-    if session.members_notified_on is None:
-        problems.append(_("la convocation des membres salariés n'est pas enregistrée"))
-    return problems
-
-
-def late_convocations(session):
-    """The late notices, as the PV states them (dates and deadlines): the deliberation stands when the
-    jury sits with quorum, parity and its president, and the GTP « Certifications » can check it."""
-    notes = []
-    if session.unions_asked_on and session.unions_asked_on > session.union_deadline:
-        notes.append(
-            _(
-                "Organisations syndicales sollicitées le %(on)s, au lieu du %(d)s au plus tard (%(n)s jours avant la "
-                "délibération)."
-            )
-            % {
-                "on": session.unions_asked_on.strftime("%d/%m/%Y"),
-                "d": session.union_deadline.strftime("%d/%m/%Y"),
-                "n": (session.date - session.union_deadline).days,
-            }
-        )
-    if session.members_notified_on and session.members_notified_on > session.notification_deadline:
-        notes.append(
-            _(
-                "Membres salariés convoqués le %(on)s, au lieu du %(d)s au plus tard (%(n)s jours avant la délibération)."
-            )
-            % {
-                "on": session.members_notified_on.strftime("%d/%m/%Y"),
-                "d": session.notification_deadline.strftime("%d/%m/%Y"),
-                "n": (session.date - session.notification_deadline).days,
-            }
-        )
-    return notes
-
-
-def composition_problems(members):
-    """Why a jury's composition breaks the branch's rules (empty list when it is fine)."""
-    problems = []
-    employees = [m for m in members if m.college == College.EMPLOYEES]
-    employers = [m for m in members if m.college == College.EMPLOYERS]
-    if not employees or not employers:
-        problems.append(_("Le jury doit compter des membres des deux collèges."))
-    elif len(employees) != len(employers):
-        problems.append(
-            _("Le jury n'est pas paritaire : %(e)s membre(s) salarié(s) pour %(m)s membre(s) employeur(s).")
-            % {"e": len(employees), "m": len(employers)}
-        )
-    if not any(m.is_president for m in members):
-        problems.append(_("Le jury n'a pas de président (collège employeurs)."))
-    return problems
-
-
-def attendance_problems(session, attendances=None):
-    """Why the attendance prevents the session from closing: parity, quorum, president."""
-    from django.conf import settings
-
-    if attendances is None:
-        attendances = list(session.attendances.select_related("member"))
-    present = [a.member for a in attendances if a.present]
-    if not attendances:
-        return [_("Les présences des membres du jury n'ont pas été enregistrées.")]
-    problems = []
-    quorum = settings.CQPM["JURY_QUORUM_MIN_PRESENT"]
-    if len(present) < quorum:
-        problems.append(
-            _("Quorum non atteint : %(n)s membre(s) présent(s), %(q)s au minimum.")
-            % {"n": len(present), "q": quorum}
-        )
-    employees = sum(1 for m in present if m.college == College.EMPLOYEES)
-    employers = sum(1 for m in present if m.college == College.EMPLOYERS)
-    if employees != employers:
-        problems.append(
-            _(
-                "Parité non respectée : %(e)s membre(s) salarié(s) présent(s) pour %(m)s membre(s) employeur(s)."
-            )
-            % {"e": employees, "m": employers}
-        )
-    if not any(m.is_president for m in present):
-        problems.append(_("Le président du jury (voix prépondérante) est absent."))
-    return problems
-
-
-def session_members(session):
-    """Jury members with their attendance for this session (one query each); the attendance records
-    come with their member (attendance_problems reads it)."""
-    attendance = {a.member_id: a for a in Attendance.objects.filter(session=session).select_related("member")}
-    members = list(JuryMember.objects.filter(jury_id=session.jury_id).select_related("user"))
-    for member in members:
-        record = attendance.get(member.pk)
-        member.present = bool(record and record.present)
-        member.attendance_recorded = record is not None
-    return members, list(attendance.values())
-
-
-# ---------------------------------------------------------------------------------------------
-# Pre-deliberation checks and the board
-# ---------------------------------------------------------------------------------------------
 #
 # The checks and the award rules read plain values (values_list rows, tuples, small dicts): a board
 # of 300 candidates must not build thousands of model instances per request (docs/performance.md).
@@ -276,7 +40,7 @@ def session_members(session):
 # candidates asked only; `board_page()` is the jury board: one page of light rows and the counts of
 # the whole session.
 
-VAE_PATHWAY = "vae"  # candidates.models.Pathway.VAE: no company opinion for a VAE candidate
+VAE_PATHWAY = Pathway.VAE  # no company opinion for a VAE candidate
 
 
 def company_opinion_required(pathway, company_id):
@@ -334,13 +98,6 @@ class CandidateRow:
         ]
 
 
-def _model(app_label, name):
-    try:
-        return apps.get_model(app_label, name)
-    except LookupError:  # pragma: no cover - the evaluations app always ships these models
-        return None
-
-
 _Competency = namedtuple("_Competency", "id number title block_id")
 _Block = namedtuple("_Block", "id number title")
 
@@ -361,7 +118,6 @@ def _referential(session, competencies=None, blocks=None):
             competencies=tuple(_Competency(c.pk, c.number, c.title, c.block_id) for c in competencies),
             blocks=tuple(_Block(b.pk, b.number, b.title) for b in blocks),
         )
-    Competency = apps.get_model("referential", "Competency")
     rows = list(
         Competency.objects.filter(certification_id=session.certification_id)
         .order_by("number")
@@ -417,46 +173,37 @@ class _Evidence:
 
 def _evidence(session, referential, candidates, capitalised=None):
     """Everything the checks read about `candidates` ({id: values}), in a constant number of queries."""
-    CommissionProposal = _model("evaluations", "CommissionProposal")
-    CompanyOpinion = _model("evaluations", "CompanyOpinion")
-    ScoringSheet = _model("evaluations", "ScoringSheet")
-    ConflictOfInterest = _model("evaluations", "ConflictOfInterest")
-    DossierCompetency = apps.get_model("candidates", "DossierCompetency")
-    CandidateDocument = apps.get_model("candidates", "CandidateDocument")
     ids = list(candidates)
     evidence = _Evidence(candidates, {}, {}, {}, {}, {}, {})
     if not ids:
         return evidence
-    if CommissionProposal:
-        rows = (
-            CommissionProposal.objects.filter(candidate_id__in=ids)
-            .order_by()
-            .values_list("candidate_id", "competency_id", "conclusion", "has_divergence")
-        )
-        for candidate_id, competency_id, conclusion, divergence in rows:
-            evidence.proposals.setdefault(candidate_id, {})[competency_id] = (conclusion, divergence)
-    if CompanyOpinion:
-        rows = (
-            CompanyOpinion.objects.filter(candidate_id__in=ids)
-            .order_by()
-            .values_list("candidate_id", "competency_id", "opinion", "signed_at")
-        )
-        for candidate_id, competency_id, opinion, signed_at in rows:
-            evidence.opinions.setdefault(candidate_id, {})[competency_id] = (opinion, signed_at is not None)
-    if ScoringSheet and ConflictOfInterest:
-        # The evaluators who scored the candidate (submitted sheet) and declared a conflict of
-        # interest with the candidate or its company.
-        conflict = ConflictOfInterest.objects.filter(user_id=OuterRef("evaluator_id")).filter(
-            Q(candidate_id=OuterRef("candidate_id")) | Q(company_id=OuterRef("candidate__company_id"))
-        )
-        rows = (
-            ScoringSheet.objects.filter(candidate_id__in=ids, status="submitted")
-            .filter(Exists(conflict))
-            .order_by()
-            .values_list("candidate_id", "evaluator_id")
-        )
-        for candidate_id, evaluator_id in rows:
-            evidence.conflicted.setdefault(candidate_id, set()).add(evaluator_id)
+    rows = (
+        CommissionProposal.objects.filter(candidate_id__in=ids)
+        .order_by()
+        .values_list("candidate_id", "competency_id", "conclusion", "has_divergence")
+    )
+    for candidate_id, competency_id, conclusion, divergence in rows:
+        evidence.proposals.setdefault(candidate_id, {})[competency_id] = (conclusion, divergence)
+    rows = (
+        CompanyOpinion.objects.filter(candidate_id__in=ids)
+        .order_by()
+        .values_list("candidate_id", "competency_id", "opinion", "signed_at")
+    )
+    for candidate_id, competency_id, opinion, signed_at in rows:
+        evidence.opinions.setdefault(candidate_id, {})[competency_id] = (opinion, signed_at is not None)
+    # The evaluators who scored the candidate (submitted sheet) and declared a conflict of
+    # interest with the candidate or its company.
+    conflict = ConflictOfInterest.objects.filter(user_id=OuterRef("evaluator_id")).filter(
+        Q(candidate_id=OuterRef("candidate_id")) | Q(company_id=OuterRef("candidate__company_id"))
+    )
+    rows = (
+        ScoringSheet.objects.filter(candidate_id__in=ids, status=SheetStatus.SUBMITTED)
+        .filter(Exists(conflict))
+        .order_by()
+        .values_list("candidate_id", "evaluator_id")
+    )
+    for candidate_id, evaluator_id in rows:
+        evidence.conflicted.setdefault(candidate_id, set()).add(evaluator_id)
     rows = (
         DossierCompetency.objects.filter(dossier__candidate_id__in=ids)
         .order_by()
@@ -471,7 +218,7 @@ def _evidence(session, referential, candidates, capitalised=None):
             modalities,
         )
     rows = (
-        CandidateDocument.objects.filter(candidate_id__in=ids, kind="report")
+        CandidateDocument.objects.filter(candidate_id__in=ids, kind=CandidateDocumentKind.REPORT)
         .order_by()
         .values_list("candidate_id", "is_late")
     )
@@ -485,7 +232,7 @@ def _evidence(session, referential, candidates, capitalised=None):
     return evidence
 
 
-_NOTHING_CAPITALISED = Capitalised()
+_NOTHING_CAPITALISED = capitalisation.Capitalised()
 
 
 def _anomaly_texts():
@@ -572,8 +319,6 @@ def board(session, candidate_ids=None):
     """The board's rows with model instances (candidate, outcome, decisions, competencies) for the
     decision page and the services: every candidate of the session, or those of `candidate_ids`.
     A constant number of queries whatever the size."""
-    Competency = apps.get_model("referential", "Competency")
-    Block = apps.get_model("referential", "Block")
     entries = SessionCandidate.objects.filter(session=session)
     if candidate_ids is not None:
         entries = entries.filter(candidate_id__in=list(candidate_ids))
@@ -662,9 +407,7 @@ def _review_pairs(session, candidate_ids):
     semi-join on its index) and the caller's choice is applied to the rows in Python: joining the
     candidate table to choose in SQL made the planner scan every candidate (9 of 23 ms at 20 000
     candidates), and a list of 300 literal ids cost more to build and plan than the rows it saves."""
-    CommissionProposal = _model("evaluations", "CommissionProposal")
-    CompanyOpinion = _model("evaluations", "CompanyOpinion")
-    if CommissionProposal is None or CompanyOpinion is None or not candidate_ids:  # pragma: no cover
+    if not candidate_ids:
         return []
     signed = CompanyOpinion.objects.filter(
         candidate_id=OuterRef("candidate_id"),
@@ -724,9 +467,6 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
 
     A constant number of queries whatever the size of the session; only the page's candidates are
     checked in full (the divergence count reads one query of disagreeing proposals)."""
-    from candidates.models import Pathway
-
-    from .models import Result
 
     state = state if state in BOARD_STATES else ""
     search = (search or "").strip()
@@ -778,8 +518,6 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
     if state == BOARD_REVIEW:
         page_obj = Paginator([pk for pk in chosen if pk in review], per_page).get_page(page)
     page_ids = list(page_obj.object_list)
-
-    Candidate = apps.get_model("candidates", "Candidate")
     candidates = {
         row["id"]: row for row in Candidate.objects.filter(pk__in=page_ids).values(*_CANDIDATE_FIELDS)
     }
@@ -882,7 +620,7 @@ def _anomalies(
 ):
     """The checks of one candidate, from plain values (see _Evidence)."""
     found = []
-    if candidate["status"] not in ("awaiting_deliberation", "deliberated"):
+    if candidate["status"] not in (CandidateStatus.AWAITING_DELIBERATION, CandidateStatus.DELIBERATED):
         found.append(Anomaly("not_awaiting", texts["not_awaiting"], True))
     if candidate["dossier__validated_at"] is None:  # also None without a dossier
         found.append(Anomaly("dossier_not_validated", texts["dossier_not_validated"], True))
@@ -956,10 +694,6 @@ def decision_evidence(session, candidate_id):
     """What the jury decides on, per competency id, for a candidate put before `session` (the caller
     has checked that scope): the commission's proposal and its reason, each submitted sheet's
     conclusion, justification and observations, and the tutor's opinion and comment. Four queries."""
-    CommissionProposal = apps.get_model("evaluations", "CommissionProposal")
-    ScoringSheet = apps.get_model("evaluations", "ScoringSheet")
-    CriterionJudgement = apps.get_model("evaluations", "CriterionJudgement")
-    CompanyOpinion = apps.get_model("evaluations", "CompanyOpinion")
     evidence = {}
 
     def entry(competency_id):
@@ -971,7 +705,7 @@ def decision_evidence(session, candidate_id):
         entry(proposal.competency_id)["proposal"] = proposal
     sheets = {
         sheet.pk: sheet
-        for sheet in ScoringSheet.objects.filter(candidate_id=candidate_id, status="submitted")
+        for sheet in ScoringSheet.objects.filter(candidate_id=candidate_id, status=SheetStatus.SUBMITTED)
         .select_related("evaluator")
         .order_by("evaluator__last_name", "evaluator__first_name", "pk")
     }
@@ -989,67 +723,3 @@ def decision_evidence(session, candidate_id):
     for opinion in CompanyOpinion.objects.filter(candidate_id=candidate_id).select_related("tutor"):
         entry(opinion.competency_id)["opinion"] = opinion
     return evidence
-
-
-# ---------------------------------------------------------------------------------------------
-# Public verification
-# ---------------------------------------------------------------------------------------------
-
-
-def later_edition(document):
-    """The newest produced edition of the same document (same session, kind and candidate) that
-    replaces `document`, or None."""
-    return (
-        GeneratedDocument.objects.filter(
-            session_id=document.session_id,
-            kind=document.kind,
-            candidate_id=document.candidate_id,
-            status=DocumentStatus.DONE,
-            version__gt=document.version,
-        )
-        .only("id", "version", "finished_at", "is_current")
-        .order_by("-version")
-        .first()
-    )
-
-
-@dataclass(frozen=True)
-class Integrity:
-    """The stored file checked again: its SHA-256 against the record, its seal with pyHanko."""
-
-    erased: bool = False
-    missing: bool = False
-    sha256_matches: bool = False
-    seal: object = None  # deliberations.seal.SealCheck for the sealed kinds, else None
-
-
-def stored_file_integrity(document):
-    from django.core.files.storage import default_storage
-
-    from . import seal
-    from .models.documents import SEALED_KINDS
-
-    if document.erased_at is not None:
-        return Integrity(erased=True)
-    try:
-        with default_storage.open(document.file.name, "rb") as handle:
-            content = handle.read()
-    except (OSError, ValueError):
-        return Integrity(missing=True)
-    matches = hashlib.sha256(content).hexdigest() == document.sha256
-    check = seal.check(content) if document.kind in SEALED_KINDS else None
-    return Integrity(sha256_matches=matches, seal=check)
-
-
-def centres_managed_by(user):
-    """The centres whose document settings the user may change (staff of the centre, superusers)."""
-    CertificationCentre = apps.get_model("core", "CertificationCentre")
-    if not getattr(user, "is_centre_staff", False):
-        return CertificationCentre.objects.none()
-    return CertificationCentre.objects.filter(pk__in=user.centre_ids()).order_by("code")
-
-
-def document_settings_of(centre):
-    from .models import CentreDocumentSettings
-
-    return CentreDocumentSettings.objects.filter(centre=centre).first()

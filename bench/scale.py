@@ -50,6 +50,9 @@ from candidates.models import (
     Sex,
     Tutor,
 )
+from core.demo import DEMO_PASSWORD
+from core.models import CertificationCentre, Role, User
+from core.services import audit
 from deliberations import awards
 from deliberations.models import (
     Attendance,
@@ -80,11 +83,8 @@ from evaluations.models import (
     ScoringSheet,
     SheetStatus,
 )
+from referential import services as referential_services
 from referential.models import Certification, CertificationStatus, Criterion, ModalityCode
-
-from .demo import DEMO_PASSWORD
-from .models import CertificationCentre, Role, User
-from .services import audit
 
 REFERENTIAL_FILE = (
     Path(settings.BASE_DIR) / "fixtures" / "referential" / "cqpm-charge-ressources-humaines.json"
@@ -268,11 +268,8 @@ def scale_data_present():
 
 def ensure_referential(stdout=None):
     """The seed referential in force: imported (and published) through the referential app if absent."""
-    from referential import services as referential_services
 
     with open(REFERENTIAL_FILE, "rb") as handle:
-        import json
-
         document = json.load(handle)
     code, version = document["code"], document["version"]
     certification = Certification.objects.filter(code=code, version=version).first()

@@ -35,13 +35,19 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Q
 from django.db.models.functions import TruncMonth, TruncQuarter, TruncYear
+from django.template.loader import get_template
 from django.utils import formats
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from candidates.models import Pathway
+from candidates.selectors import candidates_visible_to
+from core.models import CertificationCentre
+from deliberations.models import CandidateOutcome, CompetencyDecision, SessionStatus
+from referential.models import Block, Certification
+
 from . import charts as charts_module
 from .charts import BarChart, format_number
-from .models import CertificationCentre
 
 GRANULARITIES = {
     "month": (gettext_lazy("Mois"), TruncMonth),
@@ -174,9 +180,6 @@ class StatisticsFilter(django_filters.FilterSet):
     pathway = django_filters.ChoiceFilter(label=gettext_lazy("Parcours"), empty_label=gettext_lazy("Tous"))
 
     def __init__(self, data=None, *, user, **kwargs):
-        from candidates.models import Pathway
-        from candidates.selectors import candidates_visible_to
-        from referential.models import Certification
 
         data = data.copy() if data is not None else {}
         if not data.get("granularity"):
@@ -272,7 +275,6 @@ def _filled_periods(keys, granularity):
 
 def scoped_querysets(filterset):
     """(registrations, outcomes, decisions) for the filterset's scope (user's centres) and values."""
-    from deliberations.models import CandidateOutcome, CompetencyDecision, SessionStatus
 
     values = filterset.values
     candidates = filterset.qs if filterset.is_valid() else filterset.queryset.none()
@@ -378,8 +380,8 @@ def invalidate(filterset):
 
 
 FRAGMENT_SOURCES = (
-    "core/includes/statistics_body.html",
-    "core/includes/statistics_table.html",
+    "reporting/includes/statistics_body.html",
+    "reporting/includes/statistics_table.html",
 )
 
 
@@ -387,7 +389,6 @@ FRAGMENT_SOURCES = (
 def _code_stamp():
     """Changes when the code or the templates that draw the fragments change (a deployment): cached
     HTML drawn by the previous version is then never served. Computed once per process."""
-    from django.template.loader import get_template
 
     paths = [__file__, charts_module.__file__]
     paths += [get_template(name).origin.name for name in FRAGMENT_SOURCES]
@@ -417,9 +418,6 @@ def cached_fragment(filterset, name, render):
 
 
 def _compute(filterset):
-    from candidates.models import Pathway
-    from deliberations.models import CandidateOutcome
-    from referential.models import Block
 
     granularity = filterset.values["granularity"]
     trunc = GRANULARITIES[granularity][1]

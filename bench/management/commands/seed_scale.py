@@ -1,13 +1,13 @@
 """manage.py seed_scale --centres 20 --candidates 20000 [--jury-session-size 300] [--if-absent]
 
-National-scale data for benchmarks (see core/scale.py and docs/performance.md). Demo accounts use the
+National-scale data for benchmarks (see bench/scale.py and docs/performance.md). Demo accounts use the
 demo password: refused with production settings, like seed_demo.
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from core.scale import (
+from bench.scale import (
     ADMIN_USERNAME,
     BENCH_CENTRE_CODE,
     USERNAME_PREFIX,

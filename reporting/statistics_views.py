@@ -10,9 +10,10 @@ from django.http import Http404
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from .exports import export_response
-from .models import Role
-from .permissions import role_required
+from core.exports import export_response
+from core.models import Role
+from core.permissions import role_required
+
 from .statistics import StatisticsFilter, cached_fragment, compute_statistics
 
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -52,7 +53,7 @@ def statistics(request):
         def draw(stats):
             table = _table_or_404(stats, table_key)
             html = render_to_string(
-                "core/includes/statistics_table.html",
+                "reporting/includes/statistics_table.html",
                 {"item": _item(table, complete=True), "query": query, "complete": True},
             )
             return {"title": str(table.title), "html": html}
@@ -60,7 +61,7 @@ def statistics(request):
         fragment, _cached = cached_fragment(filterset, f"table:{table_key}?{query}", draw)
         return render(
             request,
-            "core/statistics_table.html",
+            "reporting/statistics_table.html",
             {"title": fragment["title"], "body": fragment["html"], "query": query},
         )
 
@@ -68,9 +69,9 @@ def statistics(request):
         # The filter form too: its options are the user's centres (in the key) and the CQPMs; its
         # values, the query string (in the name). A GET form: no CSRF token.
         return render_to_string(
-            "core/includes/statistics_body.html",
+            "reporting/includes/statistics_body.html",
             {"filter": filterset, "stats": stats, "tables": [_item(t) for t in stats.tables], "query": query},
         )
 
     body, _cached = cached_fragment(filterset, f"page?{query}", draw)
-    return render(request, "core/statistics.html", {"body": body})
+    return render(request, "reporting/statistics.html", {"body": body})
