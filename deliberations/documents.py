@@ -228,6 +228,9 @@ def _base_context(document, *, qr=False, settings_of_centre=None):
         "done_at": centre.city or session.place,
         "certifier_legal_name": settings.CQPM["CERTIFIER_LEGAL_NAME"],
         "verification_url": url,
+        # The URL may break before the number, never inside it (a reader types the number).
+        "verification_url_prefix": url.removesuffix(f"{document.number}/"),
+        "verification_url_tail": url[len(url.removesuffix(f"{document.number}/")) :],
         "qr_code": qr_png(url) if qr else "",
         "doc": settings_of_centre if settings_of_centre is not None else document_settings(centre),
         "archival": document.kind in SEALED_KINDS,
@@ -473,15 +476,24 @@ def _pv_table(session):
         held = validity.get(candidate.pk) if outcome.result == Result.PARTIAL else None
         # The records' own dates, per competency and bloc (issue 22): the column shows the first
         # to end, the line under the table each of them.
+        # Competencies (then blocs) sharing a date and a bloc are named together, « C1, C2 : date
+        # (bloc 1) »: one short line per candidate instead of seven dates (the PV's length).
         dates = []
         if held:
+            groups = {}
             for competency in competencies:
                 entry = held["competencies"].get(competency["id"])
                 if entry:
-                    mark = f" ({_('bloc')} {entry[1]})" if entry[1] else ""
-                    dates.append((entry[0], f"C{competency['number']} : {entry[0]:%d/%m/%Y}{mark}"))
+                    groups.setdefault(entry, []).append(f"C{competency['number']}")
+            for (until, through), names in groups.items():
+                mark = f" ({_('bloc')} {through})" if through else ""
+                dates.append((until, f"{', '.join(names)} : {until:%d/%m/%Y}{mark}"))
+            block_groups = {}
             for block_id, until in sorted(held["blocks"].items(), key=lambda pair: block_number[pair[0]]):
-                dates.append((until, f"{_('bloc')} {block_number[block_id]} : {until:%d/%m/%Y}"))
+                block_groups.setdefault(until, []).append(str(block_number[block_id]))
+            for until, numbers in block_groups.items():
+                label = _("bloc") if len(numbers) == 1 else _("blocs")
+                dates.append((until, f"{label} {', '.join(numbers)} : {until:%d/%m/%Y}"))
         valid_until = min(d[0] for d in dates) if dates else None
         codes = []
         for competency in competencies:

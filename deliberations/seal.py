@@ -268,6 +268,41 @@ def sign(content: bytes, *, reason: str, location: str) -> tuple[bytes, str]:
     return output.getvalue(), seal.subject
 
 
+# The verification page checks the stored file at each request; pyHanko's validation costs ~80 ms.
+# Its answer depends only on the file's bytes, the trust root and (for certificate validity) the day:
+# it is kept in the cache under the file's SHA-256 and the current certificate's fingerprint.
+CHECK_CACHE_SECONDS = 24 * 3600
+
+
+def _trust_fingerprint() -> str:
+    try:
+        seal = current()
+    except (SealConfigurationError, OSError):
+        seal = None
+    return seal.certificate.sha256.hex() if seal is not None else "none"
+
+
+def cached_check(content: bytes, sha256: str) -> SealCheck:
+    """`check(content)` remembered under the content's SHA-256 (hex, computed by the caller) and the
+    certificate trusted now: a file changed by one byte has another digest and is validated again."""
+    from django.core.cache import cache
+
+    key = f"seal-check:v1:{sha256}:{_trust_fingerprint()}"
+    try:
+        found = cache.get(key)
+    except Exception:  # noqa: BLE001 - an unreachable cache only costs the validation
+        logger.warning("Cache indisponible pour la vérification du cachet", exc_info=True)
+        found = None
+    if isinstance(found, SealCheck):
+        return found
+    result = check(content)
+    try:
+        cache.set(key, result, CHECK_CACHE_SECONDS)
+    except Exception:  # noqa: BLE001
+        logger.warning("Cache indisponible pour la vérification du cachet", exc_info=True)
+    return result
+
+
 def check(content: bytes) -> SealCheck:
     """Validate the signature of a stored file (pyHanko's validator, the certifier's certificate as
     the only trust root, nothing fetched from the network)."""

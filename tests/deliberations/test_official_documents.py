@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -289,6 +290,37 @@ def test_the_seal_is_a_valid_pades_signature_and_one_changed_byte_breaks_it(clos
 
     body = Client().get(reverse("deliberations:verify_number", args=[parchemin.number])).content.decode()
     assert "Signature rompue" in body and "Altéré" in body
+
+
+def test_the_verification_page_validates_a_stored_file_once_and_again_when_its_bytes_change(
+    client, closed_session
+):
+    """pyHanko's validation (~80 ms) is remembered under the stored file's SHA-256."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import validation
+
+    session, (awarded, _partial) = closed_session
+    parchemin = current(session, DocumentKind.CERTIFICATE, awarded)
+    url = reverse("deliberations:verify_number", args=[parchemin.number])
+    with mock.patch.object(
+        validation, "validate_pdf_signature", wraps=validation.validate_pdf_signature
+    ) as validator:
+        first = client.get(url).content.decode()
+        assert "Signature intacte (PAdES)" in first and validator.call_count == 1
+        second = client.get(url).content.decode()
+        assert "Signature intacte (PAdES)" in second
+        assert validator.call_count == 1  # answered from the cache
+
+        # The stored file changed by one byte: another digest, validated again, and found broken.
+        content = bytearray(stored(parchemin))
+        byte_range = PdfFileReader(io.BytesIO(bytes(content))).embedded_signatures[0].byte_range
+        start, length = byte_range[0], byte_range[1]
+        content[start + length // 2] = (content[start + length // 2] + 1) % 256
+        with default_storage.open(parchemin.file.name, "wb") as handle:
+            handle.write(bytes(content))
+        third = client.get(url).content.decode()
+        assert validator.call_count == 2
+        assert "Signature rompue" in third and "Altéré" in third
 
 
 def test_the_demo_certificate_is_generated_once_and_reused(db):
