@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .dates import long_date
 from .models import Notification, NotificationStatus
 from .services import queue_email, safe_delay
 
@@ -64,7 +65,7 @@ def notify_evaluator_assignment(assignment):
     candidate = convocation.candidate
     return queue_email(
         to_email=evaluator.email,
-        subject=_("Nouveau candidat à évaluer le %(date)s") % {"date": session.date.strftime("%d/%m/%Y")},
+        subject=_("Nouveau candidat à évaluer le %(date)s") % {"date": long_date(session.date)},
         template="core_evaluator_assignment",
         context={
             "recipient_name": evaluator.get_full_name() or evaluator.username,

@@ -18,6 +18,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import long_date
+
 from . import awards, capitalisation
 from .models import (
     Attendance,
@@ -119,7 +121,7 @@ def convocation_warnings(session, today: date | None = None):
                 _(
                     "Les organisations syndicales n'ont pas été sollicitées et la date limite (%(d)s) est passée."
                 )
-                % {"d": session.union_deadline.strftime("%d/%m/%Y")}
+                % {"d": long_date(session.union_deadline)}
             )
     elif session.unions_asked_on > session.union_deadline:
         warnings.append(
@@ -127,22 +129,22 @@ def convocation_warnings(session, today: date | None = None):
                 "Les organisations syndicales ont été sollicitées tardivement (le %(on)s, au plus tard le %(d)s)."
             )
             % {
-                "on": session.unions_asked_on.strftime("%d/%m/%Y"),
-                "d": session.union_deadline.strftime("%d/%m/%Y"),
+                "on": long_date(session.unions_asked_on),
+                "d": long_date(session.union_deadline),
             }
         )
     if session.members_notified_on is None:
         if today > session.notification_deadline:
             warnings.append(
                 _("Les membres salariés n'ont pas été convoqués et la date limite (%(d)s) est passée.")
-                % {"d": session.notification_deadline.strftime("%d/%m/%Y")}
+                % {"d": long_date(session.notification_deadline)}
             )
     elif session.members_notified_on > session.notification_deadline:
         warnings.append(
             _("Les membres salariés ont été convoqués tardivement (le %(on)s, au plus tard le %(d)s).")
             % {
-                "on": session.members_notified_on.strftime("%d/%m/%Y"),
-                "d": session.notification_deadline.strftime("%d/%m/%Y"),
+                "on": long_date(session.members_notified_on),
+                "d": long_date(session.notification_deadline),
             }
         )
     return warnings
@@ -172,8 +174,8 @@ def late_convocations(session):
                 "délibération)."
             )
             % {
-                "on": session.unions_asked_on.strftime("%d/%m/%Y"),
-                "d": session.union_deadline.strftime("%d/%m/%Y"),
+                "on": long_date(session.unions_asked_on),
+                "d": long_date(session.union_deadline),
                 "n": (session.date - session.union_deadline).days,
             }
         )
@@ -183,8 +185,8 @@ def late_convocations(session):
                 "Membres salariés convoqués le %(on)s, au lieu du %(d)s au plus tard (%(n)s jours avant la délibération)."
             )
             % {
-                "on": session.members_notified_on.strftime("%d/%m/%Y"),
-                "d": session.notification_deadline.strftime("%d/%m/%Y"),
+                "on": long_date(session.members_notified_on),
+                "d": long_date(session.notification_deadline),
                 "n": (session.date - session.notification_deadline).days,
             }
         )
@@ -836,7 +838,7 @@ def capitalised_text(explanation, default=""):
         text += ", " + _("au titre du bloc %(n)s") % {"n": explanation["capitalised_block"]}
     until = explanation.get("capitalised_until")
     if until:
-        text += ", " + _("jusqu'au %(d)s") % {"d": date.fromisoformat(until).strftime("%d/%m/%Y")}
+        text += ", " + _("jusqu'au %(d)s") % {"d": long_date(date.fromisoformat(until))}
     return text
 
 

@@ -5,7 +5,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import name_empty_choices
+from core.forms import Form
 from core.models import Role, User
 from core.text import REASON_MAX
 
@@ -13,14 +13,12 @@ from .models import College, Commission, Conclusion, Judgement, Opinion
 
 
 def _helper(form=None):
-    if form is not None:
-        name_empty_choices(form)  # « Choisissez… », never « --------- »
     helper = FormHelper()
     helper.form_tag = False
     return helper
 
 
-class CommissionForm(forms.Form):
+class CommissionForm(Form):
     centre = forms.ModelChoiceField(label=_("Centre"), queryset=None)
     name = forms.CharField(label=_("Nom de la commission"), max_length=200)
 
@@ -33,7 +31,7 @@ class CommissionForm(forms.Form):
         self.helper = _helper(self)
 
 
-class MemberForm(forms.Form):
+class MemberForm(Form):
     user = forms.ModelChoiceField(label=_("Évaluateur"), queryset=User.objects.none())
     qualification = forms.CharField(
         label=_("Qualification / domaine"),
@@ -52,7 +50,7 @@ class MemberForm(forms.Form):
         self.helper = _helper(self)
 
 
-class ConflictForm(forms.Form):
+class ConflictForm(Form):
     user = forms.ModelChoiceField(label=_("Évaluateur"), queryset=User.objects.none())
     candidate = forms.ModelChoiceField(label=_("Candidat"), queryset=None, required=False)
     company = forms.ModelChoiceField(label=_("ou entreprise"), queryset=None, required=False)
@@ -82,7 +80,7 @@ class ConflictForm(forms.Form):
         return data
 
 
-class SessionForm(forms.Form):
+class SessionForm(Form):
     commission = forms.ModelChoiceField(label=_("Commission"), queryset=Commission.objects.none())
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     place = forms.CharField(label=_("Lieu"), max_length=255, required=False)
@@ -116,7 +114,7 @@ class SessionForm(forms.Form):
         return data
 
 
-class ConveneForm(forms.Form):
+class ConveneForm(Form):
     candidate = forms.ModelChoiceField(label=_("Candidat"), queryset=None)
     time_slot = forms.TimeField(label=_("Horaire de passage"), widget=forms.TimeInput(attrs={"type": "time"}))
     evaluators = forms.ModelMultipleChoiceField(
@@ -136,7 +134,7 @@ class ConveneForm(forms.Form):
         self.helper = _helper(self)
 
 
-class AssignForm(forms.Form):
+class AssignForm(Form):
     user = forms.ModelChoiceField(label=_("Ajouter un évaluateur"), queryset=User.objects.none())
 
     def __init__(self, *args, members, **kwargs):
@@ -145,11 +143,11 @@ class AssignForm(forms.Form):
         self.fields["user"].label_from_instance = lambda user: user.get_full_name() or user.username
 
 
-class ResendForm(forms.Form):
+class ResendForm(Form):
     time_slot = forms.TimeField(label=_("Horaire"), widget=forms.TimeInput(attrs={"type": "time"}))
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(Form):
     reason = forms.CharField(
         label=_("Motif"), max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -159,7 +157,7 @@ class ReasonForm(forms.Form):
         self.helper = _helper(self)
 
 
-class InviteTutorForm(forms.Form):
+class InviteTutorForm(Form):
     due_date = forms.DateField(
         label=_("Avis à rendre avant le"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
@@ -169,7 +167,7 @@ class InviteTutorForm(forms.Form):
         self.helper = _helper(self)
 
 
-class ProposalForm(forms.Form):
+class ProposalForm(Form):
     conclusion = forms.ChoiceField(
         label=_("Proposition de la commission"), choices=Conclusion.choices, widget=forms.RadioSelect
     )
@@ -186,7 +184,7 @@ class ProposalForm(forms.Form):
         self.helper = _helper(self)
 
 
-class TutorPasswordForm(forms.Form):
+class TutorPasswordForm(Form):
     password1 = forms.CharField(
         label=_("Mot de passe"),
         strip=False,

@@ -246,7 +246,9 @@ def test_opinions_todo_query_budget(rows, django_assert_max_num_queries, django_
     assert len(set(re.findall(r"/evaluations/avis/\d+/", response.content.decode()))) == rows
 
 
-def test_staff_copy_the_tutors_link_a_fresh_one_audited_without_email(world, django_capture_on_commit_callbacks):
+def test_staff_copy_the_tutors_link_a_fresh_one_audited_without_email(
+    world, django_capture_on_commit_callbacks
+):
     """« Copier le lien »: staff who phone the tutor get a fresh link (the emailed one stops working);
     JSON for the page's script, a readonly field without JavaScript; audited; no e-mail."""
     from tests.candidates.factories import CentreFactory, StaffFactory
