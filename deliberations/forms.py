@@ -77,7 +77,10 @@ class SessionForm(_CrispyMixin, ModelForm):
         super().__init__(*args, **kwargs)
         Certification = apps.get_model("referential", "Certification")
         centre_ids = user.centre_ids()
-        self.fields["centre"].queryset = CertificationCentre.objects.filter(pk__in=centre_ids)
+        centres = CertificationCentre.objects.filter(pk__in=centre_ids)
+        self.fields["centre"].queryset = centres
+        if len(centre_ids) == 1 and not self.is_bound:
+            self.initial.setdefault("centre", next(iter(centre_ids)))  # one centre: chosen already
         self.fields["certification"].queryset = Certification.objects.published()
         self.fields["jury"].queryset = Jury.objects.filter(centre_id__in=centre_ids)
         self._setup_helper()

@@ -43,7 +43,7 @@ def test_the_candidates_page_at_each_stage_of_the_demo(new_page, demo):
         (
             "hub-5-delibere",
             _first(status=CandidateStatus.DELIBERATED, generated_documents__is_current=True),
-            ["Décision du jury", "Délibération clôturée", "Documents produits", "Télécharger"],
+            ["Décision du jury", "Délibération clôturée", "Documents produits", "Acquise jusqu'au"],
         ),
     ]
     staff = login(new_page(), "staff-a")
@@ -54,3 +54,6 @@ def test_the_candidates_page_at_each_stage_of_the_demo(new_page, demo):
         for expected in texts:
             assert expected in text, (name, expected)
         assert "---------" not in staff.content()
+    # the deliberated candidate's documents are links to download
+    links = staff.locator("main a[href*='/telecharger/']")
+    assert links.count() >= 1
