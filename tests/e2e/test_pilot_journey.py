@@ -217,7 +217,29 @@ def test_a_pilot_centre_runs_a_session_alone(new_page, pilot_centre, task_worker
     text = _candidate_page(staff, candidate_pk, "pilote-12-candidat-convoque")
     assert "Convoqué" in text or "Convoquée" in text
 
-    # « Copier le lien »: the staff phone the tutor and give him his link (copied to the clipboard).
+    # « Copier le lien » without JavaScript: the answer page shows the link in a readonly field.
+    no_script = login(new_page(java_script_enabled=False), pilot_centre["email"], PASSWORD)
+    no_script.goto(f"/candidats/{candidate_pk}/")
+    no_script.get_by_role("button", name="Copier le lien").click()
+    no_script.wait_for_url(f"**/evaluations/candidats/{candidate_pk}/lien-tuteur/")
+    shown = no_script.get_by_label("Lien à transmettre au tuteur")
+    assert shown.get_attribute("readonly") is not None
+    assert re.search(r"/evaluations/invitation/[\w-]+/$", shown.input_value())
+    screenshot(no_script, "pilote-13a-lien-tuteur-sans-javascript")  # axe needs JavaScript
+    no_script.context.close()
+    # The same page with JavaScript (the form posted as without it): its « Copier le lien » button copies.
+    staff.evaluate("() => document.querySelector('form[data-copy-link]').submit()")
+    staff.wait_for_url(f"**/evaluations/candidats/{candidate_pk}/lien-tuteur/")
+    staff.get_by_role("button", name="Copier le lien").click()
+    staff.get_by_text("Lien copié dans le presse-papiers.").wait_for()
+    assert (
+        staff.evaluate("() => navigator.clipboard.readText()") == staff.locator("#tutor-link").input_value()
+    )
+    scan(staff, "pilote-13b-lien-tuteur-page")
+    staff.goto(f"/candidats/{candidate_pk}/")
+
+    # « Copier le lien »: the staff phone the tutor and give him his link (copied to the clipboard);
+    # the link shown above stops working.
     asked = accept_confirmations(staff)
     staff.get_by_role("button", name="Copier le lien").click()
     field = staff.get_by_label("Lien à transmettre au tuteur (une seule utilisation)")
