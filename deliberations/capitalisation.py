@@ -29,7 +29,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.models import Candidate, DossierCompetency
-from core.dates import long_date
 from core.services import audit
 from referential.models import Block, Competency
 
@@ -53,7 +52,7 @@ class Holding:
 
     def label(self):
         """« délibération du 03/04/2025 (PV n° 12) » — what the board shows the jury."""
-        text = _("délibération du %(d)s") % {"d": long_date(self.acquired_on)}
+        text = _("délibération du %(d)s") % {"d": self.acquired_on.strftime("%d/%m/%Y")}
         if self.prior_id:
             text += " " + _("(PV n° %(n)s, %(c)s)") % {"n": self.pv_number, "c": self.centre_name}
         return text

@@ -165,7 +165,8 @@ def convocation_blockers(session):
 
 def late_convocations(session):
     """The late notices, as the PV states them (dates and deadlines): the deliberation stands when the
-    jury sits with quorum, parity and its president, and the GTP « Certifications » can check it."""
+    jury sits with quorum, parity and its president, and the GTP « Certifications » can check it. Printed
+    on the PV: its dates read 09/12/2026 like the rest of the PV (not core.dates.long_date)."""
     notes = []
     if session.unions_asked_on and session.unions_asked_on > session.union_deadline:
         notes.append(
@@ -174,8 +175,8 @@ def late_convocations(session):
                 "délibération)."
             )
             % {
-                "on": long_date(session.unions_asked_on),
-                "d": long_date(session.union_deadline),
+                "on": session.unions_asked_on.strftime("%d/%m/%Y"),
+                "d": session.union_deadline.strftime("%d/%m/%Y"),
                 "n": (session.date - session.union_deadline).days,
             }
         )
@@ -185,8 +186,8 @@ def late_convocations(session):
                 "Membres salariés convoqués le %(on)s, au lieu du %(d)s au plus tard (%(n)s jours avant la délibération)."
             )
             % {
-                "on": long_date(session.members_notified_on),
-                "d": long_date(session.notification_deadline),
+                "on": session.members_notified_on.strftime("%d/%m/%Y"),
+                "d": session.notification_deadline.strftime("%d/%m/%Y"),
                 "n": (session.date - session.notification_deadline).days,
             }
         )

@@ -103,7 +103,7 @@
   }
   document.addEventListener("htmx:afterSwap", function (event) { buildErrorSummaries(event.target); });
   // « Copier le lien » (the tutor's invitation, for staff who phone him): <form data-copy-link> posts with
-  // fetch, gets a fresh link as JSON, shows it in the readonly field of its [data-copy-result] box and
+  // fetch, gets a fresh link as JSON, shows it in the readonly field of the box named by data-copy-link and
   // copies it. Without JavaScript the form posts and the answer page shows the same readonly field.
   // <button data-copy-target="#field"> (hidden until this script shows it) copies a field's value.
   function copyText(text, status, field) {
@@ -127,7 +127,7 @@
     event.preventDefault();
     var box = document.querySelector(form.dataset.copyLink);
     var field = box.querySelector("input");
-    var status = box.querySelector("[role=status]");
+    var status = document.getElementById(box.id + "-status");  // outside the hidden box: announced
     var button = form.querySelector("[type=submit]");
     button.disabled = true;
     fetch(form.action, {
