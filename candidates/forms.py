@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import name_empty_choices
+from core.forms import Form, ModelForm
 from core.models import CertificationCentre
 from core.text import REASON_MAX
 from referential.models import Certification, ModalityCode
@@ -107,7 +107,7 @@ PATHWAY_LAYOUT = Fieldset(
 )
 
 
-class CandidateForm(forms.ModelForm):
+class CandidateForm(ModelForm):
     """Registration (« inscription préalable »)."""
 
     centre = forms.ModelChoiceField(queryset=CertificationCentre.objects.none())
@@ -149,7 +149,6 @@ class CandidateForm(forms.ModelForm):
         self.fields["tutor"].queryset = selectors.tutors_visible_to(user).select_related("company")
         self.fields["registered_on"].initial = timezone.localdate
         self.fields["legal_basis"].initial = LegalBasis.CONTRACT
-        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             "centre",
@@ -197,7 +196,7 @@ class CandidateForm(forms.ModelForm):
         return kwargs
 
 
-class CandidateUpdateForm(forms.ModelForm):
+class CandidateUpdateForm(ModelForm):
     company = CompanyChoiceField(queryset=Company.objects.none(), required=False, label=_("Entreprise"))
     tutor = TutorChoiceField(queryset=Tutor.objects.none(), required=False, label=_("Tuteur"))
 
@@ -219,7 +218,6 @@ class CandidateUpdateForm(forms.ModelForm):
             for name in ("pathway", "company", "tutor"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = _("Le dossier est validé : ce champ ne peut plus changer.")
-        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             IDENTITY_LAYOUT, CONTACT_LAYOUT, PATHWAY_LAYOUT, Submit("submit", _("Enregistrer"))
@@ -240,7 +238,7 @@ class CandidateUpdateForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in fields}
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(Form):
     """« Changer le statut »: by hand only the withdrawal (services.manual_transitions), nothing chosen
     in advance, the reason required. The other statuses follow the process (see the help text)."""
 
@@ -265,13 +263,12 @@ class TransitionForm(forms.Form):
         self.fields["to_status"].choices = [
             (status, CandidateStatus(status).label) for status in manual_transitions(candidate)
         ]
-        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout("to_status", "reason")
 
 
-class AccessRequestForm(forms.Form):
+class AccessRequestForm(Form):
     """A request of access to personal data (RGPD art. 15), as received."""
 
     requester = forms.CharField(
@@ -303,7 +300,7 @@ class AccessRequestForm(forms.Form):
         )
 
 
-class AccessSentForm(forms.Form):
+class AccessSentForm(Form):
     sent_on = forms.DateField(label=_("Réponse envoyée le"), widget=DateInput())
     channel = forms.ChoiceField(label=_("Envoyée par"), choices=AccessChannel.choices)
 
@@ -312,7 +309,7 @@ class AccessSentForm(forms.Form):
         self.fields["sent_on"].initial = timezone.localdate()
 
 
-class DossierReopenForm(forms.Form):
+class DossierReopenForm(Form):
     reason = forms.CharField(
         label=_("Motif de la réouverture"),
         max_length=500,
@@ -321,7 +318,7 @@ class DossierReopenForm(forms.Form):
     )
 
 
-class DossierForm(forms.Form):
+class DossierForm(Form):
     report_due_date = forms.DateField(
         label=_("Date limite de remise du rapport"),
         required=False,
@@ -381,7 +378,6 @@ class DossierForm(forms.Form):
                     css_class="border rounded p-3 mb-3",
                 )
             )
-        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Row(
@@ -409,7 +405,7 @@ class DossierForm(forms.Form):
         }
 
 
-class DocumentUploadForm(forms.Form):
+class DocumentUploadForm(Form):
     kind = forms.ChoiceField(
         label=_("Type de document"),
         # The PV of an earlier deliberation comes with its record (centre, date, number, reason):
@@ -429,23 +425,21 @@ class DocumentUploadForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout("kind", "file", Submit("submit", _("Déposer le document")))
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(Form):
     file = forms.FileField(label=_("Fichier CSV ou XLSX"))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields = {"centre": centre_field(user), **self.fields}
-        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout("centre", "file", Submit("submit", _("Vérifier le fichier")))
 
 
-class CompanyForm(forms.ModelForm):
+class CompanyForm(ModelForm):
     # Spaces are accepted while typing ("732 829 320 00074"); the check digit is verified on the digits.
     siret = forms.CharField(
         label=_("SIRET"), max_length=20, help_text=_("14 chiffres (clé de Luhn vérifiée).")
@@ -459,7 +453,6 @@ class CompanyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is None:
             self.fields = {"centre": centre_field(user), **self.fields}
-        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             *(["centre"] if "centre" in self.fields else []),
@@ -482,14 +475,13 @@ class CompanyForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
-class TutorForm(forms.ModelForm):
+class TutorForm(ModelForm):
     class Meta:
         model = Tutor
         fields = ["first_name", "last_name", "function", "email", "phone"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Row(Column("first_name", css_class="col-md-6"), Column("last_name", css_class="col-md-6")),

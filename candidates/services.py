@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from core.dates import long_date
 from core.exceptions import BusinessRuleError
 from core.files import safe_filename, validate_upload
 from core.services import audit, identity_changes, notify_email_changed, queue_email, safe_delay
@@ -892,7 +893,7 @@ def own_upload_window(candidate, *, today=None):
                 "Le dépôt est clos depuis le %(date)s (date limite fixée par le centre). Pour toute "
                 "pièce tardive, contactez votre centre de certification."
             )
-            % {"date": f"{closes_on:%d/%m/%Y}"},
+            % {"date": long_date(closes_on)},
         )
     return True, closes_on, ""
 

@@ -3,10 +3,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 
+from .forms import ChooseEmptyChoices
 from .models import AuditEvent, CertificationCentre, Notification, User
 
 
-class UniqueEmailUserChangeForm(UserChangeForm):
+class UniqueEmailUserChangeForm(ChooseEmptyChoices, UserChangeForm):
     """The admin refuses an address another account uses (case-insensitive), as « Personnes » does: the
     address logs in like the login."""
 

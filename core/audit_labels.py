@@ -45,6 +45,7 @@ APP_ACTION_LABELS = {
     "evaluations.session_updated": _("Session d'évaluation modifiée"),
     "evaluations.sheet_reopened": _("Fiche de notation rouverte"),
     "evaluations.sheet_submitted": _("Fiche de notation soumise"),
+    "evaluations.tutor_invitation_link_shown": _("Lien d'invitation du tuteur montré au personnel"),
     "evaluations.tutor_invited": _("Tuteur invité"),
     "deliberations.attendance_recorded": _("Présences du jury enregistrées"),
     "deliberations.candidate_files_erased": _("Documents du candidat effacés"),

@@ -5,10 +5,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import ChooseEmptyChoices, Form
+
 from .backends import looks_like_email
 
 
-class OTPCodeForm(forms.Form):
+class OTPCodeForm(Form):
     code = forms.CharField(
         label=_("Code à 6 chiffres"),
         max_length=12,
@@ -27,7 +29,7 @@ class OTPCodeForm(forms.Form):
         return code
 
 
-class LoginOrEmailPasswordResetForm(PasswordResetForm):
+class LoginOrEmailPasswordResetForm(ChooseEmptyChoices, PasswordResetForm):
     """« Mot de passe oublié » with the e-mail address or the login (the link goes to the account's
     address either way, and the e-mail says the login). Several accounts sharing an address each get
     their own link, each naming its login."""

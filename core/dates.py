@@ -14,7 +14,7 @@ def today():
 
 def long_date(value):
     """« mercredi 9 décembre 2026 » — the one format for a date inside a sentence."""
-    return formats.date_format(value, "l j F Y")
+    return formats.date_format(value, "DATE_FORMAT")
 
 
 LATE_ENTRY_CODES = ("late_entry_reason", "late_entry_not_past")

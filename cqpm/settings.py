@@ -173,6 +173,8 @@ OTP_TOTP_THROTTLE_FACTOR = 1
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "fr-fr"
+# Our date formats (cqpm/formats/fr/formats.py): « mercredi 9 décembre 2026 » in text, 09/12/2026 in tables.
+FORMAT_MODULE_PATH = ["cqpm.formats"]
 LANGUAGES = [("fr", _("Français"))]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
@@ -290,6 +292,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Certification CQPM <n
 # --- Forms ----------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+# The empty choice of a filter (django-filter) that sets none of its own: never « --------- ». Forms
+# derive from core.forms.Form / ModelForm, whose empty choice reads « Choisissez… ».
+FILTERS_EMPTY_CHOICE_LABEL = "Tous"
 
 # --- Security headers (production adds HTTPS settings in cqpm/settings_production.py) --------
 X_FRAME_OPTIONS = "DENY"

@@ -3,7 +3,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import name_empty_choices
+from core.forms import Form, ModelForm
 from core.models import CertificationCentre, Role, User
 from core.text import COMMENT_MAX, REASON_MAX
 from referential.models import Certification
@@ -16,12 +16,11 @@ class _CrispyMixin:
     submit_label = _("Enregistrer")
 
     def _setup_helper(self):
-        name_empty_choices(self)  # « Choisissez… », never « --------- »
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", self.submit_label))
 
 
-class JuryForm(_CrispyMixin, forms.Form):
+class JuryForm(_CrispyMixin, Form):
     centre = forms.ModelChoiceField(label=_("Centre"), queryset=CertificationCentre.objects.none())
     name = forms.CharField(label=_("Nom du jury"), max_length=200)
     submit_label = _("Créer le jury")
@@ -32,7 +31,7 @@ class JuryForm(_CrispyMixin, forms.Form):
         self._setup_helper()
 
 
-class JuryMemberForm(_CrispyMixin, forms.Form):
+class JuryMemberForm(_CrispyMixin, Form):
     full_name = forms.CharField(label=_("Nom et prénom"), max_length=200)
     email = forms.EmailField(label=_("Adresse électronique"), required=False)
     college = forms.ChoiceField(label=_("Collège"), choices=College.choices)
@@ -56,7 +55,7 @@ class JuryMemberForm(_CrispyMixin, forms.Form):
         self._setup_helper()
 
 
-class SessionForm(_CrispyMixin, forms.ModelForm):
+class SessionForm(_CrispyMixin, ModelForm):
     class Meta:
         model = DeliberationSession
         fields = ["centre", "certification", "jury", "date", "place"]
@@ -77,13 +76,16 @@ class SessionForm(_CrispyMixin, forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         centre_ids = user.centre_ids()
-        self.fields["centre"].queryset = CertificationCentre.objects.filter(pk__in=centre_ids)
+        centres = CertificationCentre.objects.filter(pk__in=centre_ids)
+        self.fields["centre"].queryset = centres
+        if len(centre_ids) == 1 and not self.is_bound:
+            self.initial.setdefault("centre", next(iter(centre_ids)))  # one centre: chosen already
         self.fields["certification"].queryset = Certification.objects.published()
         self.fields["jury"].queryset = Jury.objects.filter(centre_id__in=centre_ids)
         self._setup_helper()
 
 
-class ConvocationForm(_CrispyMixin, forms.Form):
+class ConvocationForm(_CrispyMixin, Form):
     unions_asked_on = forms.DateField(
         label=_("Organisations syndicales sollicitées le"),
         required=False,
@@ -102,7 +104,7 @@ class ConvocationForm(_CrispyMixin, forms.Form):
         self._setup_helper()
 
 
-class AttendanceForm(_CrispyMixin, forms.Form):
+class AttendanceForm(_CrispyMixin, Form):
     present = forms.ModelMultipleChoiceField(
         label=_("Membres présents"),
         queryset=JuryMember.objects.none(),
@@ -121,7 +123,7 @@ class AttendanceForm(_CrispyMixin, forms.Form):
         self._setup_helper()
 
 
-class LateEntryForm(_CrispyMixin, forms.Form):
+class LateEntryForm(_CrispyMixin, Form):
     """« Saisie a posteriori »: the jury met on an earlier day than the one planned."""
 
     date = forms.DateField(
@@ -141,7 +143,7 @@ class LateEntryForm(_CrispyMixin, forms.Form):
         self._setup_helper()
 
 
-class AddCandidatesForm(_CrispyMixin, forms.Form):
+class AddCandidatesForm(_CrispyMixin, Form):
     candidates = forms.ModelMultipleChoiceField(
         label=_("Candidats à présenter au jury"), queryset=None, widget=forms.CheckboxSelectMultiple
     )
@@ -154,7 +156,7 @@ class AddCandidatesForm(_CrispyMixin, forms.Form):
         self._setup_helper()
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(Form):
     """One radio group and one motivation per competency, initialised from the computed proposal."""
 
     motivation_required_message = _("Motivation obligatoire lorsque le jury s'écarte de la proposition.")
@@ -230,7 +232,7 @@ class DecisionForm(forms.Form):
         return result
 
 
-class PriorDeliberationForm(_CrispyMixin, forms.Form):
+class PriorDeliberationForm(_CrispyMixin, Form):
     """An earlier deliberation recorded explicitly: what a certifier needs to prove it (issue 22)."""
 
     centre_name = forms.CharField(label=_("Centre de certification qui a délibéré"), max_length=200)
@@ -293,7 +295,7 @@ class PriorDeliberationForm(_CrispyMixin, forms.Form):
         }
 
 
-class DocumentSettingsForm(_CrispyMixin, forms.Form):
+class DocumentSettingsForm(_CrispyMixin, Form):
     """What a centre prints on its documents: signatory, scanned signature (PNG), how to contest."""
 
     signatory_name = forms.CharField(
@@ -332,7 +334,7 @@ class DocumentSettingsForm(_CrispyMixin, forms.Form):
     )
 
 
-class AppealAnswerForm(forms.Form):
+class AppealAnswerForm(Form):
     """The outcome of the jury's re-examination of an appeal, told to the candidate."""
 
     status = forms.ChoiceField(

@@ -297,7 +297,7 @@ def record_convocations(*, actor, session, unions_asked_on=None, members_notifie
         if value is not None and value > session.date:
             raise BusinessRuleError(
                 _("Une convocation ne peut pas être datée après la délibération (%(d)s).")
-                % {"d": session.date.strftime("%d/%m/%Y")}
+                % {"d": long_date(session.date)}
             )
     fields = []
     if unions_asked_on is not None:
@@ -314,7 +314,7 @@ def record_convocations(*, actor, session, unions_asked_on=None, members_notifie
                 to_email=member.email,
                 recipient=member.user,
                 subject=_("Convocation au jury paritaire de délibération du %(d)s")
-                % {"d": session.date.strftime("%d/%m/%Y")},
+                % {"d": long_date(session.date)},
                 template="deliberations_convocation",
                 context={
                     "session": session,
@@ -536,7 +536,7 @@ def _capitalise(session, outcome):
                 "La délibération est datée du %(d)s : la capitalisation ne peut pas être ancrée sur une "
                 "date postérieure au jour de son enregistrement (%(t)s)."
             )
-            % {"d": session.date.strftime("%d/%m/%Y"), "t": today.strftime("%d/%m/%Y")}
+            % {"d": long_date(session.date), "t": long_date(today)}
         )
     CapitalisedCompetency.objects.filter(session=session, candidate_id=outcome.candidate_id).delete()
     CapitalisedBlock.objects.filter(session=session, candidate_id=outcome.candidate_id).delete()
@@ -1022,7 +1022,7 @@ def record_prior_deliberation(
     if deliberation_date > today:
         raise BusinessRuleError(
             _("La date de la délibération (%(d)s) ne peut pas être postérieure à aujourd'hui.")
-            % {"d": deliberation_date.strftime("%d/%m/%Y")}
+            % {"d": long_date(deliberation_date)}
         )
     if scanned_pv is None:
         raise BusinessRuleError(_("Joignez le PV de la délibération numérisé."))
@@ -1047,7 +1047,7 @@ def record_prior_deliberation(
                 "Cette délibération ne produit plus d'effet : compétences acquises jusqu'au %(c)s, blocs "
                 "jusqu'au %(b)s."
             )
-            % {"c": competency_until.strftime("%d/%m/%Y"), "b": block_until.strftime("%d/%m/%Y")}
+            % {"c": long_date(competency_until), "b": long_date(block_until)}
         )
     document = candidate_services.upload_document(
         candidate=candidate, kind=CandidateDocumentKind.PRIOR_PV, uploaded_file=scanned_pv, by=actor
@@ -1225,7 +1225,7 @@ def file_appeal(*, by, candidate, session, reason, attachments=()):
     if today() > deadline:
         raise BusinessRuleError(
             _("Le délai de recours a expiré le %(date)s : le recours ne peut plus être déposé en ligne.")
-            % {"date": f"{deadline:%d/%m/%Y}"}
+            % {"date": long_date(deadline)}
         )
     previous = Appeal.objects.filter(session=session, candidate=candidate).values_list("status", flat=True)
     if AppealStatus.OPEN in previous:

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from candidates.models import Candidate, Company
-from core.forms import name_empty_choices
+from core.forms import Form
 from core.models import Role, User
 from core.text import REASON_MAX
 
@@ -14,14 +14,12 @@ from .models import College, Commission, Conclusion, Judgement, Opinion
 
 
 def _helper(form=None):
-    if form is not None:
-        name_empty_choices(form)  # « Choisissez… », never « --------- »
     helper = FormHelper()
     helper.form_tag = False
     return helper
 
 
-class CommissionForm(forms.Form):
+class CommissionForm(Form):
     centre = forms.ModelChoiceField(label=_("Centre"), queryset=None)
     name = forms.CharField(label=_("Nom de la commission"), max_length=200)
 
@@ -34,7 +32,7 @@ class CommissionForm(forms.Form):
         self.helper = _helper(self)
 
 
-class MemberForm(forms.Form):
+class MemberForm(Form):
     user = forms.ModelChoiceField(label=_("Évaluateur"), queryset=User.objects.none())
     qualification = forms.CharField(
         label=_("Qualification / domaine"),
@@ -53,7 +51,7 @@ class MemberForm(forms.Form):
         self.helper = _helper(self)
 
 
-class ConflictForm(forms.Form):
+class ConflictForm(Form):
     user = forms.ModelChoiceField(label=_("Évaluateur"), queryset=User.objects.none())
     candidate = forms.ModelChoiceField(label=_("Candidat"), queryset=None, required=False)
     company = forms.ModelChoiceField(label=_("ou entreprise"), queryset=None, required=False)
@@ -81,7 +79,7 @@ class ConflictForm(forms.Form):
         return data
 
 
-class SessionForm(forms.Form):
+class SessionForm(Form):
     commission = forms.ModelChoiceField(label=_("Commission"), queryset=Commission.objects.none())
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     place = forms.CharField(label=_("Lieu"), max_length=255, required=False)
@@ -115,7 +113,7 @@ class SessionForm(forms.Form):
         return data
 
 
-class ConveneForm(forms.Form):
+class ConveneForm(Form):
     candidate = forms.ModelChoiceField(label=_("Candidat"), queryset=None)
     time_slot = forms.TimeField(label=_("Horaire de passage"), widget=forms.TimeInput(attrs={"type": "time"}))
     evaluators = forms.ModelMultipleChoiceField(
@@ -135,7 +133,7 @@ class ConveneForm(forms.Form):
         self.helper = _helper(self)
 
 
-class AssignForm(forms.Form):
+class AssignForm(Form):
     user = forms.ModelChoiceField(label=_("Ajouter un évaluateur"), queryset=User.objects.none())
 
     def __init__(self, *args, members, **kwargs):
@@ -144,11 +142,11 @@ class AssignForm(forms.Form):
         self.fields["user"].label_from_instance = lambda user: user.get_full_name() or user.username
 
 
-class ResendForm(forms.Form):
+class ResendForm(Form):
     time_slot = forms.TimeField(label=_("Horaire"), widget=forms.TimeInput(attrs={"type": "time"}))
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(Form):
     reason = forms.CharField(
         label=_("Motif"), max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -158,7 +156,7 @@ class ReasonForm(forms.Form):
         self.helper = _helper(self)
 
 
-class InviteTutorForm(forms.Form):
+class InviteTutorForm(Form):
     due_date = forms.DateField(
         label=_("Avis à rendre avant le"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
@@ -168,7 +166,7 @@ class InviteTutorForm(forms.Form):
         self.helper = _helper(self)
 
 
-class ProposalForm(forms.Form):
+class ProposalForm(Form):
     conclusion = forms.ChoiceField(
         label=_("Proposition de la commission"), choices=Conclusion.choices, widget=forms.RadioSelect
     )
@@ -185,7 +183,7 @@ class ProposalForm(forms.Form):
         self.helper = _helper(self)
 
 
-class TutorPasswordForm(forms.Form):
+class TutorPasswordForm(Form):
     password1 = forms.CharField(
         label=_("Mot de passe"),
         strip=False,

@@ -157,6 +157,10 @@ def candidate_section(request, candidate):
             "opinion_applies": opinion_applies,
             "opinions_signed": bool(opinions) and all(o.is_signed for o in opinions.values()),
             "resend_due": max(due or today, today),
+            # « Copier le lien »: only the candidate's centre staff see this page's section (above).
+            "can_copy_link": opinion_applies
+            and not (opinions and all(o.is_signed for o in opinions.values()))
+            and candidate.status in (CandidateStatus.DOSSIER_VALIDATED, CandidateStatus.IN_EVALUATION),
             "can_resend": opinion_applies
             and invitation is not None
             and not (opinions and all(o.is_signed for o in opinions.values()))

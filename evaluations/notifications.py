@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import long_date
 from core.models import Notification
 from core.notifications import absolute_url
 from core.services import queue_email
@@ -48,7 +49,7 @@ def notify_evaluator_assignment(assignment):
     candidate = convocation.candidate
     return queue_email(
         to_email=evaluator.email,
-        subject=_("Nouveau candidat à évaluer le %(date)s") % {"date": session.date.strftime("%d/%m/%Y")},
+        subject=_("Nouveau candidat à évaluer le %(date)s") % {"date": long_date(session.date)},
         template="core_evaluator_assignment",
         context={
             "recipient_name": evaluator.get_full_name() or evaluator.username,

@@ -26,6 +26,7 @@ urlpatterns = [
     path("candidats/<int:pk>/", staff.candidate_detail, name="candidate_detail"),
     path("candidats/<int:pk>/historique/", staff.candidate_history, name="candidate_history"),
     path("candidats/<int:pk>/inviter-tuteur/", staff.invite_tutor, name="invite_tutor"),
+    path("candidats/<int:pk>/lien-tuteur/", staff.tutor_invitation_link, name="tutor_invitation_link"),
     path("fiches/<int:pk>/", staff.sheet_detail, name="sheet_detail"),
     path("fiches/<int:pk>/rouvrir/", staff.sheet_reopen, name="sheet_reopen"),
     # evaluators

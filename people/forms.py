@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from candidates.models import CANDIDATE_UPLOAD_KINDS
+from core.forms import CHOOSE, Form
 from core.models import Role
 from core.text import REASON_MAX
 from deliberations.models import College as JuryCollege
@@ -37,7 +38,7 @@ def _user_name(user):
     return user.get_full_name() or user.username
 
 
-class PersonFilterForm(forms.Form):
+class PersonFilterForm(Form):
     q = forms.CharField(label=_("Nom, identifiant ou adresse e-mail"), required=False)
     role = forms.ChoiceField(
         label=_("Rôle"), required=False, choices=[("", _("Tous les rôles")), *Role.choices]
@@ -54,7 +55,7 @@ class PersonFilterForm(forms.Form):
     )
 
 
-class PersonCreateForm(forms.Form):
+class PersonCreateForm(Form):
     role = forms.ChoiceField(label=_("Rôle"), choices=ROLE_CHOICES)
     first_name = forms.CharField(label=_("Prénom"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Nom"), max_length=150, required=False)
@@ -90,7 +91,7 @@ class PersonCreateForm(forms.Form):
         label=_("Tuteurs : entreprise (nouvelle fiche)"),
         queryset=None,
         required=False,
-        empty_label=_("Choisissez"),
+        empty_label=CHOOSE,
     )
     function = forms.CharField(
         label=_("Tuteurs : fonction dans l'entreprise"), max_length=150, required=False
@@ -110,7 +111,7 @@ class PersonCreateForm(forms.Form):
         self.helper = _helper(_("Créer le compte et envoyer l'invitation"))
 
 
-class PersonUpdateForm(forms.Form):
+class PersonUpdateForm(Form):
     first_name = forms.CharField(label=_("Prénom"), max_length=150)
     last_name = forms.CharField(label=_("Nom"), max_length=150)
     email = forms.EmailField(label=_("Adresse e-mail"))
@@ -131,10 +132,8 @@ class PersonUpdateForm(forms.Form):
         self.helper = _helper(_("Enregistrer"))
 
 
-class CommissionMembershipForm(forms.Form):
-    commission = forms.ModelChoiceField(
-        label=_("Commission d'évaluation"), queryset=None, empty_label=_("Choisissez")
-    )
+class CommissionMembershipForm(Form):
+    commission = forms.ModelChoiceField(label=_("Commission d'évaluation"), queryset=None, empty_label=CHOOSE)
     qualification = forms.CharField(
         label=_("Qualification / domaine"),
         max_length=200,
@@ -155,9 +154,9 @@ class CommissionMembershipForm(forms.Form):
         self.helper = _helper(_("Ajouter à la commission"), form_tag=False)
 
 
-class JurySeatForm(forms.Form):
-    jury = forms.ModelChoiceField(label=_("Jury paritaire"), queryset=None, empty_label=_("Choisissez"))
-    college = forms.ChoiceField(label=_("Collège"), choices=[("", _("Choisissez")), *JuryCollege.choices])
+class JurySeatForm(Form):
+    jury = forms.ModelChoiceField(label=_("Jury paritaire"), queryset=None, empty_label=CHOOSE)
+    college = forms.ChoiceField(label=_("Collège"), choices=[("", CHOOSE), *JuryCollege.choices])
     union = forms.CharField(
         label=_("Organisation syndicale"),
         max_length=100,
@@ -172,7 +171,7 @@ class JurySeatForm(forms.Form):
         self.helper = _helper(_("Ajouter au jury"), form_tag=False)
 
 
-class InvitationPasswordForm(forms.Form):
+class InvitationPasswordForm(Form):
     """Choosing one's password from the invitation link (validated by the project's validators)."""
 
     new_password1 = forms.CharField(
@@ -213,7 +212,7 @@ UPLOAD_HELP = _(
 )
 
 
-class CandidateUploadForm(forms.Form):
+class CandidateUploadForm(Form):
     kind = forms.ChoiceField(label=_("Document"), widget=forms.RadioSelect)
     file = forms.FileField(label=_("Fichier"), help_text=UPLOAD_HELP)
 
@@ -241,7 +240,7 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-class CandidateAppealForm(forms.Form):
+class CandidateAppealForm(Form):
     reason = forms.CharField(
         label=_("Motifs de votre recours"),
         max_length=REASON_MAX,
@@ -259,7 +258,7 @@ class CandidateAppealForm(forms.Form):
         self.helper = _helper(_("Déposer mon recours"))
 
 
-class RectificationForm(forms.Form):
+class RectificationForm(Form):
     details = forms.CharField(
         label=_("Données à corriger"),
         max_length=REASON_MAX,

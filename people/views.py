@@ -24,6 +24,7 @@ from candidates.services import (
     upload_own_document,
 )
 from core.auth import client_ip
+from core.dates import long_date
 from core.exceptions import BusinessRuleError
 from core.models import Role
 from core.permissions import role_required
@@ -561,7 +562,7 @@ def candidate_rectification(request):
                 _(
                     "Votre demande de rectification est transmise au centre, qui y répond au plus tard le %(d)s."
                 )
-                % {"d": f"{access_request.due_on:%d/%m/%Y}"},
+                % {"d": long_date(access_request.due_on)},
             )
             return redirect("people:candidate_data")
     return render(

@@ -3,6 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.files import validate_upload
+from core.forms import Form
 from core.text import REFERENTIAL_ITEM_MAX
 
 from .models import CriterionCategory
@@ -10,7 +11,7 @@ from .models import CriterionCategory
 MAX_REFERENTIAL_FILE_SIZE = 2 * 1024 * 1024
 
 
-class ReferentialUploadForm(forms.Form):
+class ReferentialUploadForm(Form):
     file = forms.FileField(
         label=_("Fichier du référentiel (JSON)"),
         help_text=_(
@@ -31,7 +32,7 @@ class ReferentialUploadForm(forms.Form):
         return uploaded
 
 
-class RncpRegistrationForm(forms.Form):
+class RncpRegistrationForm(Form):
     rncp_number = forms.CharField(
         label=_("Numéro RNCP"),
         required=False,
@@ -53,7 +54,7 @@ class RncpRegistrationForm(forms.Form):
         self.helper.form_tag = False
 
 
-class CriterionForm(forms.Form):
+class CriterionForm(Form):
     category = forms.ChoiceField(label=_("Catégorie"), choices=CriterionCategory.choices)
     text = forms.CharField(
         label=_("Texte du critère"),

@@ -3,6 +3,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import Form
 from core.models import CertificationCentre
 from deliberations.models import SessionStatus
 from deliberations.selectors import sessions_visible_to
@@ -11,7 +12,7 @@ from evaluations.models import DeliveryMode
 from .accrochage import MAX_REPORT_SIZE
 
 
-class AccrochageExportForm(forms.Form):
+class AccrochageExportForm(Form):
     centre = forms.ModelChoiceField(label=_("Centre"), queryset=CertificationCentre.objects.none())
     session = forms.ModelChoiceField(
         label=_("Session de délibération"),
@@ -60,7 +61,7 @@ class AccrochageExportForm(forms.Form):
         return data
 
 
-class ProcessingReportForm(forms.Form):
+class ProcessingReportForm(Form):
     file = forms.FileField(
         label=_("Accusé de traitement du portail (CSV)"),
         help_text=_("Une ligne par titulaire : idTechnique;statut;motif (statut ACCEPTE ou REJETE)."),
@@ -76,7 +77,7 @@ class ProcessingReportForm(forms.Form):
         return uploaded
 
 
-class LegacyExaminationForm(forms.Form):
+class LegacyExaminationForm(Form):
     # ISO values: an <input type="date"> shows nothing from a localised « 03/12/2026 »
     first_date = forms.DateField(
         label=_("Date de début de l'évaluation"),

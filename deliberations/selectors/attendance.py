@@ -8,6 +8,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import long_date
+
 from ..models import (
     Attendance,
     College,
@@ -27,7 +29,7 @@ def convocation_warnings(session, today: date | None = None):
                 _(
                     "Les organisations syndicales n'ont pas été sollicitées et la date limite (%(d)s) est passée."
                 )
-                % {"d": session.union_deadline.strftime("%d/%m/%Y")}
+                % {"d": long_date(session.union_deadline)}
             )
     elif session.unions_asked_on > session.union_deadline:
         warnings.append(
@@ -35,22 +37,22 @@ def convocation_warnings(session, today: date | None = None):
                 "Les organisations syndicales ont été sollicitées tardivement (le %(on)s, au plus tard le %(d)s)."
             )
             % {
-                "on": session.unions_asked_on.strftime("%d/%m/%Y"),
-                "d": session.union_deadline.strftime("%d/%m/%Y"),
+                "on": long_date(session.unions_asked_on),
+                "d": long_date(session.union_deadline),
             }
         )
     if session.members_notified_on is None:
         if today > session.notification_deadline:
             warnings.append(
                 _("Les membres salariés n'ont pas été convoqués et la date limite (%(d)s) est passée.")
-                % {"d": session.notification_deadline.strftime("%d/%m/%Y")}
+                % {"d": long_date(session.notification_deadline)}
             )
     elif session.members_notified_on > session.notification_deadline:
         warnings.append(
             _("Les membres salariés ont été convoqués tardivement (le %(on)s, au plus tard le %(d)s).")
             % {
-                "on": session.members_notified_on.strftime("%d/%m/%Y"),
-                "d": session.notification_deadline.strftime("%d/%m/%Y"),
+                "on": long_date(session.members_notified_on),
+                "d": long_date(session.notification_deadline),
             }
         )
     return warnings

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from candidates.models import Candidate, CandidateDocument, CandidateStatus, DossierCompetency, Pathway
 from candidates.models import DocumentKind as CandidateDocumentKind
+from core.dates import long_date
 from evaluations.models import (
     CommissionProposal,
     CompanyOpinion,
@@ -590,7 +591,7 @@ def capitalised_text(explanation, default=""):
         text += ", " + _("au titre du bloc %(n)s") % {"n": explanation["capitalised_block"]}
     until = explanation.get("capitalised_until")
     if until:
-        text += ", " + _("jusqu'au %(d)s") % {"d": date.fromisoformat(until).strftime("%d/%m/%Y")}
+        text += ", " + _("jusqu'au %(d)s") % {"d": long_date(date.fromisoformat(until))}
     return text
 
 

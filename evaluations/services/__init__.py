@@ -20,7 +20,14 @@ from .commissions import (
     update_session,
 )
 from .legacy import record_legacy_examination
-from .opinions import accept_invitation, check_invitation, invite_tutor, save_opinions, sign_opinions
+from .opinions import (
+    accept_invitation,
+    check_invitation,
+    invitation_link_for_staff,
+    invite_tutor,
+    save_opinions,
+    sign_opinions,
+)
 from .scoring import (
     StaleSheetError,
     check_scoring_open,
@@ -43,6 +50,7 @@ __all__ = [
     "create_session",
     "declare_conflict",
     "designate_acting_president",
+    "invitation_link_for_staff",
     "invite_tutor",
     "record_legacy_examination",
     "record_proposal",

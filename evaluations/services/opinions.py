@@ -99,10 +99,8 @@ def _queue_invitation_email(*, invitation, token, candidate, due_date, template,
     return notification
 
 
-@transaction.atomic
-def invite_tutor(*, candidate, by, due_date=None):
-    """Staff ask the candidate's tutor for the company opinion: one (blank) opinion per evaluated
-    competency, and an email with an expiring single-use link. Refused for VAE candidates."""
+def _prepare_opinions(*, candidate, by, due_date):
+    """The checks of an invitation and the (blank) opinions it asks for. Returns (tutor, due_date)."""
     check_staff_of(by, candidate.centre_id)
     _refuse_vae(candidate)
     if candidate.is_anonymised or candidate.status not in INVITABLE_STATUSES:
@@ -149,6 +147,14 @@ def invite_tutor(*, candidate, by, due_date=None):
             opinion.tutor = tutor
             opinion.due_date = due_date
             with_history_user(opinion, by).save()
+    return tutor, due_date
+
+
+@transaction.atomic
+def invite_tutor(*, candidate, by, due_date=None):
+    """Staff ask the candidate's tutor for the company opinion: one (blank) opinion per evaluated
+    competency, and an email with an expiring single-use link. Refused for VAE candidates."""
+    tutor, due_date = _prepare_opinions(candidate=candidate, by=by, due_date=due_date)
     invitation, token = _issue_invitation(tutor=tutor, candidate=candidate, by=by)
     _queue_invitation_email(
         invitation=invitation,
@@ -168,6 +174,24 @@ def invite_tutor(*, candidate, by, due_date=None):
         due_date=due_date.isoformat(),
     )
     return invitation, token
+
+
+@transaction.atomic
+def invitation_link_for_staff(*, candidate, by, due_date=None):
+    """Staff who phone the tutor read or copy him his link: the same checks and opinions as
+    `invite_tutor`, a fresh link (the previous unused ones stop working: only the hash is stored, a
+    link cannot be shown again) and no e-mail. Revealing a token is audited. Returns (invitation, url)."""
+    tutor, due_date = _prepare_opinions(candidate=candidate, by=by, due_date=due_date)
+    invitation, token = _issue_invitation(tutor=tutor, candidate=candidate, by=by)
+    audit(
+        actor=by,
+        action="evaluations.tutor_invitation_link_shown",
+        target=invitation,
+        centre=candidate.centre,
+        message=f"invitation {invitation.pk} : lien montré au personnel (tuteur {tutor.pk}, candidat {candidate.pk})",
+        due_date=due_date.isoformat(),
+    )
+    return invitation, invitation_url(token)
 
 
 def check_invitation(token, *, lock=False):

@@ -52,6 +52,12 @@ class LockedSheetError(BusinessRuleError):
 SCORABLE_STATUSES = (CandidateStatus.IN_EVALUATION,)
 
 
+def _unanimous_reason(count):
+    if count == 1:
+        return _("Conclusion de l'unique évaluateur de la commission.")
+    return _("Conclusion unanime des %(count)d membres de la commission.") % {"count": count}
+
+
 def scoring_not_open_reason(sheet, *, on=None):
     """Why `sheet` cannot be scored yet, or "" — the date rule (issue 16): no scoring before the
     evaluation session the candidate is convened to has started (the Paris calendar day). Pages use
@@ -245,9 +251,7 @@ def refresh_proposal(*, candidate, competency):
     elif proposal.conclusion == conclusion and proposal.has_divergence == consolidation.has_divergence:
         return proposal
     proposal.conclusion = conclusion
-    proposal.reason = _("Conclusion unanime des %(count)d membres de la commission.") % {
-        "count": consolidation.submitted
-    }
+    proposal.reason = _unanimous_reason(consolidation.submitted)
     proposal.is_unanimous = True
     proposal.has_divergence = consolidation.has_divergence
     proposal.recorded_by = None
@@ -291,9 +295,7 @@ def record_proposal(*, candidate, competency, conclusion, reason, by):
         and conclusion == consolidation.automatic_conclusion
         and not (reason or "").strip()
     ):
-        reason = _("Conclusion unanime des %(count)d membres de la commission.") % {
-            "count": consolidation.submitted
-        }
+        reason = _unanimous_reason(consolidation.submitted)
     reason = required_text(
         reason, _("Les membres ne sont pas unanimes : indiquez le motif de la proposition de la commission.")
     )

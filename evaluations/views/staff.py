@@ -5,9 +5,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from candidates.models import CandidateStatus
@@ -568,6 +570,34 @@ def invite_tutor(request, pk):
     else:
         messages.success(request, _("Invitation envoyée au tuteur (lien personnel, à usage unique)."))
     return redirect("evaluations:candidate_detail", candidate.pk)
+
+
+@staff_only
+@require_POST
+@never_cache
+def tutor_invitation_link(request, pk):
+    """« Copier le lien »: staff who phone the tutor get a fresh link to read or paste (audited). Only its
+    hash is stored, so the link is shown once, in this response (a readonly field without JavaScript;
+    app.js copies it to the clipboard)."""
+    candidate = _candidate(request, pk)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        invitation, url = services.invitation_link_for_staff(candidate=candidate, by=request.user)
+    except BusinessRuleError as exc:
+        if wants_json:
+            return JsonResponse({"error": exc.message}, status=400)
+        fail(request, exc)
+        return redirect("candidates:detail", candidate.pk)
+    if wants_json:
+        response = JsonResponse({"url": url})
+    else:
+        response = render(
+            request,
+            "evaluations/tutor_invitation_link.html",
+            {"candidate": candidate, "invitation": invitation, "url": url},
+        )
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _staff_sheet(request, pk):

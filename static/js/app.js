@@ -102,6 +102,71 @@
     buildErrorSummaries();
   }
   document.addEventListener("htmx:afterSwap", function (event) { buildErrorSummaries(event.target); });
+  // « Copier le lien » (the tutor's invitation, for staff who phone him): <form data-copy-link> posts with
+  // fetch, gets a fresh link as JSON, shows it in the readonly field of the box named by data-copy-link and
+  // copies it. Without JavaScript the form posts and the answer page shows the same readonly field.
+  // <button data-copy-target="#field"> (hidden until this script shows it) copies a field's value.
+  function copyText(text, status, field) {
+    function done(message) {
+      if (status) { status.textContent = message; }
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).then(function () {
+        done(status.dataset.copied);
+      }, function () {
+        field.focus(); field.select(); done(status.dataset.manual);
+      });
+    }
+    field.focus(); field.select();
+    done(status.dataset.manual);
+    return Promise.resolve();
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-copy-link]") || event.defaultPrevented) { return; }
+    event.preventDefault();
+    var box = document.querySelector(form.dataset.copyLink);
+    var field = box.querySelector("input");
+    var status = document.getElementById(box.id + "-status");  // outside the hidden box: announced
+    var button = form.querySelector("[type=submit]");
+    button.disabled = true;
+    fetch(form.action, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: {"Accept": "application/json"},
+    }).then(function (response) {
+      return response.json().then(function (data) { return {ok: response.ok, data: data}; });
+    }).then(function (answer) {
+      button.disabled = false;
+      box.hidden = false;
+      if (!answer.ok) {
+        field.value = "";
+        status.textContent = answer.data.error;
+        return;
+      }
+      field.value = answer.data.url;
+      return copyText(answer.data.url, status, field);
+    }).catch(function () {
+      button.disabled = false;
+      box.hidden = false;
+      status.textContent = status.dataset.failed;
+    });
+  });
+  function showCopyButtons(root) {
+    (root || document).querySelectorAll("button[data-copy-target]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy-target]");
+    if (!button) { return; }
+    var field = document.querySelector(button.dataset.copyTarget);
+    copyText(field.value, document.querySelector(button.dataset.copyStatus), field);
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { showCopyButtons(); });
+  } else {
+    showCopyButtons();
+  }
   // Tables wider than their box scroll sideways: keyboard users must be able to focus the box to scroll it
   // (WCAG 2.1.1); it is named after the table's caption.
   function focusableScrollRegions(root) {

@@ -65,7 +65,9 @@ def test_convening_a_candidate_emails_each_assigned_evaluator_in_french(
     assert "9h30" in message.body
     assert candidate.birth_name not in message.subject
     deadline = session.date + datetime.timedelta(days=7)
-    assert f"au plus tard le {deadline.day}" in message.body
+    from core.dates import long_date
+
+    assert f"au plus tard le {long_date(deadline)}" in message.body  # « mardi 22 décembre 2026 »
     assert "http://testserver" not in message.body and reverse("evaluations:to_score") in message.body
     rows = Notification.objects.filter(kind="core.evaluator_assignment")
     assert {n.recipient for n in rows} == set(evaluators)

@@ -244,3 +244,48 @@ def test_opinions_todo_query_budget(rows, django_assert_max_num_queries, django_
     with django_assert_max_num_queries(10):
         response = client.get(reverse("evaluations:opinions_todo"))
     assert len(set(re.findall(r"/evaluations/avis/\d+/", response.content.decode()))) == rows
+
+
+def test_staff_copy_the_tutors_link_a_fresh_one_audited_without_email(
+    world, django_capture_on_commit_callbacks
+):
+    """« Copier le lien »: staff who phone the tutor get a fresh link (the emailed one stops working);
+    JSON for the page's script, a readonly field without JavaScript; audited; no e-mail."""
+    from tests.candidates.factories import CentreFactory, StaffFactory
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _first, old_token = services.invite_tutor(candidate=world.candidate, by=world.staff)
+    mail.outbox.clear()
+    url = reverse("evaluations:tutor_invitation_link", args=[world.candidate.pk])
+    staff = login(world.staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = staff.post(url, HTTP_ACCEPT="application/json")
+    assert answer.status_code == 200 and answer["Cache-Control"].startswith("max-age=0")
+    link = answer.json()["url"]
+    token = re.search(r"/evaluations/invitation/([\w-]+)/$", link).group(1)
+    assert services.check_invitation(token).candidate_id == world.candidate.pk
+    with pytest.raises(Exception, match="plus valable|expiré|n'est plus"):
+        services.check_invitation(old_token)
+    assert not mail.outbox
+    event = AuditEvent.objects.filter(action="evaluations.tutor_invitation_link_shown").get()
+    assert event.actor == world.staff and token not in str(event.__dict__)
+    # Without JavaScript: a page with the link in a readonly field.
+    page = staff.post(url).content.decode()
+    assert 'id="tutor-link"' in page and "readonly" in page and "/evaluations/invitation/" in page
+    assert AuditEvent.objects.filter(action="evaluations.tutor_invitation_link_shown").count() == 2
+    # Staff of another centre: 404, and nothing revealed nor audited; other roles: 403.
+    other = StaffFactory(centres=[CentreFactory(code="Z")])
+    assert login(other).post(url, HTTP_ACCEPT="application/json").status_code == 404
+    assert login(world.member).post(url).status_code == 403
+    assert login(world.staff).get(url).status_code == 405
+    assert AuditEvent.objects.filter(action="evaluations.tutor_invitation_link_shown").count() == 2
+
+
+def test_copy_link_refused_for_vae_with_its_message(world):
+    vae = CandidateFactory(centre=world.centre, vae=True, status=CandidateStatus.IN_EVALUATION)
+    url = reverse("evaluations:tutor_invitation_link", args=[vae.pk])
+    answer = login(world.staff).post(url, HTTP_ACCEPT="application/json")
+    assert answer.status_code == 400 and "VAE" in answer.json()["error"]
+    page = login(world.staff).post(url, follow=True).content.decode()
+    assert "ne s&#x27;applique pas aux candidats en VAE" in page
+    assert not AuditEvent.objects.filter(action="evaluations.tutor_invitation_link_shown").exists()

@@ -117,6 +117,7 @@ TABLE = {
     "evaluations:candidate_detail": (GP, STAFF_OBJECT),
     "evaluations:candidate_history": (GP, STAFF_OBJECT),
     "evaluations:invite_tutor": (P, STAFF_OBJECT),
+    "evaluations:tutor_invitation_link": (P, STAFF_OBJECT),
     "evaluations:sheet_detail": (GP, STAFF_OBJECT),
     "evaluations:sheet_reopen": (P, STAFF_OBJECT),
     # --- evaluations: evaluators and tutors ---
@@ -270,6 +271,7 @@ URL_ARGS = {
     "evaluations:candidate_detail": _kwargs("candidate"),
     "evaluations:candidate_history": _kwargs("candidate"),
     "evaluations:invite_tutor": _kwargs("candidate"),
+    "evaluations:tutor_invitation_link": _kwargs("candidate"),
     "evaluations:sheet_detail": _kwargs("sheet"),
     "evaluations:sheet_reopen": _kwargs("sheet"),
     **{
