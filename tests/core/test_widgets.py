@@ -22,6 +22,7 @@ def test_every_app_contributes_its_widgets_in_order():
         "late_reports",
         "overdue_opinions",
         "overdue_access_requests",
+        "open_appeals",
         "sessions_ready",
         "new_messages",
     ]

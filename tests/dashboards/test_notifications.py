@@ -239,7 +239,7 @@ def test_a_real_worker_sends_the_assignment_email(celery_worker_process, transac
     evaluator = CommissionMemberFactory(commission=commission).user
     session = EvaluationSessionFactory(commission=commission)
     # The service that assigns him sends the e-mail (committed: autocommit here).
-    convocation = ConvocationFactory(session=session)
+    convocation = ConvocationFactory(session=session, evaluators=[])
     staff = StaffFactory(centres=[centre])
     evaluation_services.assign_evaluator(convocation=convocation, user=evaluator, by=staff)
     notification = Notification.objects.get(kind="core.evaluator_assignment")

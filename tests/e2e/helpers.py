@@ -210,3 +210,21 @@ class StepTimer:
         ARTIFACTS.mkdir(exist_ok=True)
         total = f"{now - self.started:7.1f} s  total"
         (ARTIFACTS / f"{safe_name(self.name)}-durees.txt").write_text("\n".join([*self.lines, total]) + "\n")
+
+
+def wait_for_session_documents(session, timeout=120):
+    """Until every document of `session` is produced (a real worker renders them with a broker, CI;
+    in-process without, where this returns at once). Fails on a failed document or past `timeout`."""
+    import time
+
+    from deliberations.models import DocumentStatus, GeneratedDocument
+
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = set(GeneratedDocument.objects.filter(session=session).values_list("status", flat=True))
+        assert DocumentStatus.FAILED not in statuses, "un document de la session n'a pas pu être produit"
+        if statuses and not statuses & {DocumentStatus.QUEUED, DocumentStatus.RENDERING}:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"documents de la session non produits en {timeout} s")
+        time.sleep(0.3)

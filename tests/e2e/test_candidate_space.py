@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from .helpers import login, scan, screenshot, wait_for_email
+from .helpers import login, scan, screenshot, wait_for_email, wait_for_session_documents
 
 pytestmark = pytest.mark.browser
 
@@ -160,6 +160,7 @@ def test_from_the_invitation_to_the_upload_the_result_and_an_appeal_at_phone_wid
 
     # Staff and jury act (services): evaluation, deliberation closed, documents produced.
     session = _deliberate(candidate)
+    wait_for_session_documents(session)
     page.goto("/mon-espace/")
     results = page.locator("section", has=page.get_by_role("heading", name="Mes résultats"))
     assert "CQPM attribué" in results.inner_text()
@@ -210,6 +211,7 @@ def test_from_the_invitation_to_the_upload_the_result_and_an_appeal_at_phone_wid
         status="upheld",
         answer="Le jury a réexaminé votre dossier : nouvelle édition.",
     )
+    wait_for_session_documents(session)
     page.goto("/mon-espace/")
     main = page.locator("main").inner_text()
     assert "Recours accueilli" in main and "nouvelle édition" in main
