@@ -158,6 +158,15 @@ def instrumented_build(document):
         return content
 
     html_to_pdf("<p>warm-up</p>")  # fonts loaded once per process, as in a worker that already ran
+    # What a worker loads when it starts (cqpm/celery.py): the URLconf, pyHanko's code, the seal.
+    from django.urls import get_resolver, reverse
+
+    from deliberations import seal
+
+    get_resolver().url_patterns  # noqa: B018 - loading it is the point
+    reverse("deliberations:verify_number", args=["0"])
+    seal.preload_code()
+    seal.current()
     with CaptureQueriesContext(connection) as queries, mock.patch.object(documents, "render_pdf", render_pdf):
         started, started_cpu = time.perf_counter(), time.process_time()
         content = documents.build(document)

@@ -10,3 +10,8 @@ application = get_wsgi_application()
 from django.urls import get_resolver  # noqa: E402
 
 _views = get_resolver().url_patterns
+
+# pyHanko (about 0.7 s of imports) for the public verification page's seal check.
+from deliberations import seal  # noqa: E402
+
+seal.preload_code()

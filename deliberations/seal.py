@@ -13,6 +13,7 @@ password in `CQPM_SEAL_PKCS12_PASSWORD`). Without one:
 from __future__ import annotations
 
 import asyncio
+import importlib
 import io
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,24 @@ def _outside_event_loop(function, *args, **kwargs):
         return function(*args, **kwargs)
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(function, *args, **kwargs).result()
+
+
+PYHANKO_MODULES = (
+    "pyhanko.pdf_utils.incremental_writer",
+    "pyhanko.pdf_utils.reader",
+    "pyhanko.sign.fields",
+    "pyhanko.sign.signers",
+    "pyhanko.sign.validation",
+    "pyhanko_certvalidator",
+)
+
+
+def preload_code():
+    """Import pyHanko's signing and validation code now (about 0.7 s of imports): called when a
+    worker or web process starts, so that the first sealed document or verification does not pay it.
+    Kept lazy otherwise: commands and tests that never seal do not load it."""
+    for module in PYHANKO_MODULES:
+        importlib.import_module(module)
 
 
 def reset_cache():
