@@ -59,7 +59,7 @@ def test_candidate_import_crashing_after_the_candidates_are_inserted_writes_noth
     rows = [{"line": i + 2, "values": {**row, "nom_naissance": f"Martin{i}"}} for i in range(3)]
     # The bulk commit inserts the candidates, their history and dossiers, then the dossiers' items:
     # a crash at that last step must take the candidates already inserted with it.
-    calls = fail_on_call(monkeypatch, services, "_insert_dossier_competencies", 1)
+    calls = fail_on_call(monkeypatch, services.imports, "_insert_dossier_competencies", 1)
     before = (Candidate.objects.count(), audit_count())
     with pytest.raises(Boom):
         services.import_candidates(centre=centre, rows=rows, by=staff)
