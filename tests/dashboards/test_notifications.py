@@ -158,7 +158,7 @@ def test_scoring_reminders_task_is_scheduled_by_beat(settings):
 
 def letter(outcome, publish=True, **kwargs):
     """A result letter as the document production makes it: queued, then published (the e-mail is
-    sent by the publication, `deliberations.documents._publish`)."""
+    sent by the publication, `deliberations.documents.production._publish`)."""
     values = {
         "kind": DocumentKind.LETTER,
         "session": outcome.session,
@@ -171,7 +171,7 @@ def letter(outcome, publish=True, **kwargs):
     document = GeneratedDocument.objects.create(**values)
     if not publish:
         return document
-    return documents._publish(document, f"documents/tests/{document.pk}-1.pdf", b"%PDF-1.7 test")
+    return documents.production._publish(document, f"documents/tests/{document.pk}-1.pdf", b"%PDF-1.7 test")
 
 
 def test_result_letter_available_emails_the_candidate_without_the_result(
@@ -188,7 +188,9 @@ def test_result_letter_available_emails_the_candidate_without_the_result(
     assert document.number in message.body and outcome.candidate.reference in message.body
     assert "attribué" not in message.body.lower()
     with django_capture_on_commit_callbacks(execute=True):
-        documents._publish(document, f"documents/tests/{document.pk}-2.pdf", b"%PDF")  # a retried task
+        documents.production._publish(
+            document, f"documents/tests/{document.pk}-2.pdf", b"%PDF"
+        )  # a retried task
     assert len(mail.outbox) == 1
 
 
