@@ -25,14 +25,8 @@ from candidates.models import (
     ImportJobStatus,
 )
 from core.models import AuditEvent, Role, User
-from tests.candidates.factories import (
-    CandidateFactory,
-    CentreFactory,
-    CompanyFactory,
-    StaffFactory,
-    TutorFactory,
-    UserFactory,
-)
+from tests.candidates.factories import CandidateFactory, CompanyFactory, TutorFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.referential.factories import CertificationFactory
 
 COLUMNS = [

@@ -5,7 +5,7 @@ import pytest
 from core import widgets
 from core.models import Role
 from reporting.dashboards import dashboard_for
-from tests.candidates.factories import UserFactory
+from tests.core.factories import UserFactory
 
 
 @pytest.fixture
@@ -22,6 +22,7 @@ def test_every_app_contributes_its_widgets_in_order():
         "late_reports",
         "overdue_opinions",
         "overdue_access_requests",
+        "open_appeals",
         "sessions_ready",
         "new_messages",
     ]

@@ -9,14 +9,8 @@ from core.dates import today  # the Paris date the code compares with, read when
 from core.models import Role
 from deliberations.models import SessionCandidate, SessionStatus
 from reporting.dashboards import dashboard_for
-from tests.candidates.factories import (
-    CandidateDocumentFactory,
-    CandidateFactory,
-    CentreFactory,
-    StaffFactory,
-    TutorFactory,
-    UserFactory,
-)
+from tests.candidates.factories import CandidateDocumentFactory, CandidateFactory, TutorFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.deliberations.factories import DeliberationSessionFactory, JuryUserFactory, paritary_jury
 from tests.evaluations.factories import (
     CommissionFactory,

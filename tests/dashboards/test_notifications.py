@@ -14,7 +14,8 @@ from deliberations import documents
 from deliberations.models import DocumentKind, DocumentStatus, GeneratedDocument
 from evaluations import services as evaluation_services
 from evaluations.notifications import send_scoring_reminders
-from tests.candidates.factories import CandidateFactory, CentreFactory, StaffFactory, UserFactory
+from tests.candidates.factories import CandidateFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.evaluations.factories import (
     CommissionFactory,
     CommissionMemberFactory,

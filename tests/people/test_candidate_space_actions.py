@@ -34,7 +34,8 @@ from deliberations.models import (
     DocumentKind as GeneratedKind,
 )
 from referential.models import ModalityCode
-from tests.candidates.factories import MINIMAL_PDF, CandidateFactory, StaffFactory, UserFactory
+from tests.candidates.factories import MINIMAL_PDF, CandidateFactory
+from tests.core.factories import StaffFactory, UserFactory
 from tests.deliberations.factories import ready_session
 
 pytestmark = pytest.mark.django_db
