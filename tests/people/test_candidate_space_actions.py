@@ -21,6 +21,7 @@ from candidates.models import (
     DocumentKind,
 )
 from candidates.services import record_access_answer_sent
+from core.dates import long_date
 from core.exceptions import BusinessRuleError
 from core.models import AuditEvent, Notification, Role
 from deliberations import services as deliberation_services
@@ -69,7 +70,7 @@ def test_the_candidate_hands_in_his_report_with_a_receipt_and_a_new_version_keep
     home = client.get(reverse("people:candidate_home")).content.decode()
     assert "Documents à remettre" in home and "non remis" in home
     due = candidate.dossier.report_due_date
-    assert f"{due:%d/%m/%Y}" in home
+    assert long_date(due) in home  # « mercredi 9 décembre 2026 », the date inside a sentence
     response = client.post(reverse("people:candidate_upload"), {"kind": "report", "file": _pdf()})
     document = CandidateDocument.objects.get(candidate=candidate)
     assert response.url == reverse("people:candidate_receipt", args=[document.pk])
