@@ -219,6 +219,7 @@ class CandidateListView(RoleRequiredMixin, View):
                 "candidates": rows,
                 "rows_html": _rows_html(rows),
                 "querystring": query.urlencode(),
+                "params": query,  # the pagination's links: without the search, which stays in the session
                 "is_filtered": bool(candidate_filter.data),
                 "company_text": (
                     candidate_filter.form["company_search"].value()
