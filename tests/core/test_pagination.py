@@ -1,4 +1,5 @@
-"""The one pagination include (templates/includes/pagination.html): Django's {% querystring %} keeps
+"""The shared list includes: pagination (templates/includes/pagination.html) and export buttons
+(includes/export_buttons.html): Django's {% querystring %} keeps
 the list's parameters and replaces only `page`; a view's own parameters when some must not travel."""
 
 from django.core.paginator import Paginator
@@ -35,3 +36,20 @@ def test_labels_and_a_single_page():
         request=RequestFactory().get("/"),
     )
     assert "<nav" not in one_page
+
+
+def test_the_export_buttons_keep_the_list_parameters_without_the_page():
+    request = RequestFactory().get("/liste/?periode=passees&page=2")
+    html = render_to_string("includes/export_buttons.html", {}, request=request)
+    assert (
+        'href="?periode=passees&amp;format=csv"' in html and 'href="?periode=passees&amp;format=xlsx"' in html
+    )
+    html = render_to_string(
+        "includes/export_buttons.html",
+        {"url": "/candidats/export/", "params": QueryDict("status=registered&search=1")},
+        request=RequestFactory().get("/candidats/?q=Durand"),
+    )
+    assert (
+        'href="/candidats/export/?status=registered&amp;search=1&amp;format=csv"' in html
+        and "Durand" not in html
+    )
