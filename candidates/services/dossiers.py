@@ -30,7 +30,7 @@ def _check_dossier_editable(dossier):
         raise BusinessRuleError(
             _("Le dossier d'évaluation est validé : il ne peut plus être modifié."), code="dossier_frozen"
         )
-    if dossier.candidate.is_anonymised or dossier.candidate.status != CandidateStatus.REGISTERED:
+    if not dossier.candidate.dossier_editable:
         raise BusinessRuleError(
             _("Le dossier ne peut être modifié que pour un candidat au statut « Inscrit »."), code="status"
         )
