@@ -12,40 +12,18 @@ A filter's queryset may be a callable taking the request (django-filter), so it 
 At national scale the list never renders a choice per company (2 500 `<option>`s): the company is
 searched by name or SIRET (`company_search`, with suggestions from `candidates:company_search`), and
 `company=<id>` (links, and a search that designates a single company) filters on one company of the
-user's scope. The selects left (status, pathway, CQPM) are rendered in Python, not through one widget
-template per option.
+user's scope. The selects left (status, pathway, CQPM) are short lists: Django's own Select.
 """
-
-from html import escape
 
 import django_filters
 from django import forms
 from django.db.models import Q
-from django.forms.utils import flatatt
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from referential.models import Certification
 
 from . import selectors
 from .models import Candidate, CandidateStatus, Company, Pathway
-
-
-class FlatSelect(forms.Select):
-    """A flat <select> built in Python: Django's Select renders every <option> through its own template
-    (≈ 0.1 ms each); every value and label is escaped here, which dominates a page as soon as a list of choices grows. No optgroups."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        final_attrs = self.build_attrs(self.attrs, attrs)
-        final_attrs["name"] = name
-        selected = set(self.format_value(value))
-        options = "".join(
-            '<option value="{}"{}>{}</option>'.format(
-                escape(str(choice)), " selected" if str(choice) in selected else "", escape(str(label))
-            )
-            for choice, label in self.choices
-        )
-        return mark_safe(f"<select{flatatt(final_attrs)}>{options}</select>")
 
 
 def companies_for_request(request):
@@ -67,10 +45,12 @@ class CandidateFilter(django_filters.FilterSet):
         label=_("Recherche"), method="search", help_text=_("Référence, nom, prénom ou adresse électronique.")
     )
     status = django_filters.ChoiceFilter(
-        label=_("Statut"), choices=CandidateStatus.choices, widget=FlatSelect(attrs={"class": "form-select"})
+        label=_("Statut"),
+        choices=CandidateStatus.choices,
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
     pathway = django_filters.ChoiceFilter(
-        label=_("Parcours"), choices=Pathway.choices, widget=FlatSelect(attrs={"class": "form-select"})
+        label=_("Parcours"), choices=Pathway.choices, widget=forms.Select(attrs={"class": "form-select"})
     )
     # One company of the user's scope, by id (links; a search naming a single company): never a
     # select of every company. Another centre's company is an invalid choice (form error).
@@ -86,7 +66,7 @@ class CandidateFilter(django_filters.FilterSet):
         label=_("CQPM"),
         field_name="certification__code",
         choices=certification_codes,
-        widget=FlatSelect(attrs={"class": "form-select"}),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
 
     # Filters the list template renders itself; the ones other apps register are rendered generically.

@@ -281,6 +281,12 @@ class Candidate(models.Model):
         return self.anonymised_at is not None
 
     @property
+    def dossier_editable(self):
+        """His dossier, while not validated, may be edited and validated: only at « Inscrit », never once
+        anonymised (the rule of `services.update_dossier` / `validate_dossier` and of the detail page)."""
+        return self.status == CandidateStatus.REGISTERED and not self.is_anonymised
+
+    @property
     def full_name(self):
         """Display name (usage name first when there is one). Never put it in URLs, logs or audit."""
         if self.is_anonymised:

@@ -133,6 +133,7 @@ def detail_dossier(candidate):
         "company_opinion_applies": candidate.dossier_company_opinion_applies,
         "validated_at": candidate.dossier_validated_at,
         "is_frozen": candidate.dossier_validated_at is not None,
+        "is_editable": candidate.dossier_validated_at is None and candidate.dossier_editable,
         "validated_by": _person(
             candidate.dossier_validated_by_first_name,
             candidate.dossier_validated_by_last_name,

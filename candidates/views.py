@@ -2,7 +2,6 @@
 from `permissions` (→ 403), every change goes through `services` (BusinessRuleError → message)."""
 
 from html import escape as html_escape
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -218,7 +217,8 @@ class CandidateListView(RoleRequiredMixin, View):
                 "page": page,
                 "candidates": rows,
                 "rows_html": _rows_html(rows),
-                "querystring": query.urlencode(),
+                # The pagination's and exports' links: without the search, which stays in the session.
+                "params": query,
                 "is_filtered": bool(candidate_filter.data),
                 "company_text": (
                     candidate_filter.form["company_search"].value()
@@ -935,7 +935,6 @@ class CompanyListView(RoleRequiredMixin, View):
                 "page": page,
                 "companies": page.object_list,
                 "q": search,
-                "querystring": urlencode({"q": search}) if search else "",
             },
         )
 

@@ -1,5 +1,5 @@
 """The « lettre de résultat disponible » e-mail: sent by the document production
-(`deliberations.documents._publish`) when a result letter becomes the current, finished file.
+(`deliberations.documents.production._publish`) when a result letter becomes the current, finished file.
 
 Written in the same transaction as the fact (outbox); the dedup key (the document's id) means a
 retried task never sends it twice. The kind and key keep their historical `core.` names.

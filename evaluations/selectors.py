@@ -289,6 +289,8 @@ def _evaluator_scope_sql(alias, user_id, centre_ids, domain):
     these arguments (and the database: `alias`), so it is composed once per process and key; the rows
     it selects are read from the database at each request, as with the queryset.
     None when the scope is empty whatever the data (no centre).
+    The invariant (composing reads no row, the cached SQL selects what the queryset selects after the
+    data changes) is held by tests/evaluations/test_scope_sql_cache.py.
     """
     query = _evaluator_candidates(user_id, list(centre_ids), domain).order_by().values("pk").query
     try:

@@ -10,7 +10,7 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.encoding import force_str
-from django.utils.http import urlencode, urlsafe_base64_decode
+from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -92,7 +92,7 @@ def person_list(request):
     page = Paginator(people.order_by("last_name", "first_name", "username"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    querystring = urlencode({key: value for key, value in data.items() if value})
+    filtered = any(data.values())
     return render(
         request,
         "people/list.html",
@@ -100,8 +100,7 @@ def person_list(request):
             "form": form,
             "page": page,
             "people": page.object_list,
-            "querystring": querystring,
-            "filtered": bool(querystring),
+            "filtered": filtered,
         },
     )
 

@@ -1,6 +1,7 @@
 import pytest
 
-from tests.candidates.factories import CentreFactory, CompanyFactory, StaffFactory, TutorFactory
+from tests.candidates.factories import CompanyFactory, TutorFactory
+from tests.core.factories import CentreFactory, StaffFactory
 from tests.referential.factories import CertificationFactory
 
 

@@ -1,7 +1,7 @@
 """Factories of the candidates app, imported by the other apps' tests.
 
-- `CentreFactory`, `UserFactory`, `StaffFactory(centres=[centre])` — users are created with the demo
-  password (see tests/conftest.py `password` fixture).
+- `CentreFactory`, `UserFactory`, `StaffFactory` live in tests/core/factories.py (core's models) and are
+  re-exported here for older imports.
 - `CompanyFactory(centre=...)` — a valid SIRET (Luhn) per company.
 - `TutorFactory(company=...)` — with a user account of the tutor role (member of the company's centre);
   `TutorFactory(user=None)` for a contact without an account.
@@ -31,9 +31,9 @@ from candidates.models import (
     Sex,
     Tutor,
 )
-from core.demo import DEMO_PASSWORD
-from core.models import CertificationCentre, Role, User
+from core.models import Role
 from referential.models import ModalityCode
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory  # noqa: F401 - re-exported
 from tests.referential.factories import CertificationFactory
 
 MINIMAL_PDF = (
@@ -62,42 +62,6 @@ def luhn_check_digit(partial):
 def make_siret(n):
     partial = f"7{n:012d}"
     return partial + luhn_check_digit(partial)
-
-
-class CentreFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = CertificationCentre
-        django_get_or_create = ("code",)
-
-    code = factory.Sequence(lambda n: f"C{n + 1}")
-    name = factory.LazyAttribute(lambda o: f"UIMM Centre {o.code}")
-    legal_name = factory.LazyAttribute(lambda o: f"UIMM {o.code}")
-    city = "Nancy"
-    postcode = "54000"
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-        skip_postgeneration_save = True
-
-    username = factory.Sequence(lambda n: f"user{n + 1}")
-    first_name = "Camille"
-    last_name = factory.Sequence(lambda n: f"Utilisateur{n + 1}")
-    email = factory.LazyAttribute(lambda o: f"{o.username}@test.cqpm.local")
-    role = Role.STAFF
-    password = factory.PostGenerationMethodCall("set_password", DEMO_PASSWORD)
-
-    @factory.post_generation
-    def centres(obj, create, extracted, **kwargs):
-        if create and extracted:
-            obj.centres.set(extracted)
-        if create:
-            obj.save()
-
-
-class StaffFactory(UserFactory):
-    role = Role.STAFF
 
 
 class CompanyFactory(factory.django.DjangoModelFactory):

@@ -25,14 +25,8 @@ from candidates.models import (
     ImportJobStatus,
 )
 from core.models import AuditEvent, Role, User
-from tests.candidates.factories import (
-    CandidateFactory,
-    CentreFactory,
-    CompanyFactory,
-    StaffFactory,
-    TutorFactory,
-    UserFactory,
-)
+from tests.candidates.factories import CandidateFactory, CompanyFactory, TutorFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.referential.factories import CertificationFactory
 
 COLUMNS = [
@@ -432,7 +426,7 @@ def test_unexpected_error_fails_the_job_and_imports_nothing(
     def broken(*args, **kwargs):
         raise RuntimeError("disque plein")
 
-    monkeypatch.setattr(services, "_insert_candidates", broken)
+    monkeypatch.setattr(services.imports, "_insert_candidates", broken)  # where it is looked up
     tasks.commit_import.apply(args=[job.pk])
     job.refresh_from_db()
     assert job.status == ImportJobStatus.FAILED

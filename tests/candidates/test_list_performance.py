@@ -17,14 +17,8 @@ from candidates.models import CandidateStatus, CandidateStatusChange, DocumentKi
 from candidates.selectors import company_search_term
 from core.models import Role
 from referential.models import ModalityCode
-from tests.candidates.factories import (
-    CandidateDocumentFactory,
-    CandidateFactory,
-    CompanyFactory,
-    StaffFactory,
-    UserFactory,
-    make_siret,
-)
+from tests.candidates.factories import CandidateDocumentFactory, CandidateFactory, CompanyFactory, make_siret
+from tests.core.factories import StaffFactory, UserFactory
 
 S = CandidateStatus
 LIST = "candidates:list"

@@ -2,7 +2,8 @@ import pytest
 
 from candidates import permissions
 from core.models import Role
-from tests.candidates.factories import CandidateFactory, UserFactory
+from tests.candidates.factories import CandidateFactory
+from tests.core.factories import UserFactory
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from tests.candidates.factories import (
     CandidateFactory,
     CompanyFactory,
     TutorFactory,
-    UserFactory,
     make_siret,
 )
+from tests.core.factories import UserFactory
 
 S = CandidateStatus
 

@@ -11,7 +11,7 @@ from django.utils import translation
 
 from core.models import Role
 from core.navigation import active_url, entries_for_role
-from tests.candidates.factories import CentreFactory, UserFactory
+from tests.core.factories import CentreFactory, UserFactory
 
 
 def render(source, **context):

@@ -67,7 +67,7 @@ def test_selects_read_choisissez_even_for_fields_added_in_init():
 @pytest.mark.django_db
 def test_a_model_forms_foreign_key_and_the_filters_have_no_dashes(rf):
     from deliberations.forms import SessionForm
-    from tests.candidates.factories import CentreFactory, StaffFactory
+    from tests.core.factories import CentreFactory, StaffFactory
 
     staff = StaffFactory(centres=[CentreFactory(code="A")])
     html = str(SessionForm(user=staff))

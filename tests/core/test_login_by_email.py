@@ -6,7 +6,7 @@ from django.core import mail
 from django.urls import reverse
 
 from core.models import AuditEvent
-from tests.candidates.factories import CentreFactory, StaffFactory, UserFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from core import auth_views
 from core.models import AuditEvent
-from tests.candidates.factories import StaffFactory
+from tests.core.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from core import widgets
 from core.models import Role
 from reporting.dashboards import dashboard_for
-from tests.candidates.factories import UserFactory
+from tests.core.factories import UserFactory
 
 
 @pytest.fixture

@@ -5,17 +5,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import CandidateStatus
+from core.dates import today  # the Paris date the code compares with, read when each test runs
 from core.models import Role
 from deliberations.models import SessionCandidate, SessionStatus
 from reporting.dashboards import dashboard_for
-from tests.candidates.factories import (
-    CandidateDocumentFactory,
-    CandidateFactory,
-    CentreFactory,
-    StaffFactory,
-    TutorFactory,
-    UserFactory,
-)
+from tests.candidates.factories import CandidateDocumentFactory, CandidateFactory, TutorFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.deliberations.factories import DeliberationSessionFactory, JuryUserFactory, paritary_jury
 from tests.evaluations.factories import (
     CommissionFactory,
@@ -27,7 +22,6 @@ from tests.evaluations.factories import (
 )
 from tests.referential.factories import CertificationFactory
 
-TODAY = timezone.localdate()
 DAY = datetime.timedelta(days=1)
 
 
@@ -70,42 +64,45 @@ def staff_data(cqpm):
 
     # Reports: two late, one uploaded, one not yet due, one without report modality.
     in_eval = made[CandidateStatus.IN_EVALUATION]
-    with_report_due(in_eval[0], TODAY - 5 * DAY)
-    with_report_due(in_eval[1], TODAY - 2 * DAY)
-    with_report_due(in_eval[2], TODAY - 9 * DAY)
+    with_report_due(in_eval[0], today() - 5 * DAY)
+    with_report_due(in_eval[1], today() - 2 * DAY)
+    with_report_due(in_eval[2], today() - 9 * DAY)
     CandidateDocumentFactory(candidate=in_eval[2])
-    with_report_due(made[CandidateStatus.DOSSIER_VALIDATED][0], TODAY + 3 * DAY)
+    with_report_due(made[CandidateStatus.DOSSIER_VALIDATED][0], today() + 3 * DAY)
     other = CandidateFactory(centre=a, certification=cqpm, status=CandidateStatus.IN_EVALUATION)
-    with_report_due(other, TODAY - 3 * DAY, modalities=("workplace_observation",))
+    with_report_due(other, today() - 3 * DAY, modalities=("workplace_observation",))
     with_report_due(
-        CandidateFactory(centre=b, certification=cqpm, status=CandidateStatus.IN_EVALUATION), TODAY - 3 * DAY
+        CandidateFactory(centre=b, certification=cqpm, status=CandidateStatus.IN_EVALUATION),
+        today() - 3 * DAY,
     )
 
     # Evaluation sessions: two upcoming in A (one today), one past, one upcoming in B.
-    soon = EvaluationSessionFactory(commission=CommissionFactory(centre=a), date=TODAY)
-    later = EvaluationSessionFactory(commission=CommissionFactory(centre=a), date=TODAY + 20 * DAY)
-    EvaluationSessionFactory(commission=CommissionFactory(centre=a), date=TODAY - DAY)
-    EvaluationSessionFactory(commission=CommissionFactory(centre=b), date=TODAY + DAY)
+    soon = EvaluationSessionFactory(commission=CommissionFactory(centre=a), date=today())
+    later = EvaluationSessionFactory(commission=CommissionFactory(centre=a), date=today() + 20 * DAY)
+    EvaluationSessionFactory(commission=CommissionFactory(centre=a), date=today() - DAY)
+    EvaluationSessionFactory(commission=CommissionFactory(centre=b), date=today() + DAY)
     ConvocationFactory(session=later, candidate=in_eval[0])
     ConvocationFactory(session=later, candidate=in_eval[1])
 
     # Company opinions: two candidates late (one with 2 opinions), one signed, one not yet due.
     comps = list(cqpm.competencies.order_by("number"))
-    CompanyOpinionFactory(candidate=in_eval[0], competency=comps[0], signed=False, due_date=TODAY - 4 * DAY)
-    CompanyOpinionFactory(candidate=in_eval[0], competency=comps[1], signed=False, due_date=TODAY - DAY)
-    CompanyOpinionFactory(candidate=in_eval[0], competency=comps[2], signed=False, due_date=TODAY + DAY)
-    CompanyOpinionFactory(candidate=in_eval[1], competency=comps[0], signed=False, due_date=TODAY - 10 * DAY)
-    CompanyOpinionFactory(candidate=in_eval[2], competency=comps[0], signed=True, due_date=TODAY - 10 * DAY)
-    CompanyOpinionFactory(candidate=other, competency=comps[0], signed=False, due_date=TODAY + 5 * DAY)
+    CompanyOpinionFactory(candidate=in_eval[0], competency=comps[0], signed=False, due_date=today() - 4 * DAY)
+    CompanyOpinionFactory(candidate=in_eval[0], competency=comps[1], signed=False, due_date=today() - DAY)
+    CompanyOpinionFactory(candidate=in_eval[0], competency=comps[2], signed=False, due_date=today() + DAY)
+    CompanyOpinionFactory(
+        candidate=in_eval[1], competency=comps[0], signed=False, due_date=today() - 10 * DAY
+    )
+    CompanyOpinionFactory(candidate=in_eval[2], competency=comps[0], signed=True, due_date=today() - 10 * DAY)
+    CompanyOpinionFactory(candidate=other, competency=comps[0], signed=False, due_date=today() + 5 * DAY)
 
     # Deliberation sessions: one ready, one with a candidate still in evaluation, one closed, one empty.
     awaiting = [made[CandidateStatus.AWAITING_DELIBERATION][0]] + [
         CandidateFactory(centre=a, certification=cqpm, status=CandidateStatus.AWAITING_DELIBERATION)
     ]
-    ready = DeliberationSessionFactory(centre=a, certification=cqpm, date=TODAY + 15 * DAY)
+    ready = DeliberationSessionFactory(centre=a, certification=cqpm, date=today() + 15 * DAY)
     for candidate in awaiting:
         SessionCandidate.objects.create(session=ready, candidate=candidate)
-    not_ready = DeliberationSessionFactory(centre=a, certification=cqpm, date=TODAY + 30 * DAY)
+    not_ready = DeliberationSessionFactory(centre=a, certification=cqpm, date=today() + 30 * DAY)
     SessionCandidate.objects.create(
         session=not_ready,
         candidate=CandidateFactory(
@@ -116,7 +113,7 @@ def staff_data(cqpm):
     closed = DeliberationSessionFactory(
         centre=a,
         certification=cqpm,
-        date=TODAY - 30 * DAY,
+        date=today() - 30 * DAY,
         status=SessionStatus.CLOSED,
         closed_at=timezone.now(),
     )
@@ -191,8 +188,8 @@ def evaluator_data(cqpm):
     centre = CentreFactory(code="E")
     commission = CommissionFactory(centre=centre)
     evaluator = CommissionMemberFactory(commission=commission).user
-    past = EvaluationSessionFactory(commission=commission, date=TODAY - 10 * DAY)
-    future = EvaluationSessionFactory(commission=commission, date=TODAY + 5 * DAY)
+    past = EvaluationSessionFactory(commission=commission, date=today() - 10 * DAY)
+    future = EvaluationSessionFactory(commission=commission, date=today() + 5 * DAY)
     comps = list(cqpm.competencies.order_by("number"))
 
     def convened(session, submitted):
@@ -226,11 +223,11 @@ def test_evaluator_dashboard_lists_candidates_to_score_with_deadlines(evaluator_
     assert late.url == reverse(
         "evaluations:score", args=[evaluator_data["late"].pk, evaluator_data["comps"][0].pk]
     )
-    assert late.due == TODAY - 3 * DAY and late.late is True  # 7 days after the evaluation
+    assert late.due == today() - 3 * DAY and late.late is True  # 7 days after the evaluation
     assert pending.url == reverse(
         "evaluations:score", args=[evaluator_data["pending"].pk, evaluator_data["comps"][2].pk]
     )
-    assert pending.due == TODAY + 12 * DAY and pending.late is False
+    assert pending.due == today() + 12 * DAY and pending.late is False
     assert "2/3 fiche(s) soumise(s)" in pending.detail
 
 
@@ -247,7 +244,7 @@ def tutor_data(cqpm):
         status=CandidateStatus.IN_EVALUATION,
     )
     for competency in comps:
-        CompanyOpinionFactory(candidate=todo, competency=competency, signed=False, due_date=TODAY - 2 * DAY)
+        CompanyOpinionFactory(candidate=todo, competency=competency, signed=False, due_date=today() - 2 * DAY)
     done = CandidateFactory(
         centre=centre,
         certification=cqpm,
@@ -258,7 +255,7 @@ def tutor_data(cqpm):
     for competency in comps:
         CompanyOpinionFactory(candidate=done, competency=competency, signed=True)
     someone_else = CandidateFactory(centre=centre, certification=cqpm, status=CandidateStatus.IN_EVALUATION)
-    CompanyOpinionFactory(candidate=someone_else, signed=False, due_date=TODAY)
+    CompanyOpinionFactory(candidate=someone_else, signed=False, due_date=today())
     return {"user": tutor.user, "todo": todo}
 
 
@@ -268,7 +265,7 @@ def test_tutor_dashboard_lists_opinions_to_give(tutor_data):
     assert opinions.count == 1
     [item] = opinions.items
     assert item.url == reverse("evaluations:opinion", args=[tutor_data["todo"].pk])
-    assert item.due == TODAY - 2 * DAY and item.late
+    assert item.due == today() - 2 * DAY and item.late
     assert "0/3 avis donné(s)" in item.detail
 
 
@@ -277,22 +274,24 @@ def jury_data(cqpm):
     centre = CentreFactory(code="J")
     user = JuryUserFactory()
     jury = paritary_jury(centre, jury_user=user)
-    upcoming = DeliberationSessionFactory(centre=centre, certification=cqpm, jury=jury, date=TODAY + 10 * DAY)
+    upcoming = DeliberationSessionFactory(
+        centre=centre, certification=cqpm, jury=jury, date=today() + 10 * DAY
+    )
     opened = DeliberationSessionFactory(
-        centre=centre, certification=cqpm, jury=jury, date=TODAY - DAY, status=SessionStatus.OPEN
+        centre=centre, certification=cqpm, jury=jury, date=today() - DAY, status=SessionStatus.OPEN
     )
     DeliberationSessionFactory(
         centre=centre,
         certification=cqpm,
         jury=jury,
-        date=TODAY - 20 * DAY,
+        date=today() - 20 * DAY,
         status=SessionStatus.CLOSED,
         closed_at=timezone.now(),
     )
     DeliberationSessionFactory(
-        centre=centre, certification=cqpm, jury=jury, date=TODAY - 5 * DAY
+        centre=centre, certification=cqpm, jury=jury, date=today() - 5 * DAY
     )  # planned, past
-    DeliberationSessionFactory(centre=centre, certification=cqpm, date=TODAY + 3 * DAY)  # another jury
+    DeliberationSessionFactory(centre=centre, certification=cqpm, date=today() + 3 * DAY)  # another jury
     SessionCandidate.objects.create(
         session=upcoming, candidate=CandidateFactory(centre=centre, certification=cqpm)
     )
@@ -325,13 +324,13 @@ def test_empty_dashboards_say_what_to_do_next(db, client, role):
 def staff_volume(cqpm, n):
     centre = CentreFactory(code=f"V{n}")
     commission = CommissionFactory(centre=centre)
-    session = EvaluationSessionFactory(commission=commission, date=TODAY + 3 * DAY)
-    ready = DeliberationSessionFactory(centre=centre, certification=cqpm, date=TODAY + 9 * DAY)
+    session = EvaluationSessionFactory(commission=commission, date=today() + 3 * DAY)
+    ready = DeliberationSessionFactory(centre=centre, certification=cqpm, date=today() + 9 * DAY)
     comps = list(cqpm.competencies.order_by("number"))
     for index in range(n):
         candidate = CandidateFactory(centre=centre, certification=cqpm, status=CandidateStatus.IN_EVALUATION)
-        with_report_due(candidate, TODAY - DAY)
-        CompanyOpinionFactory(candidate=candidate, competency=comps[0], signed=False, due_date=TODAY - DAY)
+        with_report_due(candidate, today() - DAY)
+        CompanyOpinionFactory(candidate=candidate, competency=comps[0], signed=False, due_date=today() - DAY)
         ConvocationFactory(
             session=session,
             candidate=candidate,
@@ -342,9 +341,9 @@ def staff_volume(cqpm, n):
             centre=centre, certification=cqpm, status=CandidateStatus.AWAITING_DELIBERATION
         )
         SessionCandidate.objects.create(session=ready, candidate=waiting)
-        EvaluationSessionFactory(commission=commission, date=TODAY + (10 + index) * DAY)
+        EvaluationSessionFactory(commission=commission, date=today() + (10 + index) * DAY)
         DeliberationSessionFactory(
-            centre=centre, certification=cqpm, date=TODAY + (20 + index) * DAY, jury=ready.jury
+            centre=centre, certification=cqpm, date=today() + (20 + index) * DAY, jury=ready.jury
         )
     return StaffFactory(centres=[centre])
 
@@ -362,7 +361,7 @@ def evaluator_volume(cqpm, n):
     centre = CentreFactory(code=f"W{n}")
     commission = CommissionFactory(centre=centre)
     evaluator = CommissionMemberFactory(commission=commission, is_president=True).user
-    session = EvaluationSessionFactory(commission=commission, date=TODAY)
+    session = EvaluationSessionFactory(commission=commission, date=today())
     for index in range(n):
         candidate = CandidateFactory(centre=centre, certification=cqpm, status=CandidateStatus.IN_EVALUATION)
         convocation = ConvocationFactory(
@@ -398,9 +397,9 @@ def test_tutor_and_jury_dashboards_query_count_is_constant(cqpm, client, django_
             tutor=tutor,
             status=CandidateStatus.IN_EVALUATION,
         )
-        CompanyOpinionFactory(candidate=candidate, signed=False, due_date=TODAY + index * DAY)
+        CompanyOpinionFactory(candidate=candidate, signed=False, due_date=today() + index * DAY)
         DeliberationSessionFactory(
-            centre=centre, certification=cqpm, jury=jury, date=TODAY + (index + 1) * DAY
+            centre=centre, certification=cqpm, jury=jury, date=today() + (index + 1) * DAY
         )
     for user in (tutor.user, jury_user):
         client.force_login(user)

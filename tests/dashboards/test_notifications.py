@@ -7,13 +7,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import CandidateStatus
+from core.dates import today  # the Paris date the code compares with, read when each test runs
 from core.models import Notification, NotificationStatus, Role
 from core.notifications import requeue_stuck_notifications
 from deliberations import documents
 from deliberations.models import DocumentKind, DocumentStatus, GeneratedDocument
 from evaluations import services as evaluation_services
 from evaluations.notifications import send_scoring_reminders
-from tests.candidates.factories import CandidateFactory, CentreFactory, StaffFactory, UserFactory
+from tests.candidates.factories import CandidateFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.evaluations.factories import (
     CommissionFactory,
     CommissionMemberFactory,
@@ -24,7 +26,6 @@ from tests.evaluations.factories import (
 from tests.referential.factories import CertificationFactory
 from tests.reporting.builders import deliberated
 
-TODAY = timezone.localdate()
 ENGLISH = re.compile(r"\b(the|your|please|dear|hello|regards)\b", re.I)
 
 
@@ -51,7 +52,7 @@ def test_convening_a_candidate_emails_each_assigned_evaluator_in_french(
     commission, evaluators = commission
     centre = commission.centre
     staff = StaffFactory(centres=[centre])
-    session = EvaluationSessionFactory(commission=commission, date=TODAY + datetime.timedelta(days=12))
+    session = EvaluationSessionFactory(commission=commission, date=today() + datetime.timedelta(days=12))
     candidate = CandidateFactory(centre=centre, status=CandidateStatus.DOSSIER_VALIDATED)
     with django_capture_on_commit_callbacks(execute=True):
         evaluation_services.convene_candidate(
@@ -96,8 +97,8 @@ def scoring(db):
     evaluator = CommissionMemberFactory(commission=commission).user
     idle = CommissionMemberFactory(commission=commission).user
     cqpm = CertificationFactory()
-    past = EvaluationSessionFactory(commission=commission, date=TODAY - datetime.timedelta(days=9))
-    future = EvaluationSessionFactory(commission=commission, date=TODAY + datetime.timedelta(days=9))
+    past = EvaluationSessionFactory(commission=commission, date=today() - datetime.timedelta(days=9))
+    future = EvaluationSessionFactory(commission=commission, date=today() + datetime.timedelta(days=9))
     comps = list(cqpm.competencies.all())
 
     def convened(session, evaluator, submitted):
@@ -123,7 +124,7 @@ def test_scoring_reminder_is_one_french_digest_per_evaluator_and_idempotent(
     scoring, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        assert send_scoring_reminders(today=TODAY) == 1
+        assert send_scoring_reminders(today=today()) == 1
     [message] = mail.outbox
     assert message.to == [scoring["evaluator"].email]
     assert message.subject == "Rappel : fiches d'évaluation à soumettre"
@@ -131,14 +132,14 @@ def test_scoring_reminder_is_one_french_digest_per_evaluator_and_idempotent(
     assert "Il vous reste 2 fiches d'évaluation à soumettre" in message.body
     assert scoring["late"].reference in message.body and "EN RETARD" in message.body
     with django_capture_on_commit_callbacks(execute=True):
-        assert send_scoring_reminders(today=TODAY) == 0
+        assert send_scoring_reminders(today=today()) == 0
     assert len(mail.outbox) == 1
 
 
 def test_scoring_reminder_comes_back_after_the_interval(scoring, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        send_scoring_reminders(today=TODAY)
-        later = TODAY + datetime.timedelta(days=3)
+        send_scoring_reminders(today=today())
+        later = today() + datetime.timedelta(days=3)
         assert send_scoring_reminders(today=later) == 1
     assert len(mail.outbox) == 2
 
@@ -158,7 +159,7 @@ def test_scoring_reminders_task_is_scheduled_by_beat(settings):
 
 def letter(outcome, publish=True, **kwargs):
     """A result letter as the document production makes it: queued, then published (the e-mail is
-    sent by the publication, `deliberations.documents._publish`)."""
+    sent by the publication, `deliberations.documents.production._publish`)."""
     values = {
         "kind": DocumentKind.LETTER,
         "session": outcome.session,
@@ -171,14 +172,14 @@ def letter(outcome, publish=True, **kwargs):
     document = GeneratedDocument.objects.create(**values)
     if not publish:
         return document
-    return documents._publish(document, f"documents/tests/{document.pk}-1.pdf", b"%PDF-1.7 test")
+    return documents.production._publish(document, f"documents/tests/{document.pk}-1.pdf", b"%PDF-1.7 test")
 
 
 def test_result_letter_available_emails_the_candidate_without_the_result(
     db, django_capture_on_commit_callbacks
 ):
     centre = CentreFactory(code="R", name="UIMM Sud", address="1 rue A", postcode="13000", city="Marseille")
-    outcome = deliberated(centre, CertificationFactory(), issued=TODAY)
+    outcome = deliberated(centre, CertificationFactory(), issued=today())
     with django_capture_on_commit_callbacks(execute=True):
         document = letter(outcome)
     [message] = mail.outbox
@@ -188,7 +189,9 @@ def test_result_letter_available_emails_the_candidate_without_the_result(
     assert document.number in message.body and outcome.candidate.reference in message.body
     assert "attribué" not in message.body.lower()
     with django_capture_on_commit_callbacks(execute=True):
-        documents._publish(document, f"documents/tests/{document.pk}-2.pdf", b"%PDF")  # a retried task
+        documents.production._publish(
+            document, f"documents/tests/{document.pk}-2.pdf", b"%PDF"
+        )  # a retried task
     assert len(mail.outbox) == 1
 
 
@@ -196,7 +199,7 @@ def test_result_letter_available_emails_the_candidate_without_the_result(
 def test_no_letter_email_before_the_letter_is_ready_or_for_other_documents(
     db, overrides, django_capture_on_commit_callbacks
 ):
-    outcome = deliberated(CentreFactory(), CertificationFactory(), issued=TODAY)
+    outcome = deliberated(CentreFactory(), CertificationFactory(), issued=today())
     with django_capture_on_commit_callbacks(execute=True):
         letter(outcome, **overrides)
     assert mail.outbox == []

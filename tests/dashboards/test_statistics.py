@@ -9,13 +9,8 @@ from candidates.models import CandidateStatus
 from core.models import Role
 from deliberations.models import CandidateOutcome, CompetencyDecision, SessionStatus
 from reporting.statistics import StatisticsFilter, compute_statistics
-from tests.candidates.factories import (
-    CandidateFactory,
-    CentreFactory,
-    CompanyFactory,
-    StaffFactory,
-    UserFactory,
-)
+from tests.candidates.factories import CandidateFactory, CompanyFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.referential.factories import CertificationFactory
 from tests.reporting.builders import closed_session, deliberated
 

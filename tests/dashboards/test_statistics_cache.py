@@ -10,7 +10,8 @@ from django.utils import translation
 
 from reporting import statistics as statistics_module
 from reporting.statistics import StatisticsFilter, invalidate
-from tests.candidates.factories import CandidateFactory, CentreFactory, StaffFactory
+from tests.candidates.factories import CandidateFactory
+from tests.core.factories import CentreFactory, StaffFactory
 from tests.referential.factories import CertificationFactory
 from tests.reporting.builders import deliberated
 

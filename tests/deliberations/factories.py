@@ -18,7 +18,8 @@ from candidates.models import CandidateStatus
 from core.models import Role
 from deliberations.models import Attendance, College, DeliberationSession, Jury, JuryMember, SessionCandidate
 from evaluations.models import CommissionProposal, CompanyOpinion
-from tests.candidates.factories import CandidateFactory, CentreFactory, UserFactory
+from tests.candidates.factories import CandidateFactory
+from tests.core.factories import CentreFactory, UserFactory
 from tests.referential.factories import CertificationFactory
 
 

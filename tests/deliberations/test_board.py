@@ -11,7 +11,7 @@ from django.urls import reverse
 from deliberations import selectors, services
 from deliberations.models import CapitalisedCompetency, SessionCandidate
 from evaluations.models import CompanyOpinion
-from tests.candidates.factories import CentreFactory, StaffFactory
+from tests.core.factories import CentreFactory, StaffFactory
 from tests.deliberations.factories import (
     DeliberationSessionFactory,
     JuryUserFactory,

@@ -13,7 +13,8 @@ from hypothesis.extra.django import TestCase
 from candidates.models import Candidate
 from deliberations import capitalisation
 from deliberations.models import CapitalisedBlock, CapitalisedCompetency
-from tests.candidates.factories import CandidateFactory, CentreFactory
+from tests.candidates.factories import CandidateFactory
+from tests.core.factories import CentreFactory
 from tests.deliberations.factories import DeliberationSessionFactory, paritary_jury
 from tests.referential.factories import CertificationFactory
 

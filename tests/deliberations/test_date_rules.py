@@ -13,7 +13,8 @@ from core.exceptions import BusinessRuleError
 from core.models import AuditEvent
 from deliberations import services
 from deliberations.models import Attendance, CandidateOutcome, DeliberationSession, SessionCandidate
-from tests.candidates.factories import CandidateFactory, CentreFactory, StaffFactory
+from tests.candidates.factories import CandidateFactory
+from tests.core.factories import CentreFactory, StaffFactory
 from tests.deliberations.factories import (
     DeliberationSessionFactory,
     JuryUserFactory,

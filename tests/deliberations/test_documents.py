@@ -124,12 +124,12 @@ def test_a_job_killed_after_writing_its_file_leaves_nothing_visible_and_the_retr
     class WorkerKilled(BaseException):
         """Like SIGKILL: nothing in the task catches it."""
 
-    real_publish = documents._publish
+    real_publish = documents.production._publish
 
     def die(*args, **kwargs):
         raise WorkerKilled
 
-    monkeypatch.setattr(documents, "_publish", die)
+    monkeypatch.setattr(documents.production, "_publish", die)
     with pytest.raises(WorkerKilled):
         tasks.render_document.apply(args=[str(pv.pk)], throw=True)
     pv.refresh_from_db()
@@ -139,7 +139,7 @@ def test_a_job_killed_after_writing_its_file_leaves_nothing_visible_and_the_retr
         session=session, kind=DocumentKind.PV, is_current=True
     ).exists()
 
-    monkeypatch.setattr(documents, "_publish", real_publish)
+    monkeypatch.setattr(documents.production, "_publish", real_publish)
     with django_capture_on_commit_callbacks(execute=True):
         tasks.render_document.apply(args=[str(pv.pk)])  # the redelivered message (acks_late)
     pv.refresh_from_db()
@@ -164,7 +164,7 @@ def test_transient_failure_is_retried_then_recorded_as_failed(monkeypatch):
         calls.append(1)
         raise OSError("storage down")
 
-    monkeypatch.setattr(documents, "build", flaky)
+    monkeypatch.setattr(documents.production, "build", flaky)
     for attempt in range(tasks.MAX_RETRIES):  # as the broker would redeliver it, with the retry count
         with pytest.raises(Retry):
             tasks.render_document.apply(args=[str(document.pk)], retries=attempt, throw=True)

@@ -132,7 +132,7 @@ def test_pv_context_costs_the_same_queries_for_2_and_12_candidates():
     for session in (small, large):
         document = GeneratedDocument(session=session, kind=DocumentKind.PV, number=f"PV-TEST-{session.pk}")
         with CaptureQueriesContext(connection) as queries:
-            context = documents._pv_context(document)
+            context = documents.contexts._pv_context(document)
         budgets.append(len(queries.captured_queries))
         assert len(context["rows"]) == session.entries.count()
     assert budgets[0] == budgets[1] <= 13  # + the capitalisation records read for the dates (issue 22)
@@ -276,7 +276,7 @@ def test_a_batch_killed_midway_is_finished_by_the_redelivery_one_file_each(
     class WorkerKilled(BaseException):
         """Like SIGKILL: nothing in the task catches it."""
 
-    real_publish = documents._publish
+    real_publish = documents.production._publish
     published = []
 
     def publish_then_die(document, name, content):
@@ -285,7 +285,7 @@ def test_a_batch_killed_midway_is_finished_by_the_redelivery_one_file_each(
         published.append(document.pk)
         return real_publish(document, name, content)
 
-    monkeypatch.setattr(documents, "_publish", publish_then_die)
+    monkeypatch.setattr(documents.production, "_publish", publish_then_die)
     with pytest.raises(WorkerKilled), django_capture_on_commit_callbacks(execute=True):
         tasks.render_documents.apply(args=[ids], throw=True)
     states = {d.pk: d for d in GeneratedDocument.objects.filter(pk__in=ids)}
@@ -294,7 +294,7 @@ def test_a_batch_killed_midway_is_finished_by_the_redelivery_one_file_each(
         d.status == DocumentStatus.RENDERING and not d.file for pk, d in states.items() if pk not in published
     )
 
-    monkeypatch.setattr(documents, "_publish", real_publish)
+    monkeypatch.setattr(documents.production, "_publish", real_publish)
     with django_capture_on_commit_callbacks(execute=True):
         tasks.render_documents.apply(args=[ids])  # the redelivered message (acks_late)
     for document in GeneratedDocument.objects.filter(pk__in=ids):
@@ -328,7 +328,7 @@ def test_a_transient_failure_puts_the_whole_batch_back_in_the_queue(
     def storage_down(batch):
         raise OSError("storage down")
 
-    monkeypatch.setattr(documents, "build_batch", storage_down)
+    monkeypatch.setattr(documents.production, "build_batch", storage_down)
     with pytest.raises(Retry):
         tasks.render_documents.apply(args=[ids], throw=True)
     for document in GeneratedDocument.objects.filter(pk__in=ids):
@@ -348,7 +348,9 @@ def test_sync_command_path_produces_candidate_documents_in_batches(monkeypatch):
     session.refresh_from_db()
     runs = []
     real = documents.build_batch
-    monkeypatch.setattr(documents, "build_batch", lambda batch: runs.append(len(batch)) or real(batch))
+    monkeypatch.setattr(
+        documents.production, "build_batch", lambda batch: runs.append(len(batch)) or real(batch)
+    )
     produced = documents.produce_session_documents_inline(session)
     assert all(d.status == DocumentStatus.DONE and d.is_current for d in produced)
     assert runs and max(runs) == 3  # the 3 letters in one WeasyPrint run

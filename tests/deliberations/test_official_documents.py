@@ -30,7 +30,7 @@ from deliberations.models import (
     GeneratedDocument,
 )
 from deliberations.models.documents import SEALED_KINDS
-from tests.candidates.factories import UserFactory
+from tests.core.factories import UserFactory
 from tests.deliberations.test_documents import decided_session
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "documents"
@@ -405,7 +405,7 @@ def png_bytes(width=300, height=100):
 
 @pytest.fixture
 def staff_and_centre(db):
-    from tests.candidates.factories import CentreFactory
+    from tests.core.factories import CentreFactory
 
     centre = CentreFactory()
     staff = UserFactory(role="staff")

@@ -4,7 +4,7 @@ from django.core.management import call_command
 from core.models import Role
 from deliberations import permissions
 from deliberations.models import DeliberationSession, DocumentKind, GeneratedDocument, SessionStatus
-from tests.candidates.factories import CentreFactory, StaffFactory, UserFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.deliberations.factories import DeliberationSessionFactory, JuryUserFactory, paritary_jury
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from deliberations.models import Attendance, DocumentKind, GeneratedDocument, Se
 from evaluations.models import CommissionProposal
 from evaluations.selectors import scored_competencies
 from referential.models import ModalityCode
-from tests.candidates.factories import StaffFactory
+from tests.core.factories import StaffFactory
 from tests.deliberations.factories import DeliberationSessionFactory, ready_session
 from tests.referential.factories import CertificationFactory
 

@@ -32,7 +32,8 @@ from deliberations.models import (
 )
 from evaluations.models import CommissionProposal, CompanyOpinion
 from referential.models import ModalityCode
-from tests.candidates.factories import MINIMAL_PDF, CandidateFactory, CentreFactory, StaffFactory
+from tests.candidates.factories import MINIMAL_PDF, CandidateFactory
+from tests.core.factories import CentreFactory, StaffFactory
 from tests.deliberations.factories import DeliberationSessionFactory, evaluated_candidate, paritary_jury
 from tests.referential.factories import CertificationFactory
 

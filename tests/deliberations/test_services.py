@@ -22,7 +22,8 @@ from deliberations.models import (
     SessionStatus,
 )
 from evaluations.models import CommissionProposal, CompanyOpinion, ScoringSheet
-from tests.candidates.factories import CandidateFactory, CentreFactory, StaffFactory
+from tests.candidates.factories import CandidateFactory
+from tests.core.factories import CentreFactory, StaffFactory
 from tests.deliberations.factories import (
     DeliberationSessionFactory,
     JuryFactory,

@@ -13,7 +13,7 @@ from deliberations.models import (
     GeneratedDocument,
     SessionStatus,
 )
-from tests.candidates.factories import CentreFactory, StaffFactory, UserFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.deliberations.factories import JuryUserFactory, evaluated_candidate, ready_session
 from tests.evaluations.factories import EvaluatorFactory
 

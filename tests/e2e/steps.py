@@ -196,18 +196,20 @@ def decide_following_the_proposals(page, *, session_pk, reference):
 
 
 def wait_for_document_row(page, kind_label, reference, timeout=90):
-    """Reload the documents page until the candidate's document of that kind is ready to download."""
-    import time
+    """The candidate's document row of that kind once it is ready to download. A pending row refreshes
+    itself (htmx, every 2 s) and Playwright waits for its download link; the page is reloaded only if
+    the link has not come after a while (a row created after the page was shown, or a stale one)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    deadline = time.monotonic() + timeout
-    while True:
-        row = page.locator("tbody tr", has_text=kind_label).filter(has_text=reference)
-        if row.count() and row.first.get_by_role("link", name="Télécharger").count():
-            return row.first
-        if time.monotonic() > deadline:
-            raise AssertionError(f"« {kind_label} » de {reference} non produit en {timeout} s")
-        page.wait_for_timeout(1000)
-        page.reload()
+    rows = page.locator("tbody tr", has_text=kind_label).filter(has_text=reference)
+    ready = rows.filter(has=page.get_by_role("link", name="Télécharger")).first
+    for _ in range(max(1, timeout // 15)):
+        try:
+            ready.wait_for(timeout=15_000)
+            return ready
+        except PlaywrightTimeout:
+            page.reload()
+    raise AssertionError(f"« {kind_label} » de {reference} non produit en {timeout} s")
 
 
 def verify_publicly(page, number):

@@ -50,19 +50,24 @@ def label_focus_ring(page):
     )
 
 
+def autosave_of_the_conclusion(response):
+    """The autosave request that carries the conclusion (the last change of the grid)."""
+    request = response.request
+    return (
+        "/brouillon/" in response.url
+        and request.method == "POST"
+        and "conclusion=" in (request.post_data or "")
+    )
+
+
 def wait_for_autosave(page):
-    """Until the last change is saved: no autosave pending or in flight, and the status says so."""
-    status = page.locator("#save-status")
-    for _ in range(40):
-        page.wait_for_timeout(250)  # the autosave fires 150 ms after the last radio change
-        idle = page.evaluate("() => !document.querySelector('#scoring-form.htmx-request')")
-        if (
-            idle
-            and "Brouillon enregistré" in status.inner_text()
-            and "sans appréciation" not in status.inner_text()
-        ):
-            return
-    pytest.fail(f"brouillon non enregistré : {status.inner_text()}")
+    """Until the last change is saved: no autosave in flight, and the status says so (no fixed sleep)."""
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#save-status');"
+        " return !document.querySelector('#scoring-form.htmx-request') && s && s.dataset.state === 'saved'"
+        " && !s.innerText.includes('sans appréciation'); }",
+        timeout=10_000,
+    )
 
 
 def score_with_keyboard_only(page, *, candidate_pk):
@@ -88,7 +93,9 @@ def score_with_keyboard_only(page, *, candidate_pk):
         page.keyboard.press("Tab")  # next criterion, or the conclusion after the last one
     now = focused(page)
     assert now["name"] == "conclusion", now
-    page.keyboard.press("Space")  # a radio group without choice focuses its first option: « Acquise »
+    # The conclusion's autosave (150 ms after the change) is awaited by its request, not by a sleep.
+    with page.expect_response(autosave_of_the_conclusion, timeout=10_000):
+        page.keyboard.press("Space")  # a radio group without choice focuses its first option: « Acquise »
     assert page.locator("#conclusion-acquired").is_checked()
     wait_for_autosave(page)
     # The draft survives a reload: every judgement and the conclusion come back from the server.

@@ -6,7 +6,8 @@ import pytest
 from candidates.models import CandidateStatus
 from evaluations import services
 from evaluations.models import ScoringSheet
-from tests.candidates.factories import CandidateFactory, CentreFactory, StaffFactory
+from tests.candidates.factories import CandidateFactory
+from tests.core.factories import CentreFactory, StaffFactory
 from tests.evaluations.factories import CommissionFactory, CommissionMemberFactory, EvaluationSessionFactory
 
 

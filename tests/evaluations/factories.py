@@ -41,7 +41,8 @@ from evaluations.models import (
     TutorInvitation,
 )
 from evaluations.tokens import hash_token
-from tests.candidates.factories import CandidateFactory, CentreFactory, UserFactory
+from tests.candidates.factories import CandidateFactory
+from tests.core.factories import CentreFactory, UserFactory
 
 
 class EvaluatorFactory(UserFactory):

@@ -17,7 +17,8 @@ from evaluations.models import (
     ScoringSheet,
     SheetStatus,
 )
-from tests.candidates.factories import CandidateFactory, StaffFactory, TutorFactory
+from tests.candidates.factories import CandidateFactory, TutorFactory
+from tests.core.factories import StaffFactory
 from tests.evaluations.conftest import build_world, judge_all
 from tests.evaluations.factories import (
     CommissionMemberFactory,

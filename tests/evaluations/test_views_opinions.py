@@ -251,7 +251,7 @@ def test_staff_copy_the_tutors_link_a_fresh_one_audited_without_email(
 ):
     """« Copier le lien »: staff who phone the tutor get a fresh link (the emailed one stops working);
     JSON for the page's script, a readonly field without JavaScript; audited; no e-mail."""
-    from tests.candidates.factories import CentreFactory, StaffFactory
+    from tests.core.factories import CentreFactory, StaffFactory
 
     with django_capture_on_commit_callbacks(execute=True):
         _first, old_token = services.invite_tutor(candidate=world.candidate, by=world.staff)

@@ -16,13 +16,8 @@ from core.models import Role
 from evaluations import services
 from evaluations.models import CompanyOpinion
 from referential.models import CertificationStatus
-from tests.candidates.factories import (
-    CandidateFactory,
-    CentreFactory,
-    CompanyFactory,
-    StaffFactory,
-    UserFactory,
-)
+from tests.candidates.factories import CandidateFactory, CompanyFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.deliberations.factories import (
     DeliberationSessionFactory,
     JuryFactory,

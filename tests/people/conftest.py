@@ -1,6 +1,7 @@
 import pytest
 
-from tests.candidates.factories import CentreFactory, CompanyFactory, StaffFactory, UserFactory
+from tests.candidates.factories import CompanyFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 
 
 @pytest.fixture

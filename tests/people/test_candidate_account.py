@@ -5,7 +5,8 @@ from django.urls import reverse
 
 from candidates import services as candidate_services
 from core.models import AuditEvent, Role, User
-from tests.candidates.factories import CandidateFactory, UserFactory
+from tests.candidates.factories import CandidateFactory
+from tests.core.factories import UserFactory
 from tests.people.test_views import _invitation_path
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from deliberations.models import (
     GeneratedDocument,
     SessionStatus,
 )
-from tests.candidates.factories import CentreFactory, UserFactory
+from tests.core.factories import CentreFactory, UserFactory
 from tests.deliberations.factories import ready_session
 from tests.referential.factories import CertificationFactory
 

@@ -35,7 +35,8 @@ from deliberations.models import (
     DocumentKind as GeneratedKind,
 )
 from referential.models import ModalityCode
-from tests.candidates.factories import MINIMAL_PDF, CandidateFactory, StaffFactory, UserFactory
+from tests.candidates.factories import MINIMAL_PDF, CandidateFactory
+from tests.core.factories import StaffFactory, UserFactory
 from tests.deliberations.factories import ready_session
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,7 @@ def test_the_candidate_hands_in_his_report_with_a_receipt_and_a_new_version_keep
     home = client.get(reverse("people:candidate_home")).content.decode()
     assert "Documents à remettre" in home and "non remis" in home
     due = candidate.dossier.report_due_date
-    assert long_date(due) in home
+    assert long_date(due) in home  # « mercredi 9 décembre 2026 », the date inside a sentence
     response = client.post(reverse("people:candidate_upload"), {"kind": "report", "file": _pdf()})
     document = CandidateDocument.objects.get(candidate=candidate)
     assert response.url == reverse("people:candidate_receipt", args=[document.pk])

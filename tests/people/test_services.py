@@ -10,7 +10,8 @@ from core.exceptions import BusinessRuleError
 from core.models import AuditEvent, Notification, Role, User
 from people import services
 from people.tokens import account_invitation_token
-from tests.candidates.factories import TutorFactory, UserFactory
+from tests.candidates.factories import TutorFactory
+from tests.core.factories import UserFactory
 from tests.deliberations.factories import JuryFactory
 from tests.evaluations.factories import CommissionFactory, EvaluatorFactory
 

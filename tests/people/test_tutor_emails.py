@@ -72,7 +72,7 @@ def test_first_time_tutor_invitation_says_he_can_use_his_address(world, django_c
 def test_every_email_to_an_account_names_its_login_once(db):
     from core.models import Notification
     from core.services import queue_email
-    from tests.candidates.factories import UserFactory
+    from tests.core.factories import UserFactory
 
     user = UserFactory(username="j.dupont")
     queue_email(

@@ -7,7 +7,7 @@ from core.exceptions import BusinessRuleError
 from core.models import AuditEvent, Role
 from referential import services
 from referential.models import DEMO_RNCP_NUMBER, CertificationStatus
-from tests.candidates.factories import CentreFactory, StaffFactory, UserFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.referential.factories import CertificationFactory
 
 

@@ -32,7 +32,7 @@ from reporting.services import (
     export_accrochage,
     import_processing_report,
 )
-from tests.candidates.factories import CentreFactory
+from tests.core.factories import CentreFactory
 from tests.referential.factories import CertificationFactory
 from tests.reporting.builders import deliberated
 

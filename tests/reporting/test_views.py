@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from core.models import AuditEvent, Role
 from reporting.models import AccrochageBatch, AccrochageRecord
-from tests.candidates.factories import CentreFactory, StaffFactory, UserFactory
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.dashboards.html import tables
 from tests.referential.factories import CertificationFactory
 from tests.reporting.builders import deliberated

@@ -21,12 +21,10 @@ from tests.candidates.factories import (
     MINIMAL_PDF,
     CandidateDocumentFactory,
     CandidateFactory,
-    CentreFactory,
     CompanyFactory,
-    StaffFactory,
     TutorFactory,
-    UserFactory,
 )
+from tests.core.factories import CentreFactory, StaffFactory, UserFactory
 from tests.deliberations.factories import JuryUserFactory, ready_session
 from tests.evaluations.factories import (
     CommissionFactory,

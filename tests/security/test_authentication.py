@@ -1,10 +1,13 @@
 """Authentication hardening: lockout, password rules, session expiry, TOTP second factor, reset."""
 
+import time
+import types
+
 import pytest
 from django.conf import settings
 from django.core import mail
 from django.urls import reverse
-from django_otp.oath import totp
+from django_otp.oath import TOTP, totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.models import AuditEvent, CertificationCentre, Role, User
@@ -321,18 +324,36 @@ def test_logout_stays_possible_before_verification(client, centre_a):
     assert "_auth_user_id" not in client.session
 
 
+@pytest.fixture
+def frozen_totp_clock(monkeypatch):
+    """django-otp's clock stopped in the middle of a 30-s step: a code computed by the test and checked
+    by the server belong to the same step (crossing a step's boundary between the two made the server
+    re-synchronise its drift and refuse the next step's code)."""
+    now = (int(time.time()) // 30) * 30 + 15.0
+    monkeypatch.setattr("django_otp.plugins.otp_totp.models.time", types.SimpleNamespace(time=lambda: now))
+    return now
+
+
+def code_at(device, now, offset=0):
+    clock = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=offset)
+    clock.time = now
+    return f"{clock.token():06d}"
+
+
 @pytest.mark.django_db
-def test_disabling_needs_a_verified_session_and_a_current_code(client, centre_a):
+def test_disabling_needs_a_verified_session_and_a_current_code(client, centre_a, frozen_totp_clock):
     user = make_user("staff-a", centre=centre_a)
     device = TOTPDevice.objects.create(user=user, name="t", confirmed=True)
     client.force_login(user)
-    client.post(reverse("core:otp_verify"), {"code": code_for(device)})
-    wrong = "000000" if code_for(device, offset=1) != "000000" else "111111"
+    response = client.post(reverse("core:otp_verify"), {"code": code_at(device, frozen_totp_clock)})
+    assert response.status_code == 302
+    next_code = code_at(device, frozen_totp_clock, offset=1)  # not used yet: the server still takes it
+    wrong = "000000" if next_code != "000000" else "111111"
     client.post(reverse("core:otp_disable"), {"code": wrong})
     assert TOTPDevice.objects.filter(user=user, confirmed=True).exists()
     device.refresh_from_db()
     device.throttle_reset()
-    response = client.post(reverse("core:otp_disable"), {"code": code_for(device, offset=1)})
+    response = client.post(reverse("core:otp_disable"), {"code": next_code})
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=user).exists()
     assert AuditEvent.objects.filter(action="otp_disabled", actor=user).exists()

@@ -41,7 +41,7 @@ def audit_count():
 @pytest.mark.django_db
 def test_candidate_import_crashing_after_the_candidates_are_inserted_writes_nothing(monkeypatch):
     from candidates import services
-    from tests.candidates.factories import CentreFactory, StaffFactory
+    from tests.core.factories import CentreFactory, StaffFactory
     from tests.referential.factories import CertificationFactory
 
     centre = CentreFactory(code="A")
@@ -59,7 +59,7 @@ def test_candidate_import_crashing_after_the_candidates_are_inserted_writes_noth
     rows = [{"line": i + 2, "values": {**row, "nom_naissance": f"Martin{i}"}} for i in range(3)]
     # The bulk commit inserts the candidates, their history and dossiers, then the dossiers' items:
     # a crash at that last step must take the candidates already inserted with it.
-    calls = fail_on_call(monkeypatch, services, "_insert_dossier_competencies", 1)
+    calls = fail_on_call(monkeypatch, services.imports, "_insert_dossier_competencies", 1)
     before = (Candidate.objects.count(), audit_count())
     with pytest.raises(Boom):
         services.import_candidates(centre=centre, rows=rows, by=staff)
@@ -90,7 +90,8 @@ def test_referential_import_crashing_on_the_criteria_writes_no_version(monkeypat
 def test_convocation_crashing_on_the_second_evaluator_leaves_no_convocation(monkeypatch):
     import evaluations.services.commissions as commissions
     from evaluations.models import Convocation, ConvocationEvaluator, ScoringSheet
-    from tests.candidates.factories import CandidateFactory, CentreFactory, StaffFactory
+    from tests.candidates.factories import CandidateFactory
+    from tests.core.factories import CentreFactory, StaffFactory
     from tests.evaluations.factories import (
         CommissionFactory,
         CommissionMemberFactory,
@@ -209,7 +210,7 @@ def test_document_page_says_failed_and_offers_a_retry_when_the_broker_is_down(
     client, broker_down, django_capture_on_commit_callbacks
 ):
     from deliberations.models import DocumentStatus, GeneratedDocument
-    from tests.candidates.factories import StaffFactory
+    from tests.core.factories import StaffFactory
     from tests.deliberations.factories import ready_session
 
     session = ready_session(n=1)

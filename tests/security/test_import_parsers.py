@@ -21,14 +21,8 @@ from candidates.services import import_candidates
 from referential import formats
 from referential.models import Certification, Competency, Criterion
 from referential.services import ReferentialImportError, import_certification, import_certification_file
-from tests.candidates.factories import (
-    MINIMAL_PDF,
-    CandidateFactory,
-    CentreFactory,
-    CompanyFactory,
-    StaffFactory,
-    TutorFactory,
-)
+from tests.candidates.factories import MINIMAL_PDF, CandidateFactory, CompanyFactory, TutorFactory
+from tests.core.factories import CentreFactory, StaffFactory
 from tests.referential.factories import CertificationFactory
 
 DB = settings(

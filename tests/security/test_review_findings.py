@@ -11,7 +11,7 @@ from django.urls import reverse
 from candidates import importing
 from candidates.importing import ImportFileError, read_table
 from candidates.models import ImportJob, ImportJobStatus
-from tests.candidates.factories import CentreFactory, StaffFactory
+from tests.core.factories import CentreFactory, StaffFactory
 
 HEADER = ["nom_naissance", "prenoms", "sexe", "date_naissance", "parcours", "cqpm"]
 
