@@ -140,6 +140,7 @@ def instrumented_build(document):
 
     from core.pdf import html_to_pdf
     from deliberations import documents
+    from deliberations.documents import production  # noqa: F401 - patched below
 
     stages = {"template": 0.0, "weasyprint": 0.0}
     cpu = {"template": 0.0, "weasyprint": 0.0}
@@ -167,7 +168,10 @@ def instrumented_build(document):
     reverse("deliberations:verify_number", args=["0"])
     seal.preload_code()
     seal.current()
-    with CaptureQueriesContext(connection) as queries, mock.patch.object(documents, "render_pdf", render_pdf):
+    with (
+        CaptureQueriesContext(connection) as queries,
+        mock.patch.object(documents.production, "render_pdf", render_pdf),
+    ):
         started, started_cpu = time.perf_counter(), time.process_time()
         content = documents.build(document)
         total, total_cpu = time.perf_counter() - started, time.process_time() - started_cpu
