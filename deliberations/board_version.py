@@ -3,7 +3,8 @@
 board (`selectors.board.board_page`) is cached by (session, version).
 
 What the board reads, and who bumps for it:
-- the session's entries, its outcomes (and their blocs), its attendance: the session itself;
+- the session's entries, its outcomes (and their blocs), its attendance: the session itself; a seat
+  of its jury: every session of that jury;
 - a candidate (status, names, pathway, company, previous attempt, anonymisation), its dossier and
   the dossier's competencies, its reports, its submitted sheets and their evaluators' conflicts of
   interest, its commission proposals and company opinions: every session the candidate is put before;
@@ -32,6 +33,7 @@ from .models import (
     CapitalisedBlock,
     CapitalisedCompetency,
     DeliberationSession,
+    JuryMember,
     SessionCandidate,
 )
 
@@ -124,6 +126,9 @@ def connect():
     _connect(ConflictOfInterest, by_conflict)
     _connect(SessionCandidate, by_session)
     _connect(Attendance, by_session)
+    _connect(
+        JuryMember, lambda instance: bump_sessions(_sessions().filter(jury_id=instance.jury_id).values("pk"))
+    )
     _connect(CandidateOutcome, by_session, m2m=CandidateOutcome.blocks_acquired.through)
     _connect(CapitalisedCompetency, by_attempt)
     _connect(CapitalisedBlock, by_attempt)

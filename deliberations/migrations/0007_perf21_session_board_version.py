@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deliberations', '0006_cand23_appeals'),
+        ("deliberations", "0006_cand23_appeals"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='deliberationsession',
-            name='board_version',
-            field=models.PositiveBigIntegerField(default=0, editable=False, verbose_name='version du tableau du jury'),
+            model_name="deliberationsession",
+            name="board_version",
+            field=models.PositiveBigIntegerField(
+                default=0, editable=False, verbose_name="version du tableau du jury"
+            ),
         ),
     ]

@@ -29,10 +29,12 @@ from referential.models import Block, Competency
 
 from .. import awards, capitalisation
 from ..models import (
+    Attendance,
     CandidateOutcome,
     CompetencyDecision,
     DocumentStatus,
     GeneratedDocument,
+    JuryMember,
     Result,
     SessionCandidate,
 )
@@ -401,6 +403,7 @@ class Board:
     counts: dict  # "all", BOARD_TO_DECIDE, BOARD_DECIDED, BOARD_REVIEW → number of candidates (whole session)
     state: str
     search: str
+    key: str = ""  # its cache key: what is derived from the board (its rendered rows) is cached by it
 
 
 def _review_pairs(session, candidate_ids):
@@ -477,6 +480,7 @@ class BoardSummary:
 
 
 BOARD_CACHE_SECONDS = 24 * 3600  # the version makes a stale entry unreachable; this only frees memory
+BOARD_CACHE_FORMAT = 1  # bump when BoardSummary, Board or BoardLine change shape (cached pickles)
 
 
 def _board_key(session, *parts):
@@ -487,8 +491,35 @@ def _board_key(session, *parts):
     created = session.created_at.timestamp() if session.created_at else ""
     return ":".join(
         str(part)
-        for part in ("deliberations:board", session.pk, session.board_version, session.date, created, *parts)
+        for part in (
+            f"deliberations:board{BOARD_CACHE_FORMAT}",
+            session.pk,
+            session.board_version,
+            session.date,
+            created,
+            *parts,
+        )
     )
+
+
+def board_members(session):
+    """selectors.session_members for the board, cached by (session, board version): attendance and
+    jury seats bump the version (deliberations.board_version). The members come without their
+    account (the board does not show it, and the cache keeps no password hash)."""
+    key = _board_key(session, "members")
+    found = cache.get(key)
+    if found is None:
+        attendance = {
+            a.member_id: a for a in Attendance.objects.filter(session=session).select_related("member")
+        }
+        members = list(JuryMember.objects.filter(jury_id=session.jury_id))
+        for member in members:
+            record = attendance.get(member.pk)
+            member.present = bool(record and record.present)
+            member.attendance_recorded = record is not None
+        found = (members, list(attendance.values()))
+        cache.set(key, found, BOARD_CACHE_SECONDS)
+    return found
 
 
 def board_summary(session, referential=None):
@@ -561,6 +592,7 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
     if board_obj is None:
         board_obj = _compute_board_page(session, state=state, search=search, page=page, per_page=per_page)
         cache.set(key, board_obj, BOARD_CACHE_SECONDS)
+    board_obj.key = key
     return board_obj
 
 
