@@ -13,8 +13,8 @@ from django.urls import reverse
 from bench.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_OPEN_PLACE, ScaleBuilder, ScaleOptions
 from candidates.models import Candidate, CandidateStatus
 from core.models import User
-from deliberations.models import DeliberationSession, JuryMember
 from deliberations.board_version import bump_sessions
+from deliberations.models import DeliberationSession, JuryMember
 from deliberations.selectors import BOARD_PAGE_SIZE, board_summary
 from evaluations.models import CompanyOpinion, ScoringSheet, SheetStatus
 from referential.models import Certification
