@@ -11,9 +11,10 @@ class DeliberationsConfig(AppConfig):
         from candidates.selectors import register_scope
         from core.models import Role
 
-        from . import capitalisation, hub, selectors, signals, widgets  # noqa: F401 - widgets register
+        from . import board_version, capitalisation, hub, selectors, signals, widgets  # noqa: F401 - widgets register
 
         signals.connect()
+        board_version.connect()
         capitalisation.connect()
         register_section(hub.candidate_section)
         register_scope(Role.JURY, selectors.jury_candidates)

@@ -30,7 +30,7 @@ from core.services import audit, queue_email, safe_delay
 from core.text import REASON_MAX, check_length
 from evaluations.models import Convocation
 
-from . import awards, selectors
+from . import awards, board_version, selectors
 from .capitalisation import apply_capitalisation
 from .models import (
     Appeal,
@@ -561,6 +561,7 @@ def _capitalise(session, outcome):
         )
         for bid, until in plan.get("blocks", {}).items()
     )
+    board_version.bump_attempts([outcome.candidate_id])  # bulk_create sends no signal
 
 
 def _mark_deliberated(candidate, actor):
@@ -1078,6 +1079,7 @@ def record_prior_deliberation(
         )
         for b in blocks
     )
+    board_version.bump_attempts([candidate.pk])  # bulk_create sends no signal
     audit(
         actor=actor,
         action="deliberations.prior_deliberation_recorded",

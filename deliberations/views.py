@@ -2,16 +2,20 @@
 scope → 404), permissions from deliberations.permissions (not allowed → 403), changes from services
 (a broken rule → message and re-render, never a 500)."""
 
+import hashlib
 import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -296,7 +300,7 @@ def session_detail(request, pk):
     can_manage = permissions.can_manage_session(request.user, session)
     can_decide = permissions.can_decide(request.user, session)
     can_amend = permissions.can_amend(request.user, session)
-    members, attendances = selectors.session_members(session)
+    members, attendances = selectors.board_members(session)
     # Before the deliberation's day: no attendance, decision nor closing (services' date rule).
     not_reached = "" if session.is_closed else services.deliberation_not_reached_reason(session)
     board = selectors.board_page(
@@ -347,7 +351,29 @@ def session_detail(request, pk):
         else:
             context["late_entry_form"] = LateEntryForm(initial={"date": services.today()})
         context["add_form"] = AddCandidatesForm(queryset=_eligible_candidates(session))
+    context["rows_html"] = _board_rows_html(context)
     return render(request, "deliberations/session_detail.html", context)
+
+
+def _board_rows_html(context):
+    """The board's rows rendered once per board version and way of showing them (issue 21), or ""
+    (the template renders them): never when they carry a form, whose CSRF token is the user's."""
+    board = context["board"]
+    if context["can_remove_now"] or not board.key or not board.lines:
+        return ""
+    flags = (context["can_decide_now"], context["can_amend_now"], context["place"])
+    key = f"{board.key}:rows:{hashlib.sha256(repr(flags).encode()).hexdigest()[:16]}"
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string(
+            "deliberations/_board_rows.html",
+            {
+                name: context[name]
+                for name in ("rows", "session", "can_decide_now", "can_amend_now", "can_remove_now", "place")
+            },
+        )
+        cache.set(key, str(html), selectors.BOARD_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308 - rendered by the template above, autoescaped
 
 
 def _managed_session(request, pk):

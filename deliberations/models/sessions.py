@@ -65,6 +65,9 @@ class DeliberationSession(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    # Bumped in the same transaction by every write the jury board reads (deliberations.board_version,
+    # issue 21): the board's session-wide summary and pages are cached by (session, version).
+    board_version = models.PositiveBigIntegerField(_("version du tableau du jury"), default=0, editable=False)
 
     class Meta:
         ordering = ["-date", "-id"]

@@ -3,12 +3,15 @@ constant number of queries; the documents of a session."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from candidates.models import Candidate, CandidateDocument, CandidateStatus, DossierCompetency, Pathway
@@ -26,10 +29,12 @@ from referential.models import Block, Competency
 
 from .. import awards, capitalisation
 from ..models import (
+    Attendance,
     CandidateOutcome,
     CompetencyDecision,
     DocumentStatus,
     GeneratedDocument,
+    JuryMember,
     Result,
     SessionCandidate,
 )
@@ -398,6 +403,7 @@ class Board:
     counts: dict  # "all", BOARD_TO_DECIDE, BOARD_DECIDED, BOARD_REVIEW → number of candidates (whole session)
     state: str
     search: str
+    key: str = ""  # its cache key: what is derived from the board (its rendered rows) is cached by it
 
 
 def _review_pairs(session, candidate_ids):
@@ -462,15 +468,72 @@ def _full_name(values, anonymised):
     return f"{name.upper()} {values['first_names']}".strip()
 
 
-def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_SIZE):
-    """The jury board: the counts per state of the whole session and one page of candidates (by
-    reference) in the state asked (BOARD_STATES) whose name or reference match `search`.
+@dataclass(frozen=True)
+class BoardSummary:
+    """What the board reads of the whole session (issue 21), cached by (session, board version):
+    the candidates by reference, those decided, those with a competency to re-examine, the counts."""
 
-    A constant number of queries whatever the size of the session; only the page's candidates are
-    checked in full (the divergence count reads one query of disagreeing proposals)."""
+    ordered: tuple  # candidate ids by reference
+    decided: frozenset
+    review: frozenset
+    counts: dict  # "all", BOARD_TO_DECIDE, BOARD_DECIDED, BOARD_REVIEW → number of candidates
 
-    state = state if state in BOARD_STATES else ""
-    search = (search or "").strip()
+
+BOARD_CACHE_SECONDS = 24 * 3600  # the version makes a stale entry unreachable; this only frees memory
+BOARD_CACHE_FORMAT = 1  # bump when BoardSummary, Board or BoardLine change shape (cached pickles)
+
+
+def _board_key(session, *parts):
+    """The cache key of a session's board at its current version: a write the board reads bumps
+    session.board_version (deliberations.board_version), so the next request misses. The session's
+    date (capitalisation is read on that day) and creation time (a database seeded again) are part
+    of it as well."""
+    created = session.created_at.timestamp() if session.created_at else ""
+    return ":".join(
+        str(part)
+        for part in (
+            f"deliberations:board{BOARD_CACHE_FORMAT}",
+            session.pk,
+            session.board_version,
+            session.date,
+            created,
+            *parts,
+        )
+    )
+
+
+def board_members(session):
+    """selectors.session_members for the board, cached by (session, board version): attendance and
+    jury seats bump the version (deliberations.board_version). The members come without their
+    account (the board does not show it, and the cache keeps no password hash)."""
+    key = _board_key(session, "members")
+    found = cache.get(key)
+    if found is None:
+        attendance = {
+            a.member_id: a for a in Attendance.objects.filter(session=session).select_related("member")
+        }
+        members = list(JuryMember.objects.filter(jury_id=session.jury_id))
+        for member in members:
+            record = attendance.get(member.pk)
+            member.present = bool(record and record.present)
+            member.attendance_recorded = record is not None
+        found = (members, list(attendance.values()))
+        cache.set(key, found, BOARD_CACHE_SECONDS)
+    return found
+
+
+def board_summary(session, referential=None):
+    """The session-wide part of the board (BoardSummary), from the cache when the session's board
+    version has not moved since it was computed; else three to four queries."""
+    key = _board_key(session, "summary")
+    summary = cache.get(key)
+    if summary is None:
+        summary = _compute_board_summary(session, referential or _referential(session))
+        cache.set(key, summary, BOARD_CACHE_SECONDS)
+    return summary
+
+
+def _compute_board_summary(session, referential):
     decided_flag = Exists(
         CandidateOutcome.objects.filter(session=session, candidate_id=OuterRef("candidate_id"))
     )
@@ -486,9 +549,56 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
         )
     )
     previous = {entry[0]: entry[1] for entry in entries}
-    decided = {entry[0] for entry in entries if entry[2]}
+    decided = frozenset(entry[0] for entry in entries if entry[2])
     # The candidates whose company opinion counts (not VAE, with a company).
     opinion_expected = {entry[0] for entry in entries if company_opinion_required(entry[3], entry[4])}
+    pairs = _review_pairs(session, opinion_expected)
+    capitalised = _capitalised_bulk(session, {pair[0]: previous[pair[0]] for pair in pairs}, referential)
+    review = frozenset(_review_candidates(pairs, capitalised))
+    return BoardSummary(
+        ordered=tuple(entry[0] for entry in entries),
+        decided=decided,
+        review=review,
+        counts={
+            "all": len(entries),
+            BOARD_TO_DECIDE: len(entries) - len(decided),
+            BOARD_DECIDED: len(decided),
+            BOARD_REVIEW: len(review),
+        },
+    )
+
+
+def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_SIZE):
+    """The jury board: the counts per state of the whole session and one page of candidates (by
+    reference) in the state asked (BOARD_STATES) whose name or reference match `search`.
+
+    Cached by (session, board version, language, state, search, page): a write the board reads
+    bumps the version in its own transaction (deliberations.board_version), so the next request
+    computes it again. Computing it takes a constant number of queries whatever the size of the
+    session; only the page's candidates are checked in full, the session-wide counts and divergence
+    set come from board_summary (cached by version too)."""
+    state = state if state in BOARD_STATES else ""
+    search = (search or "").strip()
+    page_key = str(page)[:12] if page is not None else ""
+    key = _board_key(
+        session,
+        get_language() or "",
+        per_page,
+        state,
+        hashlib.sha256(search.encode()).hexdigest()[:16],
+        page_key,
+    )
+    board_obj = cache.get(key)
+    if board_obj is None:
+        board_obj = _compute_board_page(session, state=state, search=search, page=page, per_page=per_page)
+        cache.set(key, board_obj, BOARD_CACHE_SECONDS)
+    board_obj.key = key
+    return board_obj
+
+
+def _compute_board_page(session, *, state, search, page, per_page):
+    referential = _referential(session)
+    summary = board_summary(session, referential)
     matching = None
     if search:
         matching = set(
@@ -496,33 +606,25 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
             .filter(_search_condition(search))
             .values_list("candidate_id", flat=True)
         )
-    referential = _referential(session)
-    pairs = _review_pairs(session, opinion_expected)
 
     def listed(candidate_ids):
         return [pk for pk in candidate_ids if matching is None or pk in matching]
 
-    ordered = [entry[0] for entry in entries]
+    decided = summary.decided
     if state == BOARD_TO_DECIDE:
-        chosen = listed(pk for pk in ordered if pk not in decided)
+        chosen = listed(pk for pk in summary.ordered if pk not in decided)
     elif state == BOARD_DECIDED:
-        chosen = listed(pk for pk in ordered if pk in decided)
+        chosen = listed(pk for pk in summary.ordered if pk in decided)
+    elif state == BOARD_REVIEW:
+        chosen = listed(pk for pk in summary.ordered if pk in summary.review)
     else:
-        chosen = listed(ordered)
-    # Who may be on the page: the page itself, or (divergence filter) the candidates of the pairs.
-    candidate_ids = {pair[0] for pair in pairs}
-    if state != BOARD_REVIEW:
-        page_obj = Paginator(chosen, per_page).get_page(page)
-        candidate_ids.update(page_obj.object_list)
-    capitalised = _capitalised_bulk(session, {pk: previous[pk] for pk in candidate_ids}, referential)
-    review = _review_candidates(pairs, capitalised)
-    if state == BOARD_REVIEW:
-        page_obj = Paginator([pk for pk in chosen if pk in review], per_page).get_page(page)
+        chosen = listed(summary.ordered)
+    page_obj = Paginator(chosen, per_page).get_page(page)
     page_ids = list(page_obj.object_list)
     candidates = {
         row["id"]: row for row in Candidate.objects.filter(pk__in=page_ids).values(*_CANDIDATE_FIELDS)
     }
-    evidence = _evidence(session, referential, candidates, capitalised=capitalised)
+    evidence = _evidence(session, referential, candidates)
     outcomes = {}
     if decided.intersection(page_ids):
         rows = (
@@ -571,13 +673,7 @@ def board_page(session, *, state="", search="", page=None, per_page=BOARD_PAGE_S
                 blocks=", ".join(outcome[1]) if outcome else "",
             )
         )
-    counts = {
-        "all": len(entries),
-        BOARD_TO_DECIDE: len(entries) - len(decided),
-        BOARD_DECIDED: len(decided),
-        BOARD_REVIEW: len(review),
-    }
-    return Board(lines=lines, page=page_obj, counts=counts, state=state, search=search)
+    return Board(lines=lines, page=page_obj, counts=dict(summary.counts), state=state, search=search)
 
 
 def capitalised_text(explanation, default=""):
