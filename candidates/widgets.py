@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from core.models import Role
-from core.widgets import ITEM_LIMIT, Item, Widget, register_widget
+from core.widgets import Item, Widget, list_widget, register_widget
 from referential.models import ModalityCode
 
 from .models import CandidateDocument, CandidateStatus, DocumentKind
@@ -55,47 +55,35 @@ def late_reports(user, today):
         .select_related("dossier")
         .order_by("dossier__report_due_date", "reference")
     )
-    count = late.count()
-    items = [
-        Item(
+    return list_widget(
+        late,
+        item=lambda c: Item(
             label=f"{c.reference} — {c.full_name}",
             url=reverse("candidates:detail", args=[c.pk]),
             detail=_("Rapport attendu le %(d)s") % {"d": f"{c.dossier.report_due_date:%d/%m/%Y}"},
             due=c.dossier.report_due_date,
             late=True,
-        )
-        for c in late[:ITEM_LIMIT]
-    ]
-    return Widget(
+        ),
         key="late_reports",
         title=_("Rapports en retard"),
-        count=count,
-        items=items,
         empty=_("Aucun rapport en retard."),
     )
 
 
 @register_widget(key="overdue_access_requests", order=50, roles=[Role.STAFF])
 def overdue_access_requests(user, today):
-    """Requests of access to personal data not answered within one month (RGPD art. 12.3; issue 22).
-    One query (a second one only when more than ITEM_LIMIT are late)."""
-    rows = list(overdue(user, today)[: ITEM_LIMIT + 1])
-    count = len(rows) if len(rows) <= ITEM_LIMIT else overdue(user, today).count()
-    items = [
-        Item(
+    """Requests of access to personal data not answered within one month (RGPD art. 12.3; issue 22)."""
+    return list_widget(
+        overdue(user, today),
+        item=lambda r: Item(
             label=f"{r.candidate.reference} — {r.received_on:%d/%m/%Y}",
             url=reverse("candidates:access_request_detail", args=[r.pk]),
             detail=_("Réponse due le %(d)s") % {"d": f"{r.due_on:%d/%m/%Y}"},
             due=r.due_on,
             late=True,
-        )
-        for r in rows[:ITEM_LIMIT]
-    ]
-    return Widget(
+        ),
         key="overdue_access_requests",
         title=_("Demandes d'accès aux données en retard (RGPD)"),
-        count=count,
-        items=items,
         more_url=reverse("candidates:access_request_list"),
         more_label=_("Registre des demandes d'accès"),
         empty=_("Aucune demande d'accès en retard."),

@@ -45,6 +45,22 @@ class Widget:
         return 0 if self.counts else max(0, self.count - len(self.items))
 
 
+def list_widget(rows, *, item, key, title, **options):
+    """A widget listing the first `ITEM_LIMIT` of `rows` (a queryset or a list), each shown by
+    `item(row)` → `Item`, with the total count.
+
+    A queryset costs one query, and a second (`COUNT`) only when it holds more rows than the widget
+    lists; `options` are the other `Widget` fields (`more_url`, `more_label`, `empty`).
+    """
+    if isinstance(rows, list):
+        first, count = rows[:ITEM_LIMIT], len(rows)
+    else:
+        fetched = list(rows[: ITEM_LIMIT + 1])
+        first = fetched[:ITEM_LIMIT]
+        count = len(fetched) if len(fetched) <= ITEM_LIMIT else rows.count()
+    return Widget(key=key, title=title, count=count, items=[item(row) for row in first], **options)
+
+
 @dataclass(frozen=True)
 class Registration:
     key: str

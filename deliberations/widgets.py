@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from candidates.models import CandidateStatus
 from core.models import Role
-from core.widgets import ITEM_LIMIT, Item, Widget, register_widget
+from core.widgets import Item, list_widget, register_widget
 
 from .models import SessionStatus
 from .selectors import open_appeals as appeals
@@ -32,21 +32,16 @@ def deliberation_sessions_ready(user, today):
         .filter(candidate_count__gt=0, pending_count=0)
         .order_by("date", "pk")
     )
-    count = sessions.count()
-    items = [
-        Item(
+    return list_widget(
+        sessions,
+        item=lambda s: Item(
             label=f"{s.date:%d/%m/%Y} — {s.certification.code}",
             url=reverse("deliberations:session_detail", args=[s.pk]),
             detail=_("%(n)s candidat(s) · %(status)s")
             % {"n": s.candidate_count, "status": s.get_status_display()},
-        )
-        for s in sessions[:ITEM_LIMIT]
-    ]
-    return Widget(
+        ),
         key="sessions_ready",
         title=_("Sessions prêtes pour la délibération"),
-        count=count,
-        items=items,
         more_url=reverse("deliberations:session_list"),
         more_label=_("Toutes les délibérations"),
         empty=_("Aucune session prête : ajoutez des candidats dont l'évaluation est terminée à une session."),
@@ -55,23 +50,16 @@ def deliberation_sessions_ready(user, today):
 
 @register_widget(key="open_appeals", order=55, roles=[Role.STAFF])
 def open_appeals(user, today):
-    """Candidates' appeals (recours) waiting for the jury's re-examination. One query (a second one
-    only when more than ITEM_LIMIT are open)."""
-    rows = list(appeals(user)[: ITEM_LIMIT + 1])
-    count = len(rows) if len(rows) <= ITEM_LIMIT else appeals(user).count()
-    items = [
-        Item(
+    """Candidates' appeals (recours) waiting for the jury's re-examination."""
+    return list_widget(
+        appeals(user),
+        item=lambda a: Item(
             label=f"{a.candidate.reference} — {a.session.date:%d/%m/%Y}",
             url=reverse("deliberations:appeal_detail", args=[a.pk]),
             detail=_("Déposé le %(d)s") % {"d": f"{timezone.localtime(a.filed_at):%d/%m/%Y}"},
-        )
-        for a in rows[:ITEM_LIMIT]
-    ]
-    return Widget(
+        ),
         key="open_appeals",
         title=_("Recours à examiner"),
-        count=count,
-        items=items,
         more_url=reverse("deliberations:appeal_list"),
         more_label=_("Tous les recours"),
         empty=_("Aucun recours en cours."),
@@ -86,22 +74,17 @@ def next_deliberations(user, today):
         .annotate(candidate_count=Count("entries", distinct=True))
         .order_by("date", "pk")
     )
-    count = sessions.count()
-    items = [
-        Item(
+    return list_widget(
+        sessions,
+        item=lambda s: Item(
             label=f"{s.date:%d/%m/%Y} — {s.certification.code}",
             url=reverse("deliberations:session_detail", args=[s.pk]),
             detail=f"{s.place} · "
             + _("%(n)s candidat(s)") % {"n": s.candidate_count}
             + f" · {s.get_status_display()}",
-        )
-        for s in sessions[:ITEM_LIMIT]
-    ]
-    return Widget(
+        ),
         key="next_deliberations",
         title=_("Prochaines délibérations"),
-        count=count,
-        items=items,
         more_url=reverse("deliberations:session_list"),
         more_label=_("Toutes mes délibérations"),
         empty=_("Aucune délibération prévue. Le centre vous convoquera à la prochaine session."),

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from candidates.selectors import candidates_visible_to
 from core.models import Role
-from core.widgets import ITEM_LIMIT, Item, Widget, register_widget
+from core.widgets import Item, list_widget, register_widget
 
 from .models import SheetStatus
 from .notifications import scoring_deadline
@@ -22,21 +22,16 @@ from .selectors import opinions_todo_rows, proposals_to_arbitrate, session_list,
 @register_widget(key="upcoming_sessions", order=20, roles=[Role.STAFF])
 def upcoming_evaluation_sessions(user, today):
     sessions = session_list(user).filter(date__gte=today).order_by("date", "pk")
-    count = sessions.count()
-    items = [
-        Item(
+    return list_widget(
+        sessions,
+        item=lambda s: Item(
             label=f"{s.date:%d/%m/%Y} — {s.commission.name}",
             url=reverse("evaluations:session_detail", args=[s.pk]),
             detail=_("%(n)s candidat(s) convoqué(s)") % {"n": s.candidate_count}
             + (" · " + _("à distance") if s.is_remote else (f" · {s.place}" if s.place else "")),
-        )
-        for s in sessions[:ITEM_LIMIT]
-    ]
-    return Widget(
+        ),
         key="upcoming_sessions",
         title=_("Prochaines sessions d'évaluation"),
-        count=count,
-        items=items,
         more_url=reverse("evaluations:session_list"),
         more_label=_("Toutes les sessions"),
         empty=_("Aucune session d'évaluation à venir : planifiez-en une depuis « Sessions d'évaluation »."),
@@ -57,9 +52,9 @@ def overdue_opinions(user, today):
         .select_related("tutor")
         .order_by("first_due", "reference")
     )
-    count = candidates.count()
-    items = [
-        Item(
+    return list_widget(
+        candidates,
+        item=lambda c: Item(
             label=f"{c.reference} — {c.full_name}",
             url=reverse("evaluations:candidate_detail", args=[c.pk]),
             detail=_("%(n)s avis attendu(s) depuis le %(d)s")
@@ -67,14 +62,9 @@ def overdue_opinions(user, today):
             + (f" · {c.tutor}" if c.tutor_id else ""),
             due=c.first_due,
             late=True,
-        )
-        for c in candidates[:ITEM_LIMIT]
-    ]
-    return Widget(
+        ),
         key="overdue_opinions",
         title=_("Avis de l'entreprise en retard"),
-        count=count,
-        items=items,
         empty=_("Aucun avis de l'entreprise en retard."),
     )
 
@@ -84,31 +74,30 @@ def overdue_opinions(user, today):
 
 @register_widget(key="to_score", order=10, roles=[Role.EVALUATOR])
 def to_score(user, today):
-    rows = to_score_rows(user)
-    items = []
-    for row in sorted(
-        rows, key=lambda r: (r["session"].date if r["session"] else date.max, r["candidate"].pk)
-    ):
+    def item(row):
         session = row["session"]
         deadline = scoring_deadline(session.date) if session else None
         pending = [s for s in row["sheets"] if s.status != SheetStatus.SUBMITTED]
         target = pending[0] if pending else row["sheets"][0]
-        items.append(
-            Item(
-                label=f"{row['candidate'].reference} — {row['candidate'].full_name}",
-                url=reverse("evaluations:score", args=[row["candidate"].pk, target.competency_id]),
-                detail=_("%(done)s/%(total)s fiche(s) soumise(s)")
-                % {"done": row["submitted_count"], "total": len(row["sheets"])}
-                + (f" · {_('évaluation le')} {session.date:%d/%m/%Y}" if session else ""),
-                due=deadline,
-                late=bool(deadline and deadline < today),
-            )
+        return Item(
+            label=f"{row['candidate'].reference} — {row['candidate'].full_name}",
+            url=reverse("evaluations:score", args=[row["candidate"].pk, target.competency_id]),
+            detail=_("%(done)s/%(total)s fiche(s) soumise(s)")
+            % {"done": row["submitted_count"], "total": len(row["sheets"])}
+            + (f" · {_('évaluation le')} {session.date:%d/%m/%Y}" if session else ""),
+            due=deadline,
+            late=bool(deadline and deadline < today),
         )
-    return Widget(
+
+    rows = sorted(
+        to_score_rows(user),
+        key=lambda r: (r["session"].date if r["session"] else date.max, r["candidate"].pk),
+    )
+    return list_widget(
+        rows,
+        item=item,
         key="to_score",
         title=_("Candidats à évaluer"),
-        count=len(items),
-        items=items[:ITEM_LIMIT],
         more_url=reverse("evaluations:to_score"),
         more_label=_("Toute ma liste"),
         empty=_("Aucune fiche d'évaluation en attente. Vos prochaines affectations apparaîtront ici."),
@@ -121,18 +110,15 @@ def to_arbitrate(user, today):
     arbitrations = proposals_to_arbitrate(user)
     if not arbitrations:
         return None
-    return Widget(
+    return list_widget(
+        list(arbitrations),
+        item=lambda a: Item(
+            label=f"{a['candidate'].reference} — C{a['competency'].number}",
+            url=reverse("evaluations:proposal", args=[a["candidate"].pk, a["competency"].pk]),
+            detail=a["competency"].title,
+        ),
         key="to_arbitrate",
         title=_("Propositions à arbitrer (présidence)"),
-        count=len(arbitrations),
-        items=[
-            Item(
-                label=f"{a['candidate'].reference} — C{a['competency'].number}",
-                url=reverse("evaluations:proposal", args=[a["candidate"].pk, a["competency"].pk]),
-                detail=a["competency"].title,
-            )
-            for a in arbitrations[:ITEM_LIMIT]
-        ],
     )
 
 
@@ -141,22 +127,17 @@ def to_arbitrate(user, today):
 
 @register_widget(key="opinions_todo", order=10, roles=[Role.TUTOR])
 def opinions_todo(user, today):
-    rows = [r for r in opinions_todo_rows(user) if not r["signed"]]
-    items = [
-        Item(
+    return list_widget(
+        [r for r in opinions_todo_rows(user) if not r["signed"]],
+        item=lambda r: Item(
             label=f"{r['candidate'].full_name} — {r['candidate'].certification.code}",
             url=reverse("evaluations:opinion", args=[r["candidate"].pk]),
             detail=_("%(given)s/%(total)s avis donné(s)") % {"given": r["given"], "total": r["total"]},
             due=r["due_date"],
             late=bool(r["due_date"] and r["due_date"] < today),
-        )
-        for r in rows
-    ]
-    return Widget(
+        ),
         key="opinions_todo",
         title=_("Avis à donner"),
-        count=len(items),
-        items=items[:ITEM_LIMIT],
         more_url=reverse("evaluations:opinions_todo"),
         more_label=_("Tous mes avis"),
         empty=_("Aucun avis à donner pour le moment. Le centre vous écrira quand un avis sera attendu."),

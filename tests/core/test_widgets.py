@@ -3,7 +3,7 @@
 import pytest
 
 from core import widgets
-from core.models import Role
+from core.models import Role, User
 from reporting.dashboards import dashboard_for
 from tests.core.factories import UserFactory
 
@@ -48,3 +48,29 @@ def test_a_registered_widget_shows_for_its_roles_only_and_none_adds_nothing(db, 
 
 def test_an_inactive_user_gets_no_widget(db):
     assert dashboard_for(UserFactory(role=Role.TUTOR, is_active=False))["widgets"] == []
+
+
+@pytest.mark.parametrize("total", [0, 1, widgets.ITEM_LIMIT, widgets.ITEM_LIMIT + 1, 20])
+def test_list_widget_lists_the_first_rows_and_counts_them_all(db, total, django_assert_num_queries):
+    """One query while everything fits, a COUNT only when rows are left out; a list costs nothing."""
+    for i in range(total):
+        UserFactory(username=f"w{i:02d}", role=Role.TUTOR)
+    queryset = widgets_users().order_by("username")
+    with django_assert_num_queries(1 if total <= widgets.ITEM_LIMIT else 2):
+        widget = widgets.list_widget(
+            queryset, item=lambda u: widgets.Item(label=u.username, url="#"), key="k", title="T", empty="Rien"
+        )
+    assert widget.count == total
+    assert [i.label for i in widget.items] == [f"w{i:02d}" for i in range(min(total, widgets.ITEM_LIMIT))]
+    assert widget.hidden_count == max(0, total - widgets.ITEM_LIMIT)
+    assert widget.empty == "Rien"
+
+    as_list = widgets.list_widget(
+        list(range(total)), item=lambda n: widgets.Item(label=str(n), url="#"), key="k", title="T"
+    )
+    assert as_list.count == total
+    assert len(as_list.items) == min(total, widgets.ITEM_LIMIT)
+
+
+def widgets_users():
+    return User.objects.filter(username__startswith="w")
