@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -391,11 +392,16 @@ def _hub_context(request, candidate, dossier, history, sections):
         next_step = min(steps, key=lambda step: step.order, default=None)
     else:
         next_step = None
+    csrf_token = get_token(request)
     return {
         "stages": sorted(stages, key=lambda stage: stage.order),
         "next_step": next_step,
+        # Sections are plain fragments: rendered without the request's context processors (menu,
+        # messages…, which the page itself runs once), their forms given the page's CSRF token.
         "hub_sections": [
-            render_to_string(section.template, {**section.context, "candidate": candidate}, request=request)
+            render_to_string(
+                section.template, {**section.context, "candidate": candidate, "csrf_token": csrf_token}
+            )
             for section in sections
         ],
     }

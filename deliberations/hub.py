@@ -1,6 +1,6 @@
 """The deliberations' part of the candidate's page (candidates.hub): the session he is put before, the
 jury's decision per competency and bloc with the validity dates, and his documents to download; their
-stages on the timeline and the next step. Five queries whatever the candidate."""
+stages on the timeline and the next step. At most six queries whatever the candidate."""
 
 from django.urls import reverse
 from django.utils import timezone
@@ -53,7 +53,12 @@ def candidate_section(request, candidate):
         .select_related("competency__block")
         .order_by("competency__number")
     )
-    until = {c.competency_id: c for c in CapitalisedCompetency.objects.filter(candidate=candidate)}
+    # The validity dates are shown against the jury's decisions: none to read before it decided.
+    until = (
+        {c.competency_id: c for c in CapitalisedCompetency.objects.filter(candidate=candidate)}
+        if decisions
+        else {}
+    )
     blocks = list(
         CapitalisedBlock.objects.filter(candidate=candidate).select_related("block").order_by("block__number")
     )

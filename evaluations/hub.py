@@ -1,6 +1,6 @@
 """The evaluations' part of the candidate's page (candidates.hub): convocations, progress per
 competency with the sheets and the commission's proposal, the tutor's invitation and the company
-opinion, their stages on the timeline and the next step. Six queries whatever the candidate."""
+opinion, their stages on the timeline and the next step. At most six queries whatever the candidate."""
 
 from django.urls import reverse
 from django.utils import timezone
@@ -56,12 +56,19 @@ def candidate_section(request, candidate):
         .order_by("evaluator__last_name", "evaluator__first_name")
     )
     proposals = {p.competency_id: p for p in CommissionProposal.objects.filter(candidate=candidate)}
-    opinions = {o.competency_id: o for o in opinions_of(candidate)}
+    opinion_applies = (
+        bool(candidate.dossier_company_opinion_applies) and not candidate.is_vae and candidate.tutor_id
+    )
+    # The company's opinion and the tutor's invitation show only where the opinion applies (never in
+    # VAE, nor without a company or tutor): no query for them otherwise.
+    opinions = {o.competency_id: o for o in opinions_of(candidate)} if opinion_applies else {}
     invitation = (
         TutorInvitation.objects.filter(candidate=candidate)
         .select_related("created_by")
         .order_by("-created_at")
         .first()
+        if opinion_applies
+        else None
     )
     now = timezone.now()
     today = timezone.localdate()
@@ -78,9 +85,6 @@ def candidate_section(request, candidate):
         for competency in competencies
     ]
     submitted = [s for s in sheets if s.status == SheetStatus.SUBMITTED]
-    opinion_applies = (
-        bool(candidate.dossier_company_opinion_applies) and not candidate.is_vae and candidate.tutor_id
-    )
     stages, next_steps = [], []
 
     if convocations:

@@ -3,10 +3,12 @@ the page of a candidate who reached it, with the next step as a button, and the 
 number of queries (candidates.hub sections of evaluations and deliberations)."""
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -103,3 +105,30 @@ def test_hub_page_queries_do_not_grow_with_the_candidates_data(client, demo_staf
             client.get(reverse("candidates:detail", args=[candidate.pk]))
         counts.append(len(queries))
     assert max(counts) <= 20, counts
+
+
+def test_the_hubs_tutor_forms_carry_the_pages_csrf_token(demo_staff):
+    """The sections are rendered as fragments (no request context): their forms still get the page's
+    CSRF token, and a browser-like client (CSRF checked) can post them."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(demo_staff)
+    candidate = (
+        Candidate.objects.filter(
+            centre__code="A",
+            status=CandidateStatus.IN_EVALUATION,
+            tutor__isnull=False,
+            tutor_invitations__isnull=False,
+        )
+        .exclude(pathway="vae")
+        .order_by("pk")
+        .first()
+    )
+    page, _response = _page(client, candidate)
+    action = reverse("evaluations:invite_tutor", args=[candidate.pk])
+    form = re.search(rf'<form method="post" action="{re.escape(action)}".*?</form>', page, re.S)
+    assert form, "le formulaire « Renvoyer l'invitation » est sur la page"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(0)).group(1)
+    refused = client.post(action, {"due_date": ""})
+    assert refused.status_code == 403  # without the token
+    accepted = client.post(action, {"csrfmiddlewaretoken": token})
+    assert accepted.status_code != 403
