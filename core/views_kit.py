@@ -38,14 +38,15 @@ def _redirect(redirect_to, result):
     return redirect(target)
 
 
-def submit_form(request, form, action, *, success, redirect_to, error_field=None):
+def submit_form(request, form, action, *, success, redirect_to, error_field=None, error_as_message=False):
     """Run `action()` (the service call) when the bound `form` is valid.
 
     Success: the `success` message (text, or callable(result) → text or None when it wrote its own
     message) and a redirect to `redirect_to` (URL, model, URL name, or callable(result)).
     Returns None when the form must be shown again: invalid, or the service refused — its
-    BusinessRuleError is then an error of the form (`error_field`, the whole form by default), and the
-    bound form keeps everything the user typed. Typical use:
+    BusinessRuleError is then an error of the form (`error_field`, the whole form by default; or an
+    error message above the page with `error_as_message`, for pages that show the form's own errors
+    only beside its fields), and the bound form keeps everything the user typed. Typical use:
 
         response = submit_form(request, form, lambda: services.x(...), success=_("…"), redirect_to=url)
         return response or render(request, template, {"form": form}, status=…)
@@ -55,7 +56,10 @@ def submit_form(request, form, action, *, success, redirect_to, error_field=None
     try:
         result = action()
     except BusinessRuleError as exc:
-        form.add_error(error_field, exc.message)
+        if error_as_message:
+            messages.error(request, exc.message)
+        else:
+            form.add_error(error_field, exc.message)
         return None
     text = _message(success, result)
     if text:
@@ -63,15 +67,15 @@ def submit_form(request, form, action, *, success, redirect_to, error_field=None
     return _redirect(redirect_to, result)
 
 
-def run_action(request, action, *, success, redirect_to):
+def run_action(request, action, *, success, redirect_to, error_redirect_to=None):
     """A button without a form to re-show: run `action()`; the service's refusal is an error message,
-    success the `success` message (as in `submit_form`); then a redirect to `redirect_to` (the
-    failure redirects with `redirect_to(None)` when it is a callable)."""
+    success the `success` message (as in `submit_form`); then a redirect to `redirect_to` (URL, model,
+    URL name, or callable(result)) — after a refusal to `error_redirect_to` when given."""
     try:
         result = action()
     except BusinessRuleError as exc:
         messages.error(request, exc.message)
-        return _redirect(redirect_to, None)
+        return _redirect(error_redirect_to or redirect_to, None)
     text = _message(success, result)
     if text:
         messages.success(request, text)

@@ -4,9 +4,8 @@ use the area (others: 403); the invitation link is public (its token is the cred
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.encoding import force_str
@@ -23,13 +22,13 @@ from candidates.services import (
     request_rectification,
     upload_own_document,
 )
-from core.auth import client_ip
 from core.dates import long_date
 from core.exceptions import BusinessRuleError
 from core.models import Role
 from core.permissions import role_required
 from deliberations import services as deliberation_services
 from deliberations.services import appeal_deadline
+from deliberations.views import download_generated_document
 
 from . import candidate_space as space
 from . import selectors, services
@@ -584,14 +583,4 @@ def candidate_document(request, document_pk):
     """Download one of his own documents (current edition, closed session); audited."""
 
     document = space.document_of(space.own_candidate(request.user), document_pk)
-    deliberation_services.record_download(
-        actor=request.user, document=document, ip_address=client_ip(request)
-    )
-    response = FileResponse(
-        default_storage.open(document.file.name, "rb"),
-        as_attachment=True,
-        filename=document.filename,
-        content_type=document.content_type,
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return download_generated_document(request, document)

@@ -166,7 +166,7 @@ def test_generated_document_download_logs_the_client_behind_the_proxy(client, se
         HTTP_X_FORWARDED_FOR="198.51.100.24",
     )
     assert response.status_code == 200
-    event = AuditEvent.objects.get(action="deliberations.document_downloaded")
+    event = AuditEvent.objects.get(action="document.downloaded")
     assert event.ip_address == "198.51.100.24"
 
 
