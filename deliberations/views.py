@@ -783,7 +783,7 @@ def download_generated_document(request, document):
 @require_http_methods(["GET", "POST"])
 def document_settings(request):
     centres = list(selectors.centres_managed_by(request.user))
-    if not centres:
+    if not centres:  # no object yet to ask a rule about: staff of no centre have nothing to set
         raise PermissionDenied
     code = request.POST.get("centre") or request.GET.get("centre") or centres[0].code
     centre = next((c for c in centres if c.code == code), None)

@@ -119,7 +119,7 @@ def _no_referrer(response):
 @never_cache
 def invitation(request, token):
     """The tutor's single-use link: choose a password (first time) or log in directly."""
-    try:
+    try:  # a dead link is its own page (404 / 410), no form yet
         invitation_obj = services.check_invitation(token)
     except BusinessRuleError as exc:
         status = 404 if exc.code == "invalid_link" else 410

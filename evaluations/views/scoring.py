@@ -234,6 +234,7 @@ def autosave(request, candidate_pk, competency_pk):
     data = _parse_post(request, sheet)
     context = {"sheet": sheet, "candidate_pk": candidate_pk, "competency_pk": competency_pk}
     values = [value for value, _comment in data["judgements"].values()]
+    # Not `submit_form`: htmx gets a status line (409 stale or locked, 400 refused), never a redirect.
     try:
         saved = services.save_sheet(
             sheet=sheet,
