@@ -5,11 +5,10 @@ from html import escape as html_escape
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +26,7 @@ from core.files import download_name
 from core.models import Role
 from core.permissions import RoleRequiredMixin
 from core.services import audit
+from core.views_kit import file_download, require_permission, run_action, submit_form
 from referential.models import ModalityCode
 
 from . import hub, selectors, services
@@ -53,17 +53,10 @@ from .models import (
     Pathway,
     Tutor,
 )
-from .permissions import can_download_document, can_export_personal_data, can_manage_candidate
+from .permissions import can_export_personal_data, can_manage_candidate
 
 STAFF = (Role.STAFF,)
 PAGE_SIZE = 50
-
-
-def _get(queryset, **lookup):
-    try:
-        return queryset.get(**lookup)
-    except queryset.model.DoesNotExist as exc:
-        raise Http404 from exc
 
 
 def _candidate(request, pk, *, detail=False):
@@ -72,9 +65,8 @@ def _candidate(request, pk, *, detail=False):
         if detail
         else selectors.candidates_visible_to(request.user).select_related("centre", "certification")
     )
-    candidate = _get(queryset, pk=pk)
-    if not can_manage_candidate(request.user, candidate):
-        raise PermissionDenied
+    candidate = get_object_or_404(queryset, pk=pk)
+    require_permission(request.user, "candidates.manage_candidate", candidate)
     return candidate
 
 
@@ -341,6 +333,7 @@ class CandidateCreateView(RoleRequiredMixin, View):
     def post(self, request):
         form = CandidateForm(request.POST, user=request.user)
         duplicates = []
+        # Not `submit_form`: a possible duplicate asks for a confirmation (its own error, kept apart).
         if form.is_valid():
             try:
                 candidate = services.register_candidate(by=request.user, **form.service_kwargs())
@@ -495,15 +488,14 @@ class CandidateUpdateView(RoleRequiredMixin, View):
         if candidate is None:
             return redirect("candidates:detail", pk=pk)
         form = CandidateUpdateForm(request.POST, instance=candidate, user=request.user)
-        if form.is_valid():
-            try:
-                services.update_candidate(candidate=candidate, by=request.user, **form.changes())
-            except BusinessRuleError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("Fiche du candidat enregistrée."))
-                return redirect("candidates:detail", pk=pk)
-        return render(request, self.template_name, {"form": form, "candidate": candidate})
+        response = submit_form(
+            request,
+            form,
+            lambda: services.update_candidate(candidate=candidate, by=request.user, **form.changes()),
+            success=_("Fiche du candidat enregistrée."),
+            redirect_to=reverse("candidates:detail", args=[pk]),
+        )
+        return response or render(request, self.template_name, {"form": form, "candidate": candidate})
 
 
 class CandidateTransitionView(RoleRequiredMixin, View):
@@ -522,6 +514,7 @@ class CandidateTransitionView(RoleRequiredMixin, View):
             )
             return redirect("candidates:detail", pk=pk)
         form = TransitionForm(request.POST, candidate=candidate)
+        # Not `submit_form`: an invalid choice that is a process step gets its own explanation below.
         if form.is_valid():
             try:
                 services.change_status_by_hand(
@@ -566,15 +559,16 @@ class DossierEditView(RoleRequiredMixin, View):
     def post(self, request, pk):
         candidate = _candidate(request, pk)
         form = self._form(request, candidate, request.POST)
-        if form.is_valid():
-            try:
-                services.update_dossier(dossier=candidate.dossier, by=request.user, **form.service_kwargs())
-            except BusinessRuleError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("Dossier d'évaluation enregistré."))
-                return redirect("candidates:detail", pk=pk)
-        return render(request, self.template_name, {"candidate": candidate, "form": form})
+        response = submit_form(
+            request,
+            form,
+            lambda: services.update_dossier(
+                dossier=candidate.dossier, by=request.user, **form.service_kwargs()
+            ),
+            success=_("Dossier d'évaluation enregistré."),
+            redirect_to=reverse("candidates:detail", args=[pk]),
+        )
+        return response or render(request, self.template_name, {"candidate": candidate, "form": form})
 
 
 class DossierValidateView(RoleRequiredMixin, View):
@@ -582,13 +576,12 @@ class DossierValidateView(RoleRequiredMixin, View):
 
     def post(self, request, pk):
         candidate = _candidate(request, pk)
-        try:
-            services.validate_dossier(dossier=candidate.dossier, by=request.user)
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Dossier validé : il est désormais figé."))
-        return redirect("candidates:detail", pk=pk)
+        return run_action(
+            request,
+            lambda: services.validate_dossier(dossier=candidate.dossier, by=request.user),
+            success=_("Dossier validé : il est désormais figé."),
+            redirect_to=reverse("candidates:detail", args=[pk]),
+        )
 
 
 class DossierReopenView(RoleRequiredMixin, View):
@@ -602,15 +595,14 @@ class DossierReopenView(RoleRequiredMixin, View):
         if not form.is_valid():
             messages.error(request, _("Indiquez le motif de la réouverture du dossier."))
             return redirect("candidates:detail", pk=pk)
-        try:
-            services.reopen_dossier(
+        return run_action(
+            request,
+            lambda: services.reopen_dossier(
                 dossier=candidate.dossier, by=request.user, reason=form.cleaned_data["reason"]
-            )
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Dossier rouvert : corrigez-le puis validez-le de nouveau."))
-        return redirect("candidates:detail", pk=pk)
+            ),
+            success=_("Dossier rouvert : corrigez-le puis validez-le de nouveau."),
+            redirect_to=reverse("candidates:detail", args=[pk]),
+        )
 
 
 class DocumentUploadView(RoleRequiredMixin, View):
@@ -627,25 +619,30 @@ class DocumentUploadView(RoleRequiredMixin, View):
     def post(self, request, pk):
         candidate = _candidate(request, pk)
         form = DocumentUploadForm(request.POST, request.FILES)
-        if form.is_valid():
-            try:
-                document = services.upload_document(
-                    candidate=candidate,
-                    kind=form.cleaned_data["kind"],
-                    uploaded_file=form.cleaned_data["file"],
-                    by=request.user,
-                )
-            except BusinessRuleError as exc:
-                form.add_error("file", exc.message)
-            else:
-                text = _("Document déposé (SHA-256 %(sha)s).") % {"sha": document.sha256}
-                if document.is_late:
-                    text += " " + _("Attention : le rapport est remis après la date limite.")
-                    messages.warning(request, text)
-                else:
-                    messages.success(request, text)
-                return redirect("candidates:detail", pk=pk)
-        return self._render(request, candidate, form)
+
+        def uploaded(document):
+            text = _("Document déposé (SHA-256 %(sha)s).") % {"sha": document.sha256}
+            if not document.is_late:
+                return text
+            messages.warning(
+                request, text + " " + _("Attention : le rapport est remis après la date limite.")
+            )
+            return None
+
+        response = submit_form(
+            request,
+            form,
+            lambda: services.upload_document(
+                candidate=candidate,
+                kind=form.cleaned_data["kind"],
+                uploaded_file=form.cleaned_data["file"],
+                by=request.user,
+            ),
+            success=uploaded,
+            redirect_to=reverse("candidates:detail", args=[pk]),
+            error_field="file",
+        )
+        return response or self._render(request, candidate, form)
 
 
 class DocumentDownloadView(RoleRequiredMixin, View):
@@ -654,20 +651,18 @@ class DocumentDownloadView(RoleRequiredMixin, View):
     allowed_roles = (Role.STAFF, Role.EVALUATOR, Role.JURY)
 
     def get(self, request, pk, document_pk):
-        candidate = _get(selectors.candidates_visible_to(request.user), pk=pk)
-        document = _get(CandidateDocument.objects.filter(candidate=candidate), pk=document_pk)
-        if not can_download_document(request.user, candidate):
-            raise PermissionDenied
-        services.record_document_download(document=document, by=request.user, ip_address=_client_ip(request))
-        try:
-            handle = document.file.open("rb")
-        except (FileNotFoundError, OSError) as exc:
-            raise Http404 from exc
-        return FileResponse(
-            handle,
-            as_attachment=True,
+        candidate = get_object_or_404(selectors.candidates_visible_to(request.user), pk=pk)
+        document = get_object_or_404(CandidateDocument.objects.filter(candidate=candidate), pk=document_pk)
+        require_permission(request.user, "candidates.download_document", candidate)
+        # Access to a candidate's file is personal-data access: journaled (RGPD).
+        return file_download(
+            request,
+            candidate,
+            document.file,
+            document="candidate_document",
             filename=download_name(document.original_name, document.content_type),
             content_type=document.content_type,
+            document_id=document.pk,
         )
 
 
@@ -676,8 +671,8 @@ class PersonalDataExportView(RoleRequiredMixin, View):
 
     def post(self, request, pk):
         candidate = _candidate(request, pk)
-        if not can_export_personal_data(request.user, candidate):
-            raise PermissionDenied
+        require_permission(request.user, "candidates.export_personal_data", candidate)
+        # Not `run_action`: success is the archive itself, not a redirect.
         try:
             archive = services.export_personal_data(candidate=candidate, by=request.user)
         except BusinessRuleError as exc:
@@ -692,9 +687,8 @@ class PersonalDataExportView(RoleRequiredMixin, View):
 
 
 def _access_request(request, pk):
-    access_request = _get(selectors.access_requests_visible_to(request.user), pk=pk)
-    if not can_manage_candidate(request.user, access_request.candidate):
-        raise PermissionDenied
+    access_request = get_object_or_404(selectors.access_requests_visible_to(request.user), pk=pk)
+    require_permission(request.user, "candidates.manage_candidate", access_request.candidate)
     return access_request
 
 
@@ -723,21 +717,19 @@ class AccessRequestCreateView(RoleRequiredMixin, View):
     def post(self, request, pk):
         candidate = _candidate(request, pk)
         form = AccessRequestForm(request.POST)
-        if form.is_valid():
-            try:
-                access_request = services.record_access_request(
-                    candidate=candidate, by=request.user, **form.cleaned_data
-                )
-            except BusinessRuleError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(
-                    request,
-                    _("Demande d'accès enregistrée : réponse due au plus tard le %(d)s.")
-                    % {"d": date_format(access_request.due_on, "DATE_FORMAT")},
-                )
-                return redirect("candidates:access_request_detail", pk=access_request.pk)
-        return self._render(request, candidate, form)
+        response = submit_form(
+            request,
+            form,
+            lambda: services.record_access_request(candidate=candidate, by=request.user, **form.cleaned_data),
+            success=lambda access_request: (
+                _("Demande d'accès enregistrée : réponse due au plus tard le %(d)s.")
+                % {"d": date_format(access_request.due_on, "DATE_FORMAT")}
+            ),
+            redirect_to=lambda access_request: reverse(
+                "candidates:access_request_detail", args=[access_request.pk]
+            ),
+        )
+        return response or self._render(request, candidate, form)
 
 
 class AccessRequestDetailView(RoleRequiredMixin, View):
@@ -761,8 +753,8 @@ class AccessRequestAnswerView(RoleRequiredMixin, View):
 
     def post(self, request, pk):
         access_request = _access_request(request, pk)
-        if not can_export_personal_data(request.user, access_request.candidate):
-            raise PermissionDenied
+        require_permission(request.user, "candidates.export_personal_data", access_request.candidate)
+        # Not `run_action`: success is the archive itself, not a redirect.
         try:
             archive = services.produce_access_answer(access_request=access_request, by=request.user)
         except BusinessRuleError as exc:
@@ -783,18 +775,17 @@ class AccessRequestSentView(RoleRequiredMixin, View):
         if not form.is_valid():
             messages.error(request, _("Indiquez la date et le moyen d'envoi de la réponse."))
             return redirect("candidates:access_request_detail", pk=pk)
-        try:
-            services.record_access_answer_sent(
+        return run_action(
+            request,
+            lambda: services.record_access_answer_sent(
                 access_request=access_request,
                 by=request.user,
                 sent_on=form.cleaned_data["sent_on"],
                 channel=form.cleaned_data["channel"],
-            )
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Envoi de la réponse enregistré."))
-        return redirect("candidates:access_request_detail", pk=pk)
+            ),
+            success=_("Envoi de la réponse enregistré."),
+            redirect_to=reverse("candidates:access_request_detail", args=[pk]),
+        )
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -808,7 +799,7 @@ def _import_job(request, pk):
     queryset = selectors.import_jobs_visible_to(request.user).select_related(
         "centre", "created_by", "confirmed_by"
     )
-    return _get(queryset, pk=pk)
+    return get_object_or_404(queryset, pk=pk)
 
 
 class ImportView(RoleRequiredMixin, View):
@@ -827,18 +818,17 @@ class ImportView(RoleRequiredMixin, View):
 
     def post(self, request):
         form = ImportUploadForm(request.POST, request.FILES, user=request.user)
-        if form.is_valid():
-            try:
-                job = services.create_import_job(
-                    centre=form.cleaned_data["centre"],
-                    uploaded_file=form.cleaned_data["file"],
-                    by=request.user,
-                )
-            except BusinessRuleError as exc:
-                form.add_error("file", exc.message)
-            else:
-                return redirect("candidates:import_job", pk=job.pk)
-        return self._render(request, form)
+        response = submit_form(
+            request,
+            form,
+            lambda: services.create_import_job(
+                centre=form.cleaned_data["centre"], uploaded_file=form.cleaned_data["file"], by=request.user
+            ),
+            success=None,
+            redirect_to=lambda job: reverse("candidates:import_job", args=[job.pk]),
+            error_field="file",
+        )
+        return response or self._render(request, form)
 
 
 class ImportJobView(RoleRequiredMixin, View):
@@ -891,11 +881,12 @@ class ImportJobConfirmView(RoleRequiredMixin, View):
 
     def post(self, request, pk):
         job = _import_job(request, pk)
-        try:
-            services.confirm_import_job(job=job, by=request.user)
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        return redirect("candidates:import_job", pk=job.pk)
+        return run_action(
+            request,
+            lambda: services.confirm_import_job(job=job, by=request.user),
+            success=None,
+            redirect_to=reverse("candidates:import_job", args=[job.pk]),
+        )
 
 
 # --- companies and tutors -------------------------------------------------------------------
@@ -954,21 +945,20 @@ class CompanyCreateView(RoleRequiredMixin, View):
 
     def post(self, request):
         form = CompanyForm(request.POST, user=request.user)
-        if form.is_valid():
-            try:
-                company = services.create_company(
-                    centre=form.cleaned_data["centre"], by=request.user, **form.changes()
-                )
-            except BusinessRuleError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("Entreprise enregistrée."))
-                return redirect("candidates:company_detail", pk=company.pk)
-        return render(request, self.template_name, {"form": form})
+        response = submit_form(
+            request,
+            form,
+            lambda: services.create_company(
+                centre=form.cleaned_data["centre"], by=request.user, **form.changes()
+            ),
+            success=_("Entreprise enregistrée."),
+            redirect_to=lambda company: reverse("candidates:company_detail", args=[company.pk]),
+        )
+        return response or render(request, self.template_name, {"form": form})
 
 
 def _company(request, pk):
-    return _get(selectors.companies_visible_to(request.user).select_related("centre"), pk=pk)
+    return get_object_or_404(selectors.companies_visible_to(request.user).select_related("centre"), pk=pk)
 
 
 class CompanyDetailView(RoleRequiredMixin, View):
@@ -1001,15 +991,14 @@ class CompanyUpdateView(RoleRequiredMixin, View):
     def post(self, request, pk):
         company = _company(request, pk)
         form = CompanyForm(request.POST, instance=Company.objects.get(pk=company.pk), user=request.user)
-        if form.is_valid():
-            try:
-                services.update_company(company=company, by=request.user, **form.changes())
-            except BusinessRuleError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("Entreprise enregistrée."))
-                return redirect("candidates:company_detail", pk=company.pk)
-        return render(request, self.template_name, {"form": form, "company": company})
+        response = submit_form(
+            request,
+            form,
+            lambda: services.update_company(company=company, by=request.user, **form.changes()),
+            success=_("Entreprise enregistrée."),
+            redirect_to=reverse("candidates:company_detail", args=[company.pk]),
+        )
+        return response or render(request, self.template_name, {"form": form, "company": company})
 
 
 class TutorCreateView(RoleRequiredMixin, View):
@@ -1023,15 +1012,14 @@ class TutorCreateView(RoleRequiredMixin, View):
     def post(self, request, pk):
         company = _company(request, pk)
         form = TutorForm(request.POST)
-        if form.is_valid():
-            try:
-                services.create_tutor(company=company, by=request.user, **form.changes())
-            except BusinessRuleError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("Tuteur enregistré."))
-                return redirect("candidates:company_detail", pk=company.pk)
-        return render(request, self.template_name, {"form": form, "company": company})
+        response = submit_form(
+            request,
+            form,
+            lambda: services.create_tutor(company=company, by=request.user, **form.changes()),
+            success=_("Tuteur enregistré."),
+            redirect_to=reverse("candidates:company_detail", args=[company.pk]),
+        )
+        return response or render(request, self.template_name, {"form": form, "company": company})
 
 
 class TutorUpdateView(RoleRequiredMixin, View):
@@ -1039,7 +1027,9 @@ class TutorUpdateView(RoleRequiredMixin, View):
     template_name = "candidates/tutor_form.html"
 
     def _tutor(self, request, pk):
-        return _get(selectors.tutors_visible_to(request.user).select_related("company__centre"), pk=pk)
+        return get_object_or_404(
+            selectors.tutors_visible_to(request.user).select_related("company__centre"), pk=pk
+        )
 
     def get(self, request, pk):
         tutor = self._tutor(request, pk)
@@ -1049,12 +1039,13 @@ class TutorUpdateView(RoleRequiredMixin, View):
     def post(self, request, pk):
         tutor = self._tutor(request, pk)
         form = TutorForm(request.POST, instance=Tutor.objects.get(pk=tutor.pk))
-        if form.is_valid():
-            try:
-                services.update_tutor(tutor=tutor, by=request.user, **form.changes())
-            except BusinessRuleError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("Tuteur enregistré."))
-                return redirect("candidates:company_detail", pk=tutor.company_id)
-        return render(request, self.template_name, {"form": form, "company": tutor.company, "tutor": tutor})
+        response = submit_form(
+            request,
+            form,
+            lambda: services.update_tutor(tutor=tutor, by=request.user, **form.changes()),
+            success=_("Tuteur enregistré."),
+            redirect_to=reverse("candidates:company_detail", args=[tutor.company_id]),
+        )
+        return response or render(
+            request, self.template_name, {"form": form, "company": tutor.company, "tutor": tutor}
+        )

@@ -11,6 +11,9 @@ APP_ACTION_LABELS = {
     "candidate.registered": _("Candidat inscrit"),
     "candidate.status_changed": _("Statut du candidat changé"),
     "candidate.updated": _("Fiche du candidat modifiée"),
+    # Old codes of downloads, before every download was journaled as `document.downloaded` with the
+    # kind of document in its details (issue 20): kept for the rows already in the journal (the
+    # journal is append-only), like the two other old codes marked below.
     "candidate_document.downloaded": _("Document du candidat téléchargé"),
     "candidate_document.uploaded": _("Document du candidat déposé"),
     "candidates.exported": _("Liste des candidats exportée"),
@@ -54,7 +57,7 @@ APP_ACTION_LABELS = {
     "deliberations.capitalisation_applied": _("Acquis antérieurs appliqués"),
     "deliberations.convocations_recorded": _("Convocations du jury enregistrées"),
     "deliberations.decisions_recorded": _("Décisions du jury enregistrées"),
-    "deliberations.document_downloaded": _("Document de délibération téléchargé"),
+    "deliberations.document_downloaded": _("Document de délibération téléchargé"),  # old code (issue 20)
     "deliberations.document_requested": _("Document de délibération demandé"),
     "deliberations.document_retried": _("Production de document relancée"),
     "deliberations.documents_requested": _("Documents de la délibération demandés"),
@@ -76,7 +79,7 @@ APP_ACTION_LABELS = {
     "referential.draft_deleted": _("Brouillon de référentiel supprimé"),
     "referential.imported": _("Référentiel importé"),
     "referential.published": _("Référentiel publié"),
-    "reporting.accrochage_downloaded": _("Déclaration CPF téléchargée"),
+    "reporting.accrochage_downloaded": _("Déclaration CPF téléchargée"),  # old code (issue 20)
     "reporting.accrochage_exported": _("Déclaration CPF produite"),
     "scale.seeded": _("Données de charge créées"),
 }
@@ -146,6 +149,8 @@ DATA_LABELS.update(
         "attachments": _("pièces jointes"),
         "amendment_id": _("modification de la décision"),
         "by_candidate": _("par le candidat lui-même"),
+        "document": _("type de document"),
+        "filled": _("rempli"),
     }
 )
 
@@ -174,4 +179,9 @@ VALUE_CODES = {
     "failed": _("non attribué"),
     "upheld": _("recours accueilli"),
     "rejected": _("recours rejeté"),
+    # The kinds of document of `document.downloaded` (core.views_kit.file_download).
+    "candidate_document": _("document du candidat"),
+    "deliberation_document": _("document de délibération"),
+    "accrochage": _("déclaration CPF"),
+    "grid": _("grille d'évaluation"),
 }

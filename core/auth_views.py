@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from . import auth
 from .auth_forms import LoginOrEmailPasswordResetForm, OTPCodeForm
 from .services import audit, audit_rate_limited, home_centre
+from .views_kit import require_permission
 
 
 def _ip(request):
@@ -60,8 +61,7 @@ def _throttled_message(device, request=None):
 def otp_setup(request):
     """Enrol an authenticator app: QR code of the otpauth:// URI, then confirm with one code."""
     user = request.user
-    if not auth.may_enrol(user):
-        raise PermissionDenied
+    require_permission(user, "core.enrol_two_factor")
     device = auth.confirmed_device(user)
     if device is not None:
         return render(
@@ -116,8 +116,7 @@ def _b32_secret(device):
 def otp_disable(request):
     """Remove the second factor: only from a verified session and with a current code."""
     user = request.user
-    if not auth.may_enrol(user):
-        raise PermissionDenied
+    require_permission(user, "core.enrol_two_factor")
     device = auth.confirmed_device(user)
     if device is None:
         return redirect("core:otp_setup")

@@ -7,6 +7,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
+from .auth import may_enrol
 from .models import Role
 
 
@@ -38,6 +39,10 @@ def is_candidate(user):
 @rules.predicate
 def is_superuser(user):
     return bool(user and user.is_authenticated and user.is_superuser)
+
+
+# Two-factor enrolment (core.auth_views): centre staff, superusers and jury members.
+rules.add_perm("core.enrol_two_factor", rules.predicate(may_enrol))
 
 
 ROLE_PREDICATES = {

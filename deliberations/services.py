@@ -904,17 +904,6 @@ def retry_document(*, actor, document):
     return document
 
 
-def record_download(*, actor, document, ip_address=None):
-    audit(
-        actor=actor,
-        action="deliberations.document_downloaded",
-        target=document.session,
-        document_id=str(document.pk),
-        kind=document.kind,
-        ip_address=ip_address,
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # Anonymisation of a candidate (candidates.signals.candidate_anonymised)
 # ---------------------------------------------------------------------------------------------

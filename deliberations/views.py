@@ -9,9 +9,8 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -28,6 +27,7 @@ from core.exports import export_response, requested_format
 from core.models import Role
 from core.permissions import role_required
 from core.ratelimit import exceeded
+from core.views_kit import file_download, require_permission, run_action, submit_form
 
 from . import documents as docs
 from . import permissions, seal, selectors, services
@@ -58,16 +58,6 @@ from .models.documents import DEFAULT_CONTEST_DAYS, VERIFIABLE_KINDS
 STAFF, JURY = Role.STAFF, Role.JURY
 
 
-def _require(predicate, user, obj):
-    if not predicate(user, obj):
-        raise PermissionDenied
-
-
-def _client_ip(request):
-    # The client behind the trusted proxies, as for lockouts and the rest of the journal.
-    return client_ip(request)
-
-
 # ---------------------------------------------------------------------------------------------
 # Juries (staff)
 # ---------------------------------------------------------------------------------------------
@@ -78,16 +68,19 @@ def _client_ip(request):
 def jury_list(request):
     juries = selectors.juries_visible_to(request.user).prefetch_related("members")
     form = JuryForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            jury = services.create_jury(
+    if request.method == "POST":
+        response = submit_form(
+            request,
+            form,
+            lambda: services.create_jury(
                 actor=request.user, centre=form.cleaned_data["centre"], name=form.cleaned_data["name"]
-            )
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Jury créé : ajoutez ses membres."))
-            return redirect("deliberations:jury_detail", pk=jury.pk)
+            ),
+            success=_("Jury créé : ajoutez ses membres."),
+            redirect_to=lambda jury: reverse("deliberations:jury_detail", args=[jury.pk]),
+            error_as_message=True,
+        )
+        if response:
+            return response
     rows = [(jury, selectors.composition_problems(list(jury.members.all()))) for jury in juries]
     fmt = requested_format(request) if request.method == "GET" else None
     if fmt:
@@ -112,16 +105,19 @@ def jury_list(request):
 @require_http_methods(["GET", "POST"])
 def jury_detail(request, pk):
     jury = get_object_or_404(selectors.juries_visible_to(request.user), pk=pk)
-    _require(permissions.can_manage_jury, request.user, jury)
+    require_permission(request.user, "deliberations.manage_jury", jury)
     form = JuryMemberForm(request.POST or None, jury=jury)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.add_jury_member(actor=request.user, jury=jury, **form.cleaned_data)
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Membre ajouté."))
-            return redirect("deliberations:jury_detail", pk=jury.pk)
+    if request.method == "POST":
+        response = submit_form(
+            request,
+            form,
+            lambda: services.add_jury_member(actor=request.user, jury=jury, **form.cleaned_data),
+            success=_("Membre ajouté."),
+            redirect_to=reverse("deliberations:jury_detail", args=[jury.pk]),
+            error_as_message=True,
+        )
+        if response:
+            return response
     members = list(jury.members.select_related("user"))
     return render(
         request,
@@ -134,15 +130,14 @@ def jury_detail(request, pk):
 @require_POST
 def jury_member_remove(request, pk, member_pk):
     jury = get_object_or_404(selectors.juries_visible_to(request.user), pk=pk)
-    _require(permissions.can_manage_jury, request.user, jury)
+    require_permission(request.user, "deliberations.manage_jury", jury)
     member = get_object_or_404(JuryMember, jury=jury, pk=member_pk)
-    try:
-        services.remove_jury_member(actor=request.user, member=member)
-    except BusinessRuleError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Membre retiré du jury."))
-    return redirect("deliberations:jury_detail", pk=jury.pk)
+    return run_action(
+        request,
+        lambda: services.remove_jury_member(actor=request.user, member=member),
+        success=_("Membre retiré du jury."),
+        redirect_to=reverse("deliberations:jury_detail", args=[jury.pk]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,6 +191,7 @@ def session_list(request):
 @require_http_methods(["GET", "POST"])
 def session_create(request):
     form = SessionForm(request.POST or None, user=request.user)
+    # Not `submit_form`: a late-entry refusal belongs to its field, any other to a message.
     if request.method == "POST" and form.is_valid():
         try:
             session = services.create_session(actor=request.user, **form.cleaned_data)
@@ -281,7 +277,7 @@ def session_detail(request, pk):
     """The jury board: the session, its jury and attendance, and one page of its candidates (filters
     by state with the counts of the whole session, search by name or reference)."""
     session = selectors.session_for(request.user, pk)
-    _require(permissions.can_view_session, request.user, session)
+    require_permission(request.user, "deliberations.view_session", session)
     state = request.GET.get("state", "")
     if state not in selectors.BOARD_STATES:
         state = ""
@@ -378,7 +374,7 @@ def _board_rows_html(context):
 
 def _managed_session(request, pk):
     session = selectors.session_for(request.user, pk)
-    _require(permissions.can_manage_session, request.user, session)
+    require_permission(request.user, "deliberations.manage_session", session)
     return session
 
 
@@ -387,18 +383,22 @@ def _managed_session(request, pk):
 def session_convocations(request, pk):
     session = _managed_session(request, pk)
     form = ConvocationForm(request.POST)
-    if form.is_valid():
-        try:
-            warnings = services.record_convocations(actor=request.user, session=session, **form.cleaned_data)
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Convocations enregistrées."))
-            for warning in warnings:
-                messages.warning(request, warning)
-    else:
+    if not form.is_valid():
         messages.error(request, _("Dates invalides."))
-    return redirect("deliberations:session_detail", pk=session.pk)
+        return redirect("deliberations:session_detail", pk=session.pk)
+    return run_action(
+        request,
+        lambda: services.record_convocations(actor=request.user, session=session, **form.cleaned_data),
+        success=lambda warnings: _with_warnings(request, _("Convocations enregistrées."), warnings),
+        redirect_to=reverse("deliberations:session_detail", args=[session.pk]),
+    )
+
+
+def _with_warnings(request, text, warnings):
+    """The success message, then the service's warnings under it."""
+    messages.success(request, text)
+    for warning in warnings:
+        messages.warning(request, warning)
 
 
 @role_required(STAFF)
@@ -406,22 +406,19 @@ def session_convocations(request, pk):
 def session_attendance(request, pk):
     session = _managed_session(request, pk)
     form = AttendanceForm(request.POST, session=session)
-    if form.is_valid():
-        try:
-            problems = services.record_attendance(
-                actor=request.user,
-                session=session,
-                present_member_ids=[m.pk for m in form.cleaned_data["present"]],
-            )
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Présences enregistrées."))
-            for problem in problems:
-                messages.warning(request, problem)
-    else:
+    if not form.is_valid():
         messages.error(request, _("Sélection invalide."))
-    return redirect("deliberations:session_detail", pk=session.pk)
+        return redirect("deliberations:session_detail", pk=session.pk)
+    return run_action(
+        request,
+        lambda: services.record_attendance(
+            actor=request.user,
+            session=session,
+            present_member_ids=[m.pk for m in form.cleaned_data["present"]],
+        ),
+        success=lambda problems: _with_warnings(request, _("Présences enregistrées."), problems),
+        redirect_to=reverse("deliberations:session_detail", args=[session.pk]),
+    )
 
 
 @role_required(STAFF)
@@ -430,21 +427,18 @@ def session_late_entry(request, pk):
     """« Saisie a posteriori »: the jury met earlier than the planned day (reason required, audited)."""
     session = _managed_session(request, pk)
     form = LateEntryForm(request.POST)
-    if form.is_valid():
-        try:
-            services.record_late_entry(actor=request.user, session=session, **form.cleaned_data)
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request, _("Saisie a posteriori enregistrée : présences, décisions et clôture sont ouvertes.")
-            )
-    else:
+    if not form.is_valid():
         messages.error(
             request,
             _("Indiquez la date à laquelle le jury s'est réuni et le motif de la saisie a posteriori."),
         )
-    return redirect("deliberations:session_detail", pk=session.pk)
+        return redirect("deliberations:session_detail", pk=session.pk)
+    return run_action(
+        request,
+        lambda: services.record_late_entry(actor=request.user, session=session, **form.cleaned_data),
+        success=_("Saisie a posteriori enregistrée : présences, décisions et clôture sont ouvertes."),
+        redirect_to=reverse("deliberations:session_detail", args=[session.pk]),
+    )
 
 
 @role_required(STAFF)
@@ -452,18 +446,17 @@ def session_late_entry(request, pk):
 def session_add_candidates(request, pk):
     session = _managed_session(request, pk)
     form = AddCandidatesForm(request.POST, queryset=_eligible_candidates(session))
-    if form.is_valid():
-        try:
-            added = services.add_candidates(
-                actor=request.user, session=session, candidates=form.cleaned_data["candidates"]
-            )
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("%(n)s candidat(s) ajouté(s).") % {"n": len(added)})
-    else:
+    if not form.is_valid():
         messages.error(request, _("Choisissez au moins un candidat."))
-    return redirect("deliberations:session_detail", pk=session.pk)
+        return redirect("deliberations:session_detail", pk=session.pk)
+    return run_action(
+        request,
+        lambda: services.add_candidates(
+            actor=request.user, session=session, candidates=form.cleaned_data["candidates"]
+        ),
+        success=lambda added: _("%(n)s candidat(s) ajouté(s).") % {"n": len(added)},
+        redirect_to=reverse("deliberations:session_detail", args=[session.pk]),
+    )
 
 
 @role_required(STAFF)
@@ -471,37 +464,36 @@ def session_add_candidates(request, pk):
 def session_remove_candidate(request, pk, candidate_pk):
     session = _managed_session(request, pk)
     entry = get_object_or_404(session.entries.select_related("candidate"), candidate_id=candidate_pk)
-    try:
-        services.remove_candidate(actor=request.user, session=session, candidate=entry.candidate)
-    except BusinessRuleError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Candidat retiré de la session."))
-    return redirect(_board_url(session, _board_place(request.GET)))
+    return run_action(
+        request,
+        lambda: services.remove_candidate(actor=request.user, session=session, candidate=entry.candidate),
+        success=_("Candidat retiré de la session."),
+        redirect_to=_board_url(session, _board_place(request.GET)),
+    )
 
 
 @role_required(STAFF, JURY)
 @require_POST
 def session_close(request, pk):
     session = selectors.session_for(request.user, pk)
-    _require(permissions.can_close_session, request.user, session)
-    try:
-        services.close_session(actor=request.user, session=session)
-    except BusinessRuleError as exc:
-        messages.error(request, exc.message)
-        return redirect("deliberations:session_detail", pk=session.pk)
-    messages.success(request, _("Délibération close : le procès-verbal et les documents sont en production."))
-    return redirect("deliberations:session_documents", pk=session.pk)
+    require_permission(request.user, "deliberations.close_session", session)
+    return run_action(
+        request,
+        lambda: services.close_session(actor=request.user, session=session),
+        success=_("Délibération close : le procès-verbal et les documents sont en production."),
+        redirect_to=reverse("deliberations:session_documents", args=[session.pk]),
+        error_redirect_to=reverse("deliberations:session_detail", args=[session.pk]),
+    )
 
 
 @role_required(STAFF, JURY)
 @require_http_methods(["GET", "POST"])
 def candidate_decide(request, pk, candidate_pk):
     session = selectors.session_for(request.user, pk)
-    _require(permissions.can_decide, request.user, session)
+    require_permission(request.user, "deliberations.decide", session)
     amend = session.is_closed
     if amend:
-        _require(permissions.can_amend, request.user, session)
+        require_permission(request.user, "deliberations.amend", session)
     row = selectors.board_row(session, candidate_pk)
     if row is None:
         raise Http404
@@ -511,6 +503,7 @@ def candidate_decide(request, pk, candidate_pk):
     evidence = selectors.decision_evidence(session, row.candidate.pk)
     for r in form.rows:
         r["evidence"] = evidence.get(r["competency"].pk, {})
+    # Not `submit_form`: an amendment and a first decision lead to different pages.
     if request.method == "POST" and form.is_valid():
         try:
             if amend:
@@ -585,19 +578,22 @@ def appeal_list(request):
 def appeal_detail(request, pk):
     appeal = get_object_or_404(selectors.appeals_visible_to(request.user), pk=pk)
     form = AppealAnswerForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.answer_appeal(
+    if request.method == "POST":
+        response = submit_form(
+            request,
+            form,
+            lambda: services.answer_appeal(
                 actor=request.user,
                 appeal=appeal,
                 status=form.cleaned_data["status"],
                 answer=form.cleaned_data["answer"],
-            )
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Issue du recours enregistrée : le candidat en est informé."))
-            return redirect("deliberations:appeal_detail", pk=appeal.pk)
+            ),
+            success=_("Issue du recours enregistrée : le candidat en est informé."),
+            redirect_to=reverse("deliberations:appeal_detail", args=[appeal.pk]),
+            error_as_message=True,
+        )
+        if response:
+            return response
     amend_url = ""
     if appeal.is_open and appeal.session.is_closed and permissions.can_amend(request.user, appeal.session):
         amend_url = (
@@ -636,21 +632,23 @@ def prior_deliberation_create(request, candidate_pk):
     candidate = get_object_or_404(
         candidates_visible_to(request.user).select_related("centre", "certification"), pk=candidate_pk
     )
-    _require(permissions.can_record_prior_deliberation, request.user, candidate)
+    require_permission(request.user, "deliberations.record_prior_deliberation", candidate)
     form = PriorDeliberationForm(request.POST or None, request.FILES or None, candidate=candidate)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.record_prior_deliberation(
+    if request.method == "POST":
+        response = submit_form(
+            request,
+            form,
+            lambda: services.record_prior_deliberation(
                 actor=request.user, candidate=candidate, **form.service_kwargs()
-            )
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request,
-                _("Délibération antérieure enregistrée : les compétences qu'elle a validées sont acquises."),
-            )
-            return redirect("candidates:detail", pk=candidate.pk)
+            ),
+            success=_(
+                "Délibération antérieure enregistrée : les compétences qu'elle a validées sont acquises."
+            ),
+            redirect_to=reverse("candidates:detail", args=[candidate.pk]),
+            error_as_message=True,
+        )
+        if response:
+            return response
     capitalised = selectors.capitalised_for(candidate)
     return render(
         request,
@@ -677,7 +675,7 @@ SESSION_DOCUMENT_KINDS = [DocumentKind.PV, DocumentKind.ATTENDANCE, DocumentKind
 @require_GET
 def session_documents(request, pk):
     session = selectors.session_for(request.user, pk)
-    _require(permissions.can_view_session, request.user, session)
+    require_permission(request.user, "deliberations.view_session", session)
     documents = list(
         GeneratedDocument.objects.filter(session=session)
         .select_related("candidate")
@@ -699,7 +697,7 @@ def session_documents(request, pk):
 def _document_for(request, document_pk):
     """A document whose session the user may see (checked on every request: a UUID is no permission)."""
     document = get_object_or_404(selectors.documents_visible_to(request.user), pk=document_pk)
-    _require(permissions.can_view_session, request.user, document.session)
+    require_permission(request.user, "deliberations.view_session", document.session)
     return document
 
 
@@ -708,25 +706,28 @@ def _document_for(request, document_pk):
 def document_request(request, pk):
     session = _managed_session(request, pk)
     kind = request.POST.get("kind", "")
-    try:
+
+    def request_documents():
         if kind == "all":
-            services.request_session_documents(actor=request.user, session=session)
-        else:
-            if kind not in SESSION_DOCUMENT_KINDS:
-                raise BusinessRuleError(_("Type de document inconnu."))
-            services.request_document(actor=request.user, session=session, kind=kind)
-    except BusinessRuleError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Production lancée."))
-    return redirect("deliberations:session_documents", pk=session.pk)
+            return services.request_session_documents(actor=request.user, session=session)
+        if kind not in SESSION_DOCUMENT_KINDS:
+            raise BusinessRuleError(_("Type de document inconnu."))
+        return services.request_document(actor=request.user, session=session, kind=kind)
+
+    return run_action(
+        request,
+        request_documents,
+        success=_("Production lancée."),
+        redirect_to=reverse("deliberations:session_documents", args=[session.pk]),
+    )
 
 
 @role_required(STAFF)
 @require_POST
 def document_retry(request, document_pk):
     document = _document_for(request, document_pk)
-    _require(permissions.can_manage_session, request.user, document.session)
+    require_permission(request.user, "deliberations.manage_session", document.session)
+    # Not `run_action`: htmx gets the row back instead of a redirect.
     try:
         services.retry_document(actor=request.user, document=document)
     except BusinessRuleError as exc:
@@ -755,13 +756,22 @@ def document_download(request, document_pk):
     document = _document_for(request, document_pk)
     if document.status != DocumentStatus.DONE or not document.file:
         raise Http404
-    services.record_download(actor=request.user, document=document, ip_address=_client_ip(request))
-    handle = default_storage.open(document.file.name, "rb")
-    response = FileResponse(
-        handle, as_attachment=True, filename=document.filename, content_type=document.content_type
+    return download_generated_document(request, document)
+
+
+def download_generated_document(request, document):
+    """A produced document (PV, certificate, …) as an attachment, journaled; also the candidate's own
+    download from his space (people app)."""
+    return file_download(
+        request,
+        document.session,
+        document.file,
+        document="deliberation_document",
+        filename=document.filename,
+        content_type=document.content_type,
+        document_id=str(document.pk),
+        kind=document.kind,
     )
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # ---------------------------------------------------------------------------------------------
@@ -773,7 +783,7 @@ def document_download(request, document_pk):
 @require_http_methods(["GET", "POST"])
 def document_settings(request):
     centres = list(selectors.centres_managed_by(request.user))
-    if not centres:
+    if not centres:  # no object yet to ask a rule about: staff of no centre have nothing to set
         raise PermissionDenied
     code = request.POST.get("centre") or request.GET.get("centre") or centres[0].code
     centre = next((c for c in centres if c.code == code), None)
@@ -787,10 +797,12 @@ def document_settings(request):
         "contest_days": record.contest_days if record else DEFAULT_CONTEST_DAYS,
     }
     form = DocumentSettingsForm(request.POST or None, request.FILES or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.update_document_settings(
+    if request.method == "POST":
+        data = form.cleaned_data if form.is_valid() else {}
+        response = submit_form(
+            request,
+            form,
+            lambda: services.update_document_settings(
                 actor=request.user,
                 centre=centre,
                 signatory_name=data["signatory_name"],
@@ -799,16 +811,13 @@ def document_settings(request):
                 contest_days=data["contest_days"],
                 signature_upload=data["signature_image"] or None,
                 remove_signature=data["remove_signature"],
-            )
-        except BusinessRuleError as exc:
-            form.add_error("signature_image" if data["signature_image"] else None, str(exc))
-        else:
-            messages.success(
-                request, _("Paramètres enregistrés : ils s'appliquent aux documents produits désormais.")
-            )
-            return redirect(
-                f"{reverse('deliberations:document_settings')}?{urlencode({'centre': centre.code})}"
-            )
+            ),
+            success=_("Paramètres enregistrés : ils s'appliquent aux documents produits désormais."),
+            redirect_to=f"{reverse('deliberations:document_settings')}?{urlencode({'centre': centre.code})}",
+            error_field="signature_image" if data.get("signature_image") else None,
+        )
+        if response:
+            return response
     return render(
         request,
         "deliberations/document_settings.html",

@@ -408,28 +408,30 @@ def grouped_criteria(competency, judgements_by_criterion=None):
     return groups
 
 
-def sheet_for_scoring(user, candidate_pk, competency_pk):
-    """The evaluator's own sheet for the scoring page and its autosave (raises
-    ScoringSheet.DoesNotExist out of scope): `sheets_for_evaluator(user)`, with the scope's SQL
-    composed once (`_evaluator_scope_sql`).
+def sheets_for_scoring(user):
+    """The evaluator's own sheets for the scoring page and its autosave (none out of scope):
+    `sheets_for_evaluator(user)`, with the scope's SQL composed once (`_evaluator_scope_sql`).
 
     One query, no prefetch: the grid itself comes from `scoring_grid_rows` (plain tuples), the
     referential texts from `competency_texts`, the other competencies from `sibling_sheets`.
     """
     if not _is_evaluator(user):
-        raise ScoringSheet.DoesNotExist
+        return ScoringSheet.objects.none()
     scope = _evaluator_scope_sql(
         ScoringSheet.objects.db, user.pk, tuple(user.centre_ids()), professional_domain(user.email)
     )
     if scope is None:
-        raise ScoringSheet.DoesNotExist
+        return ScoringSheet.objects.none()
     # The SQL is Django's own compilation of the queryset, its values passed as parameters.
     in_scope = RawSQL(*scope)  # noqa: S611
-    return (
-        ScoringSheet.objects.filter(evaluator=user, candidate_id__in=in_scope)
-        .select_related("candidate", "competency", "convocation__session")
-        .get(candidate_id=candidate_pk, competency_id=competency_pk)
+    return ScoringSheet.objects.filter(evaluator=user, candidate_id__in=in_scope).select_related(
+        "candidate", "competency", "convocation__session"
     )
+
+
+def sheet_for_scoring(user, candidate_pk, competency_pk):
+    """One sheet of `sheets_for_scoring(user)` (raises ScoringSheet.DoesNotExist out of scope)."""
+    return sheets_for_scoring(user).get(candidate_id=candidate_pk, competency_id=competency_pk)
 
 
 def scoring_grid_rows(sheet):

@@ -4,10 +4,10 @@ use the area (others: 403); the invitation link is public (its token is the cred
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
@@ -23,13 +23,14 @@ from candidates.services import (
     request_rectification,
     upload_own_document,
 )
-from core.auth import client_ip
 from core.dates import long_date
 from core.exceptions import BusinessRuleError
 from core.models import Role
 from core.permissions import role_required
+from core.views_kit import run_action, submit_form
 from deliberations import services as deliberation_services
 from deliberations.services import appeal_deadline
+from deliberations.views import download_generated_document
 
 from . import candidate_space as space
 from . import selectors, services
@@ -109,6 +110,7 @@ def person_list(request):
 @require_http_methods(["GET", "POST"])
 def person_create(request):
     form = PersonCreateForm(request.POST or None, actor=request.user)
+    # Not `submit_form`: a refusal goes to the field its code names (`_form_refusal`).
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -171,6 +173,7 @@ def person_update(request, pk):
         "centres": list(person.centres.all()),
     }
     form = PersonUpdateForm(request.POST or None, initial=initial, actor=request.user, person=person)
+    # Not `submit_form`: as person_create (`_form_refusal`).
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -201,13 +204,12 @@ def person_update(request, pk):
 
 def _action(request, pk, service, success):
     person = _person(request, pk)
-    try:
-        service(by=request.user, person=person)
-    except BusinessRuleError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, success(person))
-    return redirect("people:detail", pk=person.pk)
+    return run_action(
+        request,
+        lambda: service(by=request.user, person=person),
+        success=lambda _result: success(person),
+        redirect_to=reverse("people:detail", args=[person.pk]),
+    )
 
 
 @role_required(STAFF)
@@ -246,19 +248,15 @@ def person_invite(request, pk):
 def commission_add(request, pk):
     person = _person(request, pk)
     form = CommissionMembershipForm(request.POST, actor=request.user, person=person)
-    if form.is_valid():
-        try:
-            services.add_commission_membership(by=request.user, person=person, **form.cleaned_data)
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request,
-                _("Ajouté(e) à la commission « %(name)s ».") % {"name": form.cleaned_data["commission"]},
-            )
-    else:
+    if not form.is_valid():
         messages.error(request, _form_errors(form))
-    return redirect("people:detail", pk=person.pk)
+        return redirect("people:detail", pk=person.pk)
+    return run_action(
+        request,
+        lambda: services.add_commission_membership(by=request.user, person=person, **form.cleaned_data),
+        success=_("Ajouté(e) à la commission « %(name)s ».") % {"name": form.cleaned_data["commission"]},
+        redirect_to=reverse("people:detail", args=[person.pk]),
+    )
 
 
 def _membership(request, pk, member_pk):
@@ -273,30 +271,26 @@ def _membership(request, pk, member_pk):
 @require_POST
 def commission_president(request, pk, member_pk):
     person, membership = _membership(request, pk, member_pk)
-    try:
-        services.set_commission_president(by=request.user, membership=membership)
-    except BusinessRuleError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request, _("Président(e) de la commission « %(name)s ».") % {"name": membership.commission}
-        )
-    return redirect("people:detail", pk=person.pk)
+    return run_action(
+        request,
+        lambda: services.set_commission_president(by=request.user, membership=membership),
+        success=_("Président(e) de la commission « %(name)s ».") % {"name": membership.commission},
+        redirect_to=reverse("people:detail", args=[person.pk]),
+    )
 
 
 @role_required(STAFF)
 @require_POST
 def commission_remove(request, pk, member_pk):
     person, membership = _membership(request, pk, member_pk)
-    try:
-        services.remove_commission_membership(by=request.user, membership=membership)
-    except BusinessRuleError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request, _("Retiré(e) de la commission « %(name)s ».") % {"name": membership.commission}
-        )
-    return redirect("people:detail", pk=person.pk)
+    # The name is read before the membership is deleted.
+    text = _("Retiré(e) de la commission « %(name)s ».") % {"name": membership.commission}
+    return run_action(
+        request,
+        lambda: services.remove_commission_membership(by=request.user, membership=membership),
+        success=text,
+        redirect_to=reverse("people:detail", args=[person.pk]),
+    )
 
 
 @role_required(STAFF)
@@ -304,18 +298,15 @@ def commission_remove(request, pk, member_pk):
 def jury_add(request, pk):
     person = _person(request, pk)
     form = JurySeatForm(request.POST, actor=request.user, person=person)
-    if form.is_valid():
-        try:
-            services.add_jury_seat(by=request.user, person=person, **form.cleaned_data)
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request, _("Ajouté(e) au jury « %(name)s ».") % {"name": form.cleaned_data["jury"]}
-            )
-    else:
+    if not form.is_valid():
         messages.error(request, _form_errors(form))
-    return redirect("people:detail", pk=person.pk)
+        return redirect("people:detail", pk=person.pk)
+    return run_action(
+        request,
+        lambda: services.add_jury_seat(by=request.user, person=person, **form.cleaned_data),
+        success=_("Ajouté(e) au jury « %(name)s ».") % {"name": form.cleaned_data["jury"]},
+        redirect_to=reverse("people:detail", args=[person.pk]),
+    )
 
 
 @role_required(STAFF)
@@ -323,13 +314,13 @@ def jury_add(request, pk):
 def jury_remove(request, pk, seat_pk):
     person = _person(request, pk)
     seat = get_object_or_404(selectors.jury_seats_in_scope(request.user, person), pk=seat_pk)
-    try:
-        services.remove_jury_seat(by=request.user, seat=seat)
-    except BusinessRuleError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Retiré(e) du jury « %(name)s ».") % {"name": seat.jury})
-    return redirect("people:detail", pk=person.pk)
+    text = _("Retiré(e) du jury « %(name)s ».") % {"name": seat.jury}  # read before the seat goes
+    return run_action(
+        request,
+        lambda: services.remove_jury_seat(by=request.user, seat=seat),
+        success=text,
+        redirect_to=reverse("people:detail", args=[person.pk]),
+    )
 
 
 def _form_errors(form):
@@ -361,24 +352,23 @@ def invitation(request, uidb64, token):
     if not services.invitation_link_valid(person, token):
         return render(request, "people/invitation.html", {"valid": False})
     form = InvitationPasswordForm(request.POST or None, user=person)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.accept_invitation(
-                person=person, token=token, password=form.cleaned_data["new_password1"]
-            )
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request,
-                _(
-                    "Votre mot de passe est enregistré. Connectez-vous avec votre identifiant « %(login)s » "
-                    "ou votre adresse e-mail."
-                )
-                % {"login": person.username},
-            )
-            return redirect("login")
-    return render(request, "people/invitation.html", {"valid": True, "form": form, "person": person})
+    response = request.method == "POST" and submit_form(
+        request,
+        form,
+        lambda: services.accept_invitation(
+            person=person, token=token, password=form.cleaned_data["new_password1"]
+        ),
+        success=_(
+            "Votre mot de passe est enregistré. Connectez-vous avec votre identifiant « %(login)s » "
+            "ou votre adresse e-mail."
+        )
+        % {"login": person.username},
+        redirect_to="login",
+        error_as_message=True,
+    )
+    return response or render(
+        request, "people/invitation.html", {"valid": True, "form": form, "person": person}
+    )
 
 
 # --- the candidate's own space (issue 23) ---------------------------------------------------
@@ -443,20 +433,20 @@ def candidate_upload(request):
     candidate = space.own_candidate(request.user)
     is_open, closes_on, closed_reason = own_upload_window(candidate)
     form = CandidateUploadForm(request.POST or None, request.FILES or None, initial=request.GET or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            document = upload_own_document(
-                candidate=candidate,
-                kind=form.cleaned_data["kind"],
-                uploaded_file=form.cleaned_data["file"],
-                by=request.user,
-            )
-        except BusinessRuleError as exc:
-            form.add_error("file", exc.message)
-        else:
-            messages.success(request, _("Document reçu. Voici votre accusé de réception."))
-            return redirect("people:candidate_receipt", document_pk=document.pk)
-    return render(
+    response = request.method == "POST" and submit_form(
+        request,
+        form,
+        lambda: upload_own_document(
+            candidate=candidate,
+            kind=form.cleaned_data["kind"],
+            uploaded_file=form.cleaned_data["file"],
+            by=request.user,
+        ),
+        success=_("Document reçu. Voici votre accusé de réception."),
+        redirect_to=lambda document: reverse("people:candidate_receipt", kwargs={"document_pk": document.pk}),
+        error_field="file",
+    )
+    return response or render(
         request,
         "people/candidate_upload.html",
         {"form": form, "is_open": is_open, "closes_on": closes_on, "closed_reason": closed_reason},
@@ -481,24 +471,21 @@ def candidate_appeal(request, session_pk):
     outcome = space.closed_outcome_for_session(candidate, session_pk)
     deadline = deliberation_services.appeal_deadline(outcome.session, candidate)
     form = CandidateAppealForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            deliberation_services.file_appeal(
-                by=request.user,
-                candidate=candidate,
-                session=outcome.session,
-                reason=form.cleaned_data["reason"],
-                attachments=form.cleaned_data["attachments"],
-            )
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request,
-                _("Votre recours est enregistré. Un accusé de réception vous est envoyé par courriel."),
-            )
-            return redirect("people:candidate_home")
-    return render(
+    response = request.method == "POST" and submit_form(
+        request,
+        form,
+        lambda: deliberation_services.file_appeal(
+            by=request.user,
+            candidate=candidate,
+            session=outcome.session,
+            reason=form.cleaned_data["reason"],
+            attachments=form.cleaned_data["attachments"],
+        ),
+        success=_("Votre recours est enregistré. Un accusé de réception vous est envoyé par courriel."),
+        redirect_to="people:candidate_home",
+        error_as_message=True,
+    )
+    return response or render(
         request,
         "people/candidate_appeal.html",
         {
@@ -548,23 +535,20 @@ def candidate_rectification(request):
 
     candidate = space.own_candidate(request.user)
     form = RectificationForm(request.POST)
-    if form.is_valid():
-        try:
-            access_request = request_rectification(
-                candidate=candidate, by=request.user, details=form.cleaned_data["details"]
-            )
-        except BusinessRuleError as exc:
-            form.add_error("details", exc.message)
-        else:
-            messages.success(
-                request,
-                _(
-                    "Votre demande de rectification est transmise au centre, qui y répond au plus tard le %(d)s."
-                )
-                % {"d": long_date(access_request.due_on)},
-            )
-            return redirect("people:candidate_data")
-    return render(
+    response = submit_form(
+        request,
+        form,
+        lambda: request_rectification(
+            candidate=candidate, by=request.user, details=form.cleaned_data["details"]
+        ),
+        success=lambda access_request: (
+            _("Votre demande de rectification est transmise au centre, qui y répond au plus tard le %(d)s.")
+            % {"d": long_date(access_request.due_on)}
+        ),
+        redirect_to="people:candidate_data",
+        error_field="details",
+    )
+    return response or render(
         request,
         "people/candidate_data.html",
         {
@@ -584,14 +568,4 @@ def candidate_document(request, document_pk):
     """Download one of his own documents (current edition, closed session); audited."""
 
     document = space.document_of(space.own_candidate(request.user), document_pk)
-    deliberation_services.record_download(
-        actor=request.user, document=document, ip_address=client_ip(request)
-    )
-    response = FileResponse(
-        default_storage.open(document.file.name, "rb"),
-        as_attachment=True,
-        filename=document.filename,
-        content_type=document.content_type,
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return download_generated_document(request, document)

@@ -33,13 +33,18 @@ def certification_list(user):
     )
 
 
+def certification_detail_queryset(user=None):
+    """The certifications `user` may see (all when None), everything of each prefetched."""
+    queryset = Certification.objects.all() if user is None else certifications_visible_to(user)
+    return with_full_content(queryset.select_related("derived_from"))
+
+
 def certification_detail(pk, *, user=None):
     """One certification with everything prefetched; scoped to `user` when given.
 
     Raises Certification.DoesNotExist when it does not exist or is outside the user's scope.
     """
-    queryset = Certification.objects.all() if user is None else certifications_visible_to(user)
-    return with_full_content(queryset.select_related("derived_from")).get(pk=pk)
+    return certification_detail_queryset(user).get(pk=pk)
 
 
 def published_certifications():

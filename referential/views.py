@@ -1,9 +1,8 @@
 """Referential pages. Thin: objects come from `selectors`, every change goes through `services`."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,21 +12,22 @@ from core.exceptions import BusinessRuleError
 from core.exports import export_response, requested_format
 from core.files import safe_filename
 from core.permissions import RoleRequiredMixin
+from core.views_kit import require_permission, run_action, submit_form
 
 from . import formats, selectors, services
 from .forms import CriterionForm, ReferentialUploadForm, RncpRegistrationForm
-from .models import Certification, CertificationStatus
-from .permissions import MANAGE_ROLES, READ_ROLES, can_manage_referentials, can_set_rncp_registration
+from .models import CertificationStatus
+from .permissions import MANAGE_ROLES, READ_ROLES, can_manage_referentials
 
 
 def _certification(request, pk, *, full=False):
     """The certification `pk` as the user may see it (outside their scope: 404)."""
-    try:
-        if full:
-            return selectors.certification_detail(pk, user=request.user)
-        return selectors.certifications_visible_to(request.user).get(pk=pk)
-    except Certification.DoesNotExist as exc:
-        raise Http404 from exc
+    queryset = (
+        selectors.certification_detail_queryset(request.user)
+        if full
+        else selectors.certifications_visible_to(request.user)
+    )
+    return get_object_or_404(queryset, pk=pk)
 
 
 class CertificationListView(RoleRequiredMixin, View):
@@ -112,6 +112,7 @@ class CertificationUploadView(RoleRequiredMixin, View):
     def post(self, request):
         form = ReferentialUploadForm(request.POST, request.FILES)
         import_errors = []
+        # Not `submit_form`: the refusal carries the located errors of the file, listed under the form.
         if form.is_valid():
             try:
                 certification = services.import_certification_file(
@@ -133,49 +134,59 @@ class CertificationUploadView(RoleRequiredMixin, View):
 
 
 class _ManageActionView(RoleRequiredMixin, View):
-    """POST-only staff action on one certification; a refused rule becomes an error message."""
+    """POST-only staff action on one certification (`act`); a refused rule becomes an error message
+    on the certification's page."""
 
     allowed_roles = MANAGE_ROLES
     http_method_names = ["post"]
 
     def post(self, request, pk):
         certification = _certification(request, pk)
-        try:
-            return self.act(request, certification)
-        except BusinessRuleError as exc:
-            messages.error(request, exc.message)
-            return redirect("referential:detail", pk=certification.pk)
+        detail = reverse("referential:detail", args=[certification.pk])
+        return run_action(
+            request,
+            lambda: self.act(request, certification),
+            success=lambda result: self.success_message(certification, result),
+            redirect_to=lambda result: self.success_url(certification, result) or detail,
+            error_redirect_to=detail,
+        )
+
+    def success_url(self, certification, result):
+        return None
 
 
 class PublishView(_ManageActionView):
     def act(self, request, certification):
-        services.publish(certification=certification, actor=request.user)
-        messages.success(
-            request,
-            _(
-                "La version %(version)s est publiée : elle est désormais en vigueur et ne peut plus être modifiée."
-            )
-            % {"version": certification.version},
-        )
-        return redirect("referential:detail", pk=certification.pk)
+        return services.publish(certification=certification, actor=request.user)
+
+    def success_message(self, certification, result):
+        return _(
+            "La version %(version)s est publiée : elle est désormais en vigueur et ne peut plus être modifiée."
+        ) % {"version": certification.version}
 
 
 class NewDraftView(_ManageActionView):
     def act(self, request, certification):
-        draft = services.create_draft_from(certification=certification, actor=request.user)
-        messages.success(
-            request,
-            _("Brouillon version %(version)s créé : modifiez-le puis publiez-le.")
-            % {"version": draft.version},
-        )
-        return redirect("referential:detail", pk=draft.pk)
+        return services.create_draft_from(certification=certification, actor=request.user)
+
+    def success_message(self, certification, draft):
+        return _("Brouillon version %(version)s créé : modifiez-le puis publiez-le.") % {
+            "version": draft.version
+        }
+
+    def success_url(self, certification, draft):
+        return reverse("referential:detail", args=[draft.pk])
 
 
 class DeleteDraftView(_ManageActionView):
     def act(self, request, certification):
-        services.delete_draft(certification=certification, actor=request.user)
-        messages.success(request, _("Le brouillon a été supprimé."))
-        return redirect("referential:list")
+        return services.delete_draft(certification=certification, actor=request.user)
+
+    def success_message(self, certification, result):
+        return _("Le brouillon a été supprimé.")
+
+    def success_url(self, certification, result):
+        return reverse("referential:list")
 
 
 class RncpRegistrationView(RoleRequiredMixin, View):
@@ -191,8 +202,7 @@ class RncpRegistrationView(RoleRequiredMixin, View):
 
     def get(self, request, pk):
         certification = _certification(request, pk)
-        if not can_set_rncp_registration(request.user):
-            raise PermissionDenied
+        require_permission(request.user, "referential.set_rncp_registration")
         form = RncpRegistrationForm(
             initial={"rncp_number": certification.rncp_number, "rncp_level": certification.rncp_level}
         )
@@ -200,32 +210,29 @@ class RncpRegistrationView(RoleRequiredMixin, View):
 
     def post(self, request, pk):
         certification = _certification(request, pk)
-        if not can_set_rncp_registration(request.user):
-            raise PermissionDenied
+        require_permission(request.user, "referential.set_rncp_registration")
         form = RncpRegistrationForm(request.POST)
-        if not form.is_valid():
-            return self._render(request, certification, form, status=400)
-        try:
-            services.set_rncp_registration(
+
+        def recorded(_result):
+            if not certification.rncp_number:
+                return _("Le CQPM est désormais indiqué comme non enregistré au RNCP.")
+            return _(
+                "Enregistrement RNCP mis à jour : %(number)s, niveau %(level)s (toutes les versions du CQPM)."
+            ) % {"number": certification.rncp_number, "level": certification.rncp_level}
+
+        response = submit_form(
+            request,
+            form,
+            lambda: services.set_rncp_registration(
                 certification=certification,
                 rncp_number=form.cleaned_data["rncp_number"],
                 rncp_level=form.cleaned_data["rncp_level"],
                 actor=request.user,
-            )
-        except BusinessRuleError as exc:
-            form.add_error(None, exc.message)
-            return self._render(request, certification, form, status=400)
-        if certification.rncp_number:
-            messages.success(
-                request,
-                _(
-                    "Enregistrement RNCP mis à jour : %(number)s, niveau %(level)s (toutes les versions du CQPM)."
-                )
-                % {"number": certification.rncp_number, "level": certification.rncp_level},
-            )
-        else:
-            messages.success(request, _("Le CQPM est désormais indiqué comme non enregistré au RNCP."))
-        return redirect("referential:detail", pk=certification.pk)
+            ),
+            success=recorded,
+            redirect_to=reverse("referential:detail", args=[certification.pk]),
+        )
+        return response or self._render(request, certification, form, status=400)
 
 
 class CompetencyEditView(RoleRequiredMixin, View):
@@ -276,6 +283,7 @@ class CompetencyEditView(RoleRequiredMixin, View):
             if criterion is None:
                 raise Http404
         form = None
+        # Not `submit_form`: three actions (add, update, remove) on one page, each with its own return.
         try:
             if action == "remove":
                 services.remove_criterion(criterion=criterion, actor=request.user)

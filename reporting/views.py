@@ -1,9 +1,8 @@
 """Staff pages of the legal reporting (declaration of the holders to the CPF information system)."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,7 +13,7 @@ from core.exceptions import BusinessRuleError
 from core.exports import audited_export_response
 from core.models import Role
 from core.permissions import role_required
-from core.services import audit
+from core.views_kit import file_download, require_permission, submit_form
 from evaluations.models import LegacyExamination
 from evaluations.services import record_legacy_examination
 
@@ -133,6 +132,7 @@ def accrochage_export(request):
         date_to=None if data["session"] else data["date_to"],
         unreported_only=data["unreported_only"],
     )
+    # Not `run_action`: a refused file is the page again (422) with the located errors.
     try:
         result = export_accrochage(
             actor=request.user, outcomes=selectors.holders_visible_to(request.user), scope=scope
@@ -167,14 +167,14 @@ def accrochage_export(request):
 @role_required(Role.STAFF)
 def report_upload(request, pk):
     batch = get_object_or_404(selectors.batches_visible_to(request.user), pk=pk)
-    if not request.user.has_perm("reporting.import_processing_report", batch):
-        raise PermissionDenied
+    require_permission(request.user, "reporting.import_processing_report", batch)
     form = ProcessingReportForm(request.POST, request.FILES)
     if not form.is_valid():
         problems = [{"line": 0, "message": m} for m in form.errors.get("file", [])]
         messages.error(request, _("L'accusé de traitement n'a pas été pris en compte."))
         return _page(request, AccrochageExportForm(user=request.user), report_problems=problems, status=400)
     uploaded = form.cleaned_data["file"]
+    # Not `run_action`: a refused report is the page again (422) with its located problems.
     try:
         report = import_processing_report(
             actor=request.user, batch=batch, content=uploaded.read(), filename=uploaded.name
@@ -199,20 +199,20 @@ def legacy_examination(request, pk):
     """The evaluation of a candidate examined before the product: dates and delivery mode."""
 
     candidate = get_object_or_404(candidates_visible_to(request.user).select_related("centre"), pk=pk)
-    if not request.user.has_perm("reporting.record_legacy_examination", candidate):
-        raise PermissionDenied
+    require_permission(request.user, "reporting.record_legacy_examination", candidate)
     existing = LegacyExamination.objects.filter(candidate=candidate).first()
     status = 200
     if request.method == "POST":
         form = LegacyExaminationForm(request.POST)
-        if form.is_valid():
-            try:
-                record_legacy_examination(actor=request.user, candidate=candidate, **form.cleaned_data)
-            except BusinessRuleError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("Évaluation antérieure enregistrée."))
-                return redirect("reporting:accrochage")
+        response = submit_form(
+            request,
+            form,
+            lambda: record_legacy_examination(actor=request.user, candidate=candidate, **form.cleaned_data),
+            success=_("Évaluation antérieure enregistrée."),
+            redirect_to="reporting:accrochage",
+        )
+        if response:
+            return response
         status = 400
     else:
         initial = {}
@@ -234,9 +234,13 @@ def legacy_examination(request, pk):
 @role_required(Role.STAFF)
 def batch_download(request, pk):
     batch = get_object_or_404(selectors.batches_visible_to(request.user), pk=pk)
-    if not request.user.has_perm("reporting.download_batch", batch):
-        raise PermissionDenied
-    audit(actor=request.user, action="reporting.accrochage_downloaded", target=batch, centre=batch.centre)
-    return FileResponse(
-        batch.file.open("rb"), as_attachment=True, filename=batch.filename, content_type="application/xml"
+    require_permission(request.user, "reporting.download_batch", batch)
+    return file_download(
+        request,
+        batch,
+        batch.file,
+        document="accrochage",
+        filename=batch.filename,
+        content_type="application/xml",
+        centre=batch.centre,
     )

@@ -173,14 +173,3 @@ def store_appeal_attachment(*, candidate, uploaded_file, by):
     `deliberations.services.file_appeal`, inside its transaction)."""
     _check_own_candidate(by, candidate)
     return _store_document(candidate=candidate, kind=DocumentKind.APPEAL, uploaded_file=uploaded_file, by=by)
-
-
-def record_document_download(*, document, by, ip_address=None):
-    """Access to a candidate's file is personal-data access: it is journaled (RGPD)."""
-    audit(
-        actor=by,
-        action="candidate_document.downloaded",
-        target=document.candidate,
-        ip_address=ip_address,
-        document_id=document.pk,
-    )

@@ -4,8 +4,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -14,12 +13,12 @@ from core.exceptions import BusinessRuleError
 from core.exports import audited_export_response, requested_format
 from core.models import Role
 from core.permissions import role_required
+from core.views_kit import require_permission
 
 from .. import selectors, services
 from ..forms import TutorPasswordForm, parse_opinion_post
 from ..models import Opinion
 from ..services.opinions import invitation_needs_password
-from .common import fail, get_or_404
 
 tutor_only = role_required(Role.TUTOR)
 
@@ -53,12 +52,11 @@ def opinions_todo(request):
 
 @tutor_only
 def opinion(request, candidate_pk):
-    candidate = get_or_404(
+    candidate = get_object_or_404(
         selectors.tutor_candidates(request.user).select_related("certification", "company", "tutor"),
         pk=candidate_pk,
     )
-    if not request.user.has_perm("evaluations.give_opinion", candidate):
-        raise PermissionDenied
+    require_permission(request.user, "evaluations.give_opinion", candidate)
     if candidate.is_vae:
         messages.error(
             request,
@@ -73,12 +71,13 @@ def opinion(request, candidate_pk):
     if request.method == "POST":
         posted = parse_opinion_post(request.POST, opinions)
         sign = request.POST.get("action") == "sign"
+        # Not `submit_form`: no Django form (one field per competency), the page reloads the opinions.
         try:
             services.save_opinions(candidate=candidate, by=request.user, values=posted)
             if sign:
                 services.sign_opinions(candidate=candidate, by=request.user)
         except BusinessRuleError as exc:
-            fail(request, exc)
+            messages.error(request, exc.message)
             status = 400
             opinions = selectors.opinions_of(candidate)
         else:
@@ -120,7 +119,7 @@ def _no_referrer(response):
 @never_cache
 def invitation(request, token):
     """The tutor's single-use link: choose a password (first time) or log in directly."""
-    try:
+    try:  # a dead link is its own page (404 / 410), no form yet
         invitation_obj = services.check_invitation(token)
     except BusinessRuleError as exc:
         status = 404 if exc.code == "invalid_link" else 410
@@ -141,7 +140,7 @@ def invitation(request, token):
     form = TutorPasswordForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        if form.is_valid():  # not `submit_form`: a dead link is its own page (410)
             try:
                 user = services.accept_invitation(token=token, password=form.cleaned_data["password1"])
             except BusinessRuleError as exc:

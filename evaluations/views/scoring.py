@@ -1,11 +1,13 @@
 """Evaluator pages: the "to score" list, the scoring grid (autosaved draft, submit, optimistic
 locking), the commission's consolidation and proposal, and the printable grid (also for staff)."""
 
+import rules
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import prefetch_related_objects
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,13 +19,13 @@ from core.models import Role
 from core.pdf import render_pdf
 from core.permissions import role_required
 from core.services import audit_download
+from core.views_kit import require_permission, submit_form
 from referential.models import Competency
 
 from .. import scoring_grid, selectors, services
 from ..forms import ProposalForm, parse_scoring_post
 from ..grading import conclusion_contradicts, submission_errors
 from ..models import Conclusion, Judgement, ScoringSheet, SheetStatus
-from .common import fail, get_or_404
 
 evaluator_only = role_required(Role.EVALUATOR)
 
@@ -85,12 +87,10 @@ def _to_score_export(request, rows, fmt):
 
 
 def _own_sheet(request, candidate_pk, competency_pk):
-    try:
-        sheet = selectors.sheet_for_scoring(request.user, candidate_pk, competency_pk)
-    except ScoringSheet.DoesNotExist as exc:
-        raise Http404 from exc
-    if not request.user.has_perm("evaluations.score_sheet", sheet):
-        raise PermissionDenied
+    sheet = get_object_or_404(
+        selectors.sheets_for_scoring(request.user), candidate_id=candidate_pk, competency_id=competency_pk
+    )
+    require_permission(request.user, "evaluations.score_sheet", sheet)
     return sheet
 
 
@@ -197,14 +197,14 @@ def score(request, candidate_pk, competency_pk):
         sheet = _own_sheet(request, candidate_pk, competency_pk)
         context = _score_context(request, sheet, posted=data, conflict=exc)
         return render(request, "evaluations/score.html", context, status=409)
-    except BusinessRuleError as exc:
+    except BusinessRuleError as exc:  # not `submit_form`: a refused submission is kept as a draft
         if submit and exc.code == "incomplete":
             # Not submittable yet: keep the work as a draft and say what is missing.
             try:
                 services.save_sheet(sheet=sheet, submit=False, **arguments)
             except BusinessRuleError as draft_exc:
-                fail(request, draft_exc)
-        fail(request, exc)
+                messages.error(request, draft_exc.message)
+        messages.error(request, exc.message)
         sheet = _own_sheet(request, candidate_pk, competency_pk)
         return render(
             request, "evaluations/score.html", _score_context(request, sheet, posted=data), status=400
@@ -234,6 +234,7 @@ def autosave(request, candidate_pk, competency_pk):
     data = _parse_post(request, sheet)
     context = {"sheet": sheet, "candidate_pk": candidate_pk, "competency_pk": competency_pk}
     values = [value for value, _comment in data["judgements"].values()]
+    # Not `submit_form`: htmx gets a status line (409 stale or locked, 400 refused), never a redirect.
     try:
         saved = services.save_sheet(
             sheet=sheet,
@@ -261,11 +262,11 @@ def autosave(request, candidate_pk, competency_pk):
 
 
 def _evaluator_candidate_and_competency(request, candidate_pk, competency_pk):
-    candidate = get_or_404(
+    candidate = get_object_or_404(
         selectors.candidates_for_evaluator(request.user).select_related("certification", "dossier"),
         pk=candidate_pk,
     )
-    competency = get_or_404(selectors.scored_competencies(candidate), pk=competency_pk)
+    competency = get_object_or_404(selectors.scored_competencies(candidate), pk=competency_pk)
     return candidate, competency
 
 
@@ -277,7 +278,7 @@ def proposal(request, candidate_pk, competency_pk):
     own = ScoringSheet.objects.filter(
         candidate=candidate, competency=competency, evaluator=request.user
     ).first()
-    is_president = request.user.has_perm("evaluations.record_proposal", candidate)
+    is_president = rules.has_perm("evaluations.record_proposal", request.user, candidate)
     if own is not None and own.status != SheetStatus.SUBMITTED:
         return render(
             request,
@@ -290,22 +291,23 @@ def proposal(request, candidate_pk, competency_pk):
     consolidation, sheets, current = selectors.consolidation_for(candidate, competency)
     form = ProposalForm(request.POST or None)
     if request.method == "POST":
-        if not is_president:
-            raise PermissionDenied
-        if form.is_valid():
-            try:
-                services.record_proposal(
-                    candidate=candidate,
-                    competency=competency,
-                    conclusion=form.cleaned_data["conclusion"],
-                    reason=form.cleaned_data["reason"],
-                    by=request.user,
-                )
-            except BusinessRuleError as exc:
-                fail(request, exc)
-            else:
-                messages.success(request, _("Proposition de la commission enregistrée."))
-                return redirect("evaluations:proposal", candidate.pk, competency.pk)
+        require_permission(request.user, "evaluations.record_proposal", candidate)
+        response = submit_form(
+            request,
+            form,
+            lambda: services.record_proposal(
+                candidate=candidate,
+                competency=competency,
+                conclusion=form.cleaned_data["conclusion"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+            ),
+            success=_("Proposition de la commission enregistrée."),
+            redirect_to=reverse("evaluations:proposal", args=[candidate.pk, competency.pk]),
+            error_as_message=True,
+        )
+        if response:
+            return response
     judgements = {sheet.pk: {j.criterion_id: j for j in sheet.judgements.all()} for sheet in sheets}
     rows = []
     for _category, label, items in selectors.grouped_criteria(
@@ -347,8 +349,8 @@ def grid_pdf(request, candidate_pk, competency_pk):
     """The printable evaluation grid of one competency: blank (to take into the room) or filled."""
     user = request.user
     scope = selectors.candidates_for_evaluator(user) if user.is_evaluator else candidates_visible_to(user)
-    candidate = get_or_404(scope.select_related("certification", "centre", "company"), pk=candidate_pk)
-    competency = get_or_404(
+    candidate = get_object_or_404(scope.select_related("certification", "centre", "company"), pk=candidate_pk)
+    competency = get_object_or_404(
         Competency.objects.filter(certification_id=candidate.certification_id)
         .select_related("block")
         .prefetch_related("criteria", "expected_results", "conditions"),

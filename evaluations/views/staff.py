@@ -2,11 +2,11 @@
 assignments, the candidate's evaluation overview, sheets (reopen), history, tutor invitation."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -19,6 +19,7 @@ from core.exceptions import BusinessRuleError
 from core.exports import audited_export_response, requested_format
 from core.models import CertificationCentre, Role, User
 from core.permissions import role_required
+from core.views_kit import require_permission, run_action, submit_form
 
 from .. import history, selectors, services
 from ..forms import (
@@ -39,14 +40,8 @@ from ..models import (
     ScoringSheet,
     TutorInvitation,
 )
-from .common import fail, get_or_404
 
 staff_only = role_required(Role.STAFF)
-
-
-def _check(request, obj):
-    if not request.user.has_perm("evaluations.manage", obj):
-        raise PermissionDenied
 
 
 # --- commissions ----------------------------------------------------------------------------
@@ -80,24 +75,24 @@ def commission_list(request):
 def commission_create(request):
     centres = CertificationCentre.objects.filter(pk__in=request.user.centre_ids())
     form = CommissionForm(request.POST or None, centres=centres)
-    if request.method == "POST" and form.is_valid():
-        try:
-            commission = services.create_commission(
-                centre=form.cleaned_data["centre"], name=form.cleaned_data["name"], by=request.user
-            )
-        except BusinessRuleError as exc:
-            fail(request, exc)
-        else:
-            messages.success(request, _("Commission créée : ajoutez ses membres et désignez son président."))
-            return redirect("evaluations:commission_detail", commission.pk)
-    return render(request, "evaluations/commission_form.html", {"form": form})
+    response = request.method == "POST" and submit_form(
+        request,
+        form,
+        lambda: services.create_commission(
+            centre=form.cleaned_data["centre"], name=form.cleaned_data["name"], by=request.user
+        ),
+        success=_("Commission créée : ajoutez ses membres et désignez son président."),
+        redirect_to=lambda commission: reverse("evaluations:commission_detail", args=[commission.pk]),
+        error_as_message=True,
+    )
+    return response or render(request, "evaluations/commission_form.html", {"form": form})
 
 
 @staff_only
 def commission_detail(request, pk):
-    commission = get_or_404(selectors.commissions_visible_to(request.user), pk=pk)
+    commission = get_object_or_404(selectors.commissions_visible_to(request.user), pk=pk)
     commission = selectors.commission_detail(request.user, commission.pk)
-    _check(request, commission)
+    require_permission(request.user, "evaluations.manage", commission)
     member_form = MemberForm(evaluators=selectors.eligible_evaluators(commission))
     conflict_form = ConflictForm(centre_ids=[commission.centre_id])
     member_ids = [m.user_id for m in commission.members.all()]
@@ -122,29 +117,29 @@ def commission_detail(request, pk):
 @staff_only
 @require_POST
 def member_add(request, pk):
-    commission = get_or_404(selectors.commissions_visible_to(request.user), pk=pk)
-    _check(request, commission)
+    commission = get_object_or_404(selectors.commissions_visible_to(request.user), pk=pk)
+    require_permission(request.user, "evaluations.manage", commission)
     form = MemberForm(request.POST, evaluators=selectors.eligible_evaluators(commission))
-    if form.is_valid():
-        try:
-            services.add_member(commission=commission, by=request.user, **form.cleaned_data)
-        except BusinessRuleError as exc:
-            fail(request, exc)
-        else:
-            messages.success(request, _("Membre ajouté à la commission."))
-    else:
+    back = reverse("evaluations:commission_detail", args=[commission.pk])
+    if not form.is_valid():
         messages.error(request, _("Choisissez un évaluateur et indiquez sa qualification."))
-    return redirect("evaluations:commission_detail", commission.pk)
+        return redirect(back)
+    return run_action(
+        request,
+        lambda: services.add_member(commission=commission, by=request.user, **form.cleaned_data),
+        success=_("Membre ajouté à la commission."),
+        redirect_to=back,
+    )
 
 
 def _member(request, pk):
-    member = get_or_404(
+    member = get_object_or_404(
         CommissionMember.objects.select_related("commission", "user").filter(
             commission__in=selectors.commissions_visible_to(request.user)
         ),
         pk=pk,
     )
-    _check(request, member.commission)
+    require_permission(request.user, "evaluations.manage", member.commission)
     return member
 
 
@@ -161,13 +156,12 @@ def member_president(request, pk):
 @require_POST
 def member_remove(request, pk):
     member = _member(request, pk)
-    try:
-        services.remove_member(member=member, by=request.user)
-    except BusinessRuleError as exc:
-        fail(request, exc)
-    else:
-        messages.success(request, _("Membre retiré de la commission."))
-    return redirect("evaluations:commission_detail", member.commission_id)
+    return run_action(
+        request,
+        lambda: services.remove_member(member=member, by=request.user),
+        success=_("Membre retiré de la commission."),
+        redirect_to=reverse("evaluations:commission_detail", args=[member.commission_id]),
+    )
 
 
 @staff_only
@@ -176,56 +170,58 @@ def conflict_declare(request):
     form = ConflictForm(request.POST, centre_ids=list(request.user.centre_ids()))
     back = request.POST.get("next_commission")
     target = (
-        ("evaluations:commission_detail", back)
+        reverse("evaluations:commission_detail", args=[back])
         if back and back.isdigit()
-        else ("evaluations:commission_list",)
+        else reverse("evaluations:commission_list")
     )
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        return redirect(*target)
+        return redirect(target)
     data = form.cleaned_data
-    try:
-        conflict = services.declare_conflict(
-            user=data["user"],
-            candidate=data.get("candidate"),
-            company=data.get("company") if not data.get("candidate") else None,
-            reason=data["reason"],
-            by=request.user,
-        )
-    except BusinessRuleError as exc:
-        fail(request, exc)
-    else:
+
+    def declared(conflict):
         message = _("Conflit d'intérêts enregistré.")
         if conflict.withdrawn_count:
             message += " " + _("Le membre a été retiré de %(count)d convocation(s) concernée(s).") % {
                 "count": conflict.withdrawn_count
             }
-        messages.success(request, message)
-    return redirect(*target)
+        return message
+
+    return run_action(
+        request,
+        lambda: services.declare_conflict(
+            user=data["user"],
+            candidate=data.get("candidate"),
+            company=data.get("company") if not data.get("candidate") else None,
+            reason=data["reason"],
+            by=request.user,
+        ),
+        success=declared,
+        redirect_to=target,
+    )
 
 
 @staff_only
 @require_POST
 def conflict_remove(request, pk):
     centre_ids = request.user.centre_ids()
-    conflict = get_or_404(
+    conflict = get_object_or_404(
         ConflictOfInterest.objects.select_related("candidate", "company").filter(
             Q(candidate__centre_id__in=centre_ids) | Q(company__centre_id__in=centre_ids)
         ),
         pk=pk,
     )
-    try:
-        services.remove_conflict(conflict=conflict, by=request.user)
-    except BusinessRuleError as exc:
-        fail(request, exc)
-    else:
-        messages.success(request, _("Déclaration de conflit supprimée."))
     back = request.POST.get("next_commission")
-    if back and back.isdigit():
-        return redirect("evaluations:commission_detail", back)
-    return redirect("evaluations:commission_list")
+    return run_action(
+        request,
+        lambda: services.remove_conflict(conflict=conflict, by=request.user),
+        success=_("Déclaration de conflit supprimée."),
+        redirect_to=reverse("evaluations:commission_detail", args=[back])
+        if back and back.isdigit()
+        else reverse("evaluations:commission_list"),
+    )
 
 
 # --- sessions -------------------------------------------------------------------------------
@@ -282,12 +278,13 @@ def _session_form_error(request, form, exc):
     if exc.code in LATE_ENTRY_CODES:
         form.add_error("late_entry_reason", exc.message)
     else:
-        fail(request, exc)
+        messages.error(request, exc.message)
 
 
 @staff_only
 def session_create(request):
     form = SessionForm(request.POST or None, **_session_form_kwargs(request))
+    # Not `submit_form`: a late-entry refusal belongs to its field, any other to a message.
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -301,10 +298,10 @@ def session_create(request):
 
 
 def _session(request, pk):
-    session = get_or_404(
+    session = get_object_or_404(
         selectors.sessions_visible_to(request.user).select_related("commission", "centre"), pk=pk
     )
-    _check(request, session)
+    require_permission(request.user, "evaluations.manage", session)
     return session
 
 
@@ -320,6 +317,7 @@ def session_update(request, pk):
     }
     form = SessionForm(request.POST or None, initial=initial, **_session_form_kwargs(request))
     form.fields["commission"].disabled = True
+    # Not `submit_form`: as session_create (`_session_form_error`).
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -377,21 +375,23 @@ def convene(request, pk):
     members = list(session.commission.members.select_related("user"))
     candidates = selectors.convenable_candidates(session)
     form = ConveneForm(request.POST or None, candidates=candidates, members=members)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.convene_candidate(
+    if request.method == "POST":
+        response = submit_form(
+            request,
+            form,
+            lambda: services.convene_candidate(
                 session=session,
-                candidate=data["candidate"],
-                time_slot=data["time_slot"],
-                evaluators=list(data["evaluators"]),
+                candidate=form.cleaned_data["candidate"],
+                time_slot=form.cleaned_data["time_slot"],
+                evaluators=list(form.cleaned_data["evaluators"]),
                 by=request.user,
-            )
-        except BusinessRuleError as exc:
-            fail(request, exc)
-        else:
-            messages.success(request, _("Candidat convoqué : la convocation lui est envoyée par courriel."))
-            return redirect("evaluations:session_detail", session.pk)
+            ),
+            success=_("Candidat convoqué : la convocation lui est envoyée par courriel."),
+            redirect_to=reverse("evaluations:session_detail", args=[session.pk]),
+            error_as_message=True,
+        )
+        if response:
+            return response
     candidate_list = list(candidates[:500])
     conflicts = selectors.conflict_map([m.user for m in members], candidate_list)
     known_conflicts = [
@@ -413,11 +413,11 @@ def convene(request, pk):
 
 
 def _convocation(request, pk):
-    convocation = get_or_404(
+    convocation = get_object_or_404(
         selectors.convocations_visible_to(request.user).select_related("session__commission", "candidate"),
         pk=pk,
     )
-    _check(request, convocation.session)
+    require_permission(request.user, "evaluations.manage", convocation.session)
     return convocation
 
 
@@ -426,18 +426,18 @@ def _convocation(request, pk):
 def assign(request, pk):
     convocation = _convocation(request, pk)
     form = AssignForm(request.POST, members=list(convocation.session.commission.members.all()))
-    if form.is_valid():
-        try:
-            services.assign_evaluator(
-                convocation=convocation, user=form.cleaned_data["user"], by=request.user
-            )
-        except BusinessRuleError as exc:
-            fail(request, exc)
-        else:
-            messages.success(request, _("Évaluateur affecté au candidat."))
-    else:
+    back = reverse("evaluations:session_detail", args=[convocation.session_id])
+    if not form.is_valid():
         messages.error(request, _("Choisissez un membre de la commission."))
-    return redirect("evaluations:session_detail", convocation.session_id)
+        return redirect(back)
+    return run_action(
+        request,
+        lambda: services.assign_evaluator(
+            convocation=convocation, user=form.cleaned_data["user"], by=request.user
+        ),
+        success=_("Évaluateur affecté au candidat."),
+        redirect_to=back,
+    )
 
 
 @staff_only
@@ -445,14 +445,15 @@ def assign(request, pk):
 def unassign(request, pk, user_pk):
     convocation = _convocation(request, pk)
     # Only an evaluator assigned to this convocation: another tenant's user id is a 404 (IDOR).
-    user = get_or_404(User.objects.filter(convocation_assignments__convocation=convocation), pk=user_pk)
-    try:
-        services.unassign_evaluator(convocation=convocation, user=user, by=request.user)
-    except BusinessRuleError as exc:
-        fail(request, exc)
-    else:
-        messages.success(request, _("Évaluateur retiré de ce candidat."))
-    return redirect("evaluations:session_detail", convocation.session_id)
+    user = get_object_or_404(
+        User.objects.filter(convocation_assignments__convocation=convocation), pk=user_pk
+    )
+    return run_action(
+        request,
+        lambda: services.unassign_evaluator(convocation=convocation, user=user, by=request.user),
+        success=_("Évaluateur retiré de ce candidat."),
+        redirect_to=reverse("evaluations:session_detail", args=[convocation.session_id]),
+    )
 
 
 @staff_only
@@ -468,17 +469,15 @@ def acting_president(request, pk):
         if user_id.isdigit()
         else None
     )
-    try:
-        services.designate_acting_president(convocation=convocation, user=user, by=request.user)
-    except BusinessRuleError as exc:
-        fail(request, exc)
-    else:
-        messages.success(
-            request,
+    return run_action(
+        request,
+        lambda: services.designate_acting_president(convocation=convocation, user=user, by=request.user),
+        success=lambda _result: (
             _("%(name)s enregistrera les propositions de la commission pour ce candidat.")
-            % {"name": user.get_full_name() or user.username},
-        )
-    return redirect("evaluations:session_detail", convocation.session_id)
+            % {"name": user.get_full_name() or user.username}
+        ),
+        redirect_to=reverse("evaluations:session_detail", args=[convocation.session_id]),
+    )
 
 
 @staff_only
@@ -486,31 +485,31 @@ def acting_president(request, pk):
 def resend_convocation(request, pk):
     convocation = _convocation(request, pk)
     form = ResendForm(request.POST)
-    if form.is_valid():
-        try:
-            services.resend_convocation(
-                convocation=convocation, time_slot=form.cleaned_data["time_slot"], by=request.user
-            )
-        except BusinessRuleError as exc:
-            fail(request, exc)
-        else:
-            messages.success(request, _("Convocation renvoyée au candidat."))
-    else:
+    back = reverse("evaluations:session_detail", args=[convocation.session_id])
+    if not form.is_valid():
         messages.error(request, _("Indiquez un horaire valide."))
-    return redirect("evaluations:session_detail", convocation.session_id)
+        return redirect(back)
+    return run_action(
+        request,
+        lambda: services.resend_convocation(
+            convocation=convocation, time_slot=form.cleaned_data["time_slot"], by=request.user
+        ),
+        success=_("Convocation renvoyée au candidat."),
+        redirect_to=back,
+    )
 
 
 # --- candidate overview, sheets, history, invitation ------------------------------------------
 
 
 def _candidate(request, pk):
-    candidate = get_or_404(
+    candidate = get_object_or_404(
         candidates_visible_to(request.user).select_related(
             "certification", "company", "tutor__user", "centre"
         ),
         pk=pk,
     )
-    _check(request, candidate)
+    require_permission(request.user, "evaluations.manage", candidate)
     return candidate
 
 
@@ -563,13 +562,14 @@ def invite_tutor(request, pk):
     if not form.is_valid():
         messages.error(request, _("Indiquez une date limite valide."))
         return redirect("evaluations:candidate_detail", candidate.pk)
-    try:
-        services.invite_tutor(candidate=candidate, due_date=form.cleaned_data["due_date"], by=request.user)
-    except BusinessRuleError as exc:
-        fail(request, exc)
-    else:
-        messages.success(request, _("Invitation envoyée au tuteur (lien personnel, à usage unique)."))
-    return redirect("evaluations:candidate_detail", candidate.pk)
+    return run_action(
+        request,
+        lambda: services.invite_tutor(
+            candidate=candidate, due_date=form.cleaned_data["due_date"], by=request.user
+        ),
+        success=_("Invitation envoyée au tuteur (lien personnel, à usage unique)."),
+        redirect_to=reverse("evaluations:candidate_detail", args=[candidate.pk]),
+    )
 
 
 @staff_only
@@ -581,12 +581,13 @@ def tutor_invitation_link(request, pk):
     app.js copies it to the clipboard)."""
     candidate = _candidate(request, pk)
     wants_json = "application/json" in request.headers.get("Accept", "")
+    # Not `run_action`: success is the link page (or JSON), not a redirect.
     try:
         invitation, url = services.invitation_link_for_staff(candidate=candidate, by=request.user)
     except BusinessRuleError as exc:
         if wants_json:
             return JsonResponse({"error": exc.message}, status=400)
-        fail(request, exc)
+        messages.error(request, exc.message)
         return redirect("candidates:detail", candidate.pk)
     if wants_json:
         response = JsonResponse({"url": url})
@@ -601,13 +602,13 @@ def tutor_invitation_link(request, pk):
 
 
 def _staff_sheet(request, pk):
-    sheet = get_or_404(
+    sheet = get_object_or_404(
         ScoringSheet.objects.filter(candidate__in=candidates_visible_to(request.user)).select_related(
             "candidate__certification", "competency", "evaluator", "reopened_by", "convocation__session"
         ),
         pk=pk,
     )
-    _check(request, sheet)
+    require_permission(request.user, "evaluations.manage", sheet)
     return sheet
 
 
@@ -634,13 +635,12 @@ def sheet_reopen(request, pk):
     if not form.is_valid():
         messages.error(request, _("Indiquez le motif de la réouverture."))
         return redirect("evaluations:sheet_detail", sheet.pk)
-    try:
-        services.reopen_sheet(sheet=sheet, reason=form.cleaned_data["reason"], by=request.user)
-    except BusinessRuleError as exc:
-        fail(request, exc)
-    else:
-        messages.success(request, _("Fiche rouverte : l'évaluateur peut de nouveau la modifier."))
-    return redirect("evaluations:sheet_detail", sheet.pk)
+    return run_action(
+        request,
+        lambda: services.reopen_sheet(sheet=sheet, reason=form.cleaned_data["reason"], by=request.user),
+        success=_("Fiche rouverte : l'évaluateur peut de nouveau la modifier."),
+        redirect_to=reverse("evaluations:sheet_detail", args=[sheet.pk]),
+    )
 
 
 @staff_only

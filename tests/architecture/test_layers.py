@@ -167,3 +167,70 @@ def test_no_import_cycle_between_apps():
 def test_the_cycle_finder_finds_cycles():
     graph = {"a.x": {"b.y"}, "b.y": {"a.x"}, "c.z": {"a.x"}}
     assert strongly_connected(graph) == [{"a.x", "b.y"}]
+
+
+# --- views (issue 20): one way to fetch an object and to check a permission ---------------------
+
+VIEW_APPS = [app for app in LAYERS if app not in ("cqpm", "bench")]
+# Private re-implementations of `get_object_or_404` / `core.views_kit.require_permission`.
+FORBIDDEN_VIEW_HELPERS = {"_get", "get_or_404", "_require", "_check", "fail"}
+
+
+def view_modules():
+    """Every view module of the apps: views.py, *_views.py and the modules of a views/ package."""
+    paths = []
+    for app in VIEW_APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            relative = path.relative_to(ROOT)
+            if "migrations" in relative.parts:
+                continue
+            if path.name == "views.py" or path.name.endswith("_views.py") or "views" in relative.parts[:-1]:
+                paths.append(path)
+    return paths
+
+
+def view_shortcuts(path):
+    """What a view module does instead of the shared helpers: (line, description)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in FORBIDDEN_VIEW_HELPERS:
+            found.append((node.lineno, f"defines {node.name}()"))
+        elif isinstance(node, ast.ExceptHandler) and node.type is not None:
+            names = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+            if any(isinstance(name, ast.Attribute) and name.attr == "DoesNotExist" for name in names):
+                found.append((node.lineno, "catches DoesNotExist (use get_object_or_404 on the selector)"))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "has_perm"
+            and isinstance(node.func.value, ast.Attribute | ast.Name)
+            and getattr(node.func.value, "attr", getattr(node.func.value, "id", "")) == "user"
+        ):
+            found.append((node.lineno, "calls user.has_perm (use require_permission)"))
+    return found
+
+
+def test_the_view_scan_sees_the_shortcuts(tmp_path):
+    sample = tmp_path / "views.py"
+    sample.write_text(
+        "def _get(qs, **kw):\n"
+        "    try:\n"
+        "        return qs.get(**kw)\n"
+        "    except qs.model.DoesNotExist:\n"
+        "        raise Http404\n"
+        "def v(request, obj):\n"
+        "    return request.user.has_perm('a.b', obj)\n",
+        encoding="utf-8",
+    )
+    assert [line for line, _what in view_shortcuts(sample)] == [1, 4, 7]
+    assert any(path.name == "staff.py" and path.parent.name == "views" for path in view_modules())
+
+
+def test_views_use_the_shared_lookup_and_permission_helpers():
+    problems = [
+        f"{path.relative_to(ROOT)}:{line} {what}"
+        for path in view_modules()
+        for line, what in view_shortcuts(path)
+    ]
+    assert not problems, "\n".join(problems)

@@ -511,7 +511,12 @@ def test_download_is_permission_checked_and_audited(client, centre_a, staff_a):
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == MINIMAL_PDF
     assert "attachment" in response["Content-Disposition"]
-    assert AuditEvent.objects.filter(action="candidate_document.downloaded", actor=staff_a).count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            action="document.downloaded", actor=staff_a, data__document="candidate_document"
+        ).count()
+        == 1
+    )
     # The tutor sees the candidate but never downloads files; an evaluator outside any commission gets 404.
     client.force_login(candidate.tutor.user)
     assert client.get(url).status_code == 403

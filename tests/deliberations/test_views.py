@@ -94,9 +94,7 @@ def test_documents_are_downloaded_only_within_scope_and_every_download_is_audite
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert b"".join(response.streaming_content).startswith(b"%PDF")
     assert pv.number in response["Content-Disposition"]
-    events = AuditEvent.objects.filter(
-        action="deliberations.document_downloaded", data__document_id=str(pv.pk)
-    )
+    events = AuditEvent.objects.filter(action="document.downloaded", data__document_id=str(pv.pk))
     assert events.count() == 1 and events.get().actor == world["juror"]
     client.logout()
     assert client.get(url).status_code == 302  # anonymous → login

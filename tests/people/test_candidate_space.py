@@ -72,7 +72,7 @@ def test_nothing_before_the_jury_closes_then_own_documents_only_and_audited(clie
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     assert b"".join(response.streaming_content) == PDF
     assert AuditEvent.objects.filter(
-        action="deliberations.document_downloaded",
+        action="document.downloaded",
         actor=world["account"],
         data__document_id=str(world["mine"].pk),
     ).exists()

@@ -83,7 +83,7 @@ def test_export_from_the_page_records_the_batch_and_lists_late_reports(setup, cl
     assert root.tag == "{urn:cdc:cpf:pc5:schema:1.0.0}flux"
     assert len(root.findall(".//cpf:passageCertification", NS)) == 2
     assert parsed["pending"][1:] and len(parsed["pending"]) == 3
-    assert AuditEvent.objects.filter(action="reporting.accrochage_downloaded").count() == 1
+    assert AuditEvent.objects.filter(action="document.downloaded", data__document="accrochage").count() == 1
 
 
 def test_missing_birth_place_is_listed_on_the_page_not_a_broken_file(setup, client):

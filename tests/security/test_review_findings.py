@@ -139,7 +139,7 @@ def test_candidate_document_download_logs_the_client_behind_the_proxy(client, se
     url = reverse("candidates:document_download", args=[document.candidate_id, document.pk])
     response = client.get(url, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.23")
     assert response.status_code == 200
-    event = AuditEvent.objects.get(action="candidate_document.downloaded")
+    event = AuditEvent.objects.get(action="document.downloaded", data__document="candidate_document")
     assert event.ip_address == "198.51.100.23"
 
 
@@ -166,7 +166,7 @@ def test_generated_document_download_logs_the_client_behind_the_proxy(client, se
         HTTP_X_FORWARDED_FOR="198.51.100.24",
     )
     assert response.status_code == 200
-    event = AuditEvent.objects.get(action="deliberations.document_downloaded")
+    event = AuditEvent.objects.get(action="document.downloaded")
     assert event.ip_address == "198.51.100.24"
 
 
