@@ -12,7 +12,7 @@ class CoreConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import pre_save
 
-        from . import checks, notifications, signals  # noqa: F401 — checks, widget, receivers
+        from . import checks, notifications, permissions, signals  # noqa: F401 — checks, widget, rules, receivers
         from .text import clean_model_text
 
         # Every model of the project: bidi controls stripped and lengths checked before each save.

@@ -11,7 +11,15 @@ class DeliberationsConfig(AppConfig):
         from candidates.selectors import register_scope
         from core.models import Role
 
-        from . import board_version, capitalisation, hub, selectors, signals, widgets  # noqa: F401 - widgets register
+        from . import (  # noqa: F401 - permissions and widgets register themselves
+            board_version,
+            capitalisation,
+            hub,
+            permissions,
+            selectors,
+            signals,
+            widgets,
+        )
 
         signals.connect()
         board_version.connect()

@@ -1,6 +1,13 @@
 """core.views_kit (issue 20): the helpers every view uses — scoped object or 404, permission or 403,
 service-backed forms and buttons, audited downloads."""
 
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import rules
 from django import forms
@@ -208,3 +215,42 @@ def test_a_file_missing_from_the_storage_is_a_404_and_no_download_is_journaled(s
             content_type="application/xml",
         )
     assert not AuditEvent.objects.exists()
+
+
+def test_every_rule_the_views_ask_for_is_registered_at_startup():
+    """`require_permission` looks rules up by name and refuses (403) an unknown one: each name the
+    views use must be registered by its app's `ready()`, not as a side effect of importing a view.
+    Checked in a fresh interpreter that only sets Django up (no URLconf, no view imported)."""
+    root = Path(__file__).resolve().parents[2]
+    names = set()
+    for path in root.glob("*/**/*.py"):
+        if path.parts[len(root.parts)] in {"tests", ".venv", "bench"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "require_permission"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+            ):
+                names.add(node.args[1].value)
+    assert len(names) > 10, names
+    apps = ["candidates", "deliberations", "evaluations", "people", "referential", "reporting", "core"]
+    script = (
+        "import django, json, sys, rules; django.setup(); "
+        "print(json.dumps([n for n in sys.argv[2:] if not rules.perm_exists(n)] + "
+        "[m for m in sys.modules if m.split('.')[0] in sys.argv[1].split()"
+        " and (m.endswith('.views') or '.views.' in m)]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, " ".join(apps), *sorted(names)],
+        cwd=root,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "cqpm.settings"),
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
