@@ -12,6 +12,29 @@ from django.db import connection
 
 from core.demo import DEMO_PASSWORD
 
+E2E_PACKAGE = Path(__file__).parent / "e2e"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """The browser journeys last, those of tests/e2e together and first among them.
+
+    The tests run in a random order (pytest-randomly shuffles modules across packages, then pytest-django
+    puts the transactional tests after the others). Browser tests share heavy state by package: tests/e2e
+    seeds the demo data and starts Chromium once for the package, tests/evaluations/test_browser.py once for
+    its module, and Playwright's sync API cannot run twice at once in a thread. Mixed with other modules,
+    a package would be set up again (a new seed) each time the order comes back to it, or two browsers would
+    overlap. So they keep one block each, in this order; within each block the order stays random.
+    """
+    browser = [item for item in items if item.get_closest_marker("browser")]
+    if not browser:
+        return
+    others = [item for item in items if not item.get_closest_marker("browser")]
+    in_e2e = [item for item in browser if E2E_PACKAGE in Path(str(item.path)).parents]
+    elsewhere = [item for item in browser if E2E_PACKAGE not in Path(str(item.path)).parents]
+    items[:] = others + in_e2e + elsewhere
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
