@@ -188,3 +188,21 @@ def test_a_write_for_a_candidate_before_no_session_bumps_no_board(board):
     assert len(_session_updates(queries.captured_queries)) == 1
     assert version(session) == before + 1
     assert board["show"]()[1].full_name.endswith(" Renommé")
+
+
+def test_a_cached_board_keeps_its_page():
+    """The board is cached without its Paginator (its lazy messages are dear to unpickle): the page
+    comes back whole."""
+    import pickle
+
+    from deliberations.selectors.board import board_page
+
+    centre = CentreFactory(code="BVP")
+    session = ready_session(centre=centre, n=3)
+    board_obj = board_page(session, per_page=2, page="2")
+    copy = pickle.loads(pickle.dumps(board_obj, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own data
+    assert "paginator" not in pickle.dumps(board_obj).decode("latin-1")
+    assert copy.lines == board_obj.lines and copy.counts == board_obj.counts and copy.key == board_obj.key
+    assert (copy.page.number, copy.page.paginator.count, copy.page.paginator.num_pages) == (2, 3, 2)
+    assert list(copy.page.object_list) == list(board_obj.page.object_list)
+    assert copy.page.has_previous() and not copy.page.has_next() and copy.page.start_index() == 3
