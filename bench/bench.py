@@ -221,9 +221,13 @@ class Gunicorn:
         Read from /proc: unlike throughput, CPU per request does not depend on what else the
         machine is doing, so it is the steadier figure on a shared machine.
         """
+        database = urllib.parse.urlsplit(self.env["DATABASE_URL"]).path.lstrip("/")
         return {
             "app": sum(process_cpu_seconds(pid) for pid in child_pids(self.process.pid)),
-            "db": sum(process_cpu_seconds(pid) for pid in pids_named("postgres", "redis-server")),
+            # Only the backends of the bench database (the machine may be shared: other databases'
+            # backends, and the postmaster's count of every ended one, are not the app's), and Redis.
+            "db": sum(process_cpu_seconds(pid) for pid in postgres_backends(database))
+            + sum(process_cpu_seconds(pid) for pid in pids_named("redis-server")),
         }
 
 
@@ -267,6 +271,20 @@ def child_pids(parent):
 
 def pids_named(*names):
     return [pid for pid in _all_pids() if (fields := _stat_fields(pid)) and fields[0] in names]
+
+
+def postgres_backends(database):
+    """The PostgreSQL backends connected to `database`: their title reads
+    « postgres: [cluster:] user database host(port) state »."""
+    found = []
+    for pid in pids_named("postgres"):
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if database in title.split():
+            found.append(pid)
+    return found
 
 
 def request(port, method, path, *, headers=None, body=None):
@@ -486,6 +504,9 @@ def main():
             MEDIA_ROOT=str(media_root),
             CACHE_URL=cache_url if use_cache else "",
             CELERY_BROKER_URL="",
+            # Connections kept for the whole run (production: 60 s), so that the backends whose CPU
+            # is counted (Gunicorn.cpu_seconds) live from the first measure to the last.
+            DB_CONN_MAX_AGE="3600",
         )
         try:
             manage(production, "collectstatic", "--noinput", "-v0", capture=True)

@@ -227,7 +227,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Cache ----------------------------------------------------------------------------------
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    # core.cache.RedisCache: Django's, with one Redis client per pool rather than one per call (core/cache.py).
+    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": CACHE_URL}}
     # Every request reads its session: from the shared cache rather than with a database query
     # (docs/performance.md, floor of a page). "cached_db" writes through to the database, so sessions
     # survive a cache flush or restart, and logout deletes both. Only with a shared cache: with the

@@ -45,21 +45,28 @@ def _sessions():
 
 
 def bump_sessions(session_ids):
-    """Bump the board of these sessions (ids, or a values() queryset of ids)."""
-    if isinstance(session_ids, (list, tuple, set)):
-        session_ids = [pk for pk in session_ids if pk is not None]
-        if not session_ids:
-            return
-    _sessions().filter(pk__in=session_ids).update(board_version=F("board_version") + 1)
+    """Bump the board of these sessions (ids, or a values_list(flat=True) queryset of ids).
+
+    The ids are read first and the UPDATE runs only when there are some: most writes the board reads
+    (a candidate, its dossier, a proposal…) concern a candidate before no session yet, and then cost
+    one indexed SELECT instead of an UPDATE. The ids are read in the writer's transaction, like the
+    UPDATE's subquery they replace; a candidate put before a session by another transaction bumps
+    that session itself (`SessionCandidate`'s receiver)."""
+    ids = {pk for pk in session_ids if pk is not None}
+    if ids:
+        _sessions().filter(pk__in=ids).update(board_version=F("board_version") + 1)
 
 
 def bump_candidates(candidate_ids):
-    """Bump the board of every session these candidates (ids, or a values() queryset) are put before."""
+    """Bump the board of every session these candidates (ids, or a values_list(flat=True) queryset)
+    are put before."""
     if isinstance(candidate_ids, (list, tuple, set)):
         candidate_ids = [pk for pk in candidate_ids if pk is not None]
         if not candidate_ids:
             return
-    bump_sessions(SessionCandidate.objects.filter(candidate_id__in=candidate_ids).values("session_id"))
+    bump_sessions(
+        SessionCandidate.objects.filter(candidate_id__in=candidate_ids).values_list("session_id", flat=True)
+    )
 
 
 def bump_attempts(candidate_ids):
@@ -105,19 +112,21 @@ def connect():
         bump_candidates([instance.candidate_id])
 
     def by_dossier(instance):
-        bump_candidates(Dossier.objects.filter(pk=instance.dossier_id).values("candidate_id"))
+        bump_candidates(Dossier.objects.filter(pk=instance.dossier_id).values_list("candidate_id", flat=True))
 
     def by_conflict(instance):
         ids = [instance.candidate_id] if instance.candidate_id else []
         if instance.company_id:
-            bump_candidates(Candidate.objects.filter(company_id=instance.company_id).values("pk"))
+            bump_candidates(
+                Candidate.objects.filter(company_id=instance.company_id).values_list("pk", flat=True)
+            )
         bump_candidates(ids)
 
     def by_attempt(instance):
         bump_attempts([instance.candidate_id])
 
     def by_certification(certification_id):
-        bump_sessions(_sessions().filter(certification_id=certification_id).values("pk"))
+        bump_sessions(_sessions().filter(certification_id=certification_id).values_list("pk", flat=True))
 
     _connect(Candidate, lambda instance: bump_candidates([instance.pk]))
     for model in (Dossier, CandidateDocument, ScoringSheet, CommissionProposal, CompanyOpinion):
@@ -127,7 +136,10 @@ def connect():
     _connect(SessionCandidate, by_session)
     _connect(Attendance, by_session)
     _connect(
-        JuryMember, lambda instance: bump_sessions(_sessions().filter(jury_id=instance.jury_id).values("pk"))
+        JuryMember,
+        lambda instance: bump_sessions(
+            _sessions().filter(jury_id=instance.jury_id).values_list("pk", flat=True)
+        ),
     )
     _connect(CandidateOutcome, by_session, m2m=CandidateOutcome.blocks_acquired.through)
     _connect(CapitalisedCompetency, by_attempt)

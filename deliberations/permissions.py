@@ -16,6 +16,12 @@ def is_staff_of_session_centre(user, session):
     return user.is_superuser or session.centre_id in user.centre_ids()
 
 
+def note_jury_seat(session, user):
+    """`user` sits on the session's jury: `selectors.session_for` found the session through his seat
+    (its EXISTS), so `sits_on_session_jury` need not ask the database again for this instance."""
+    session.__dict__.setdefault("_jury_seats", {})[user.pk] = True
+
+
 @rules.predicate
 def sits_on_session_jury(user, session):
     if session is None or not is_jury_member(user):

@@ -9,7 +9,9 @@ menu cost more than many views' own work. None of them depends on the request, o
   keys given to the tag (``{% once role=user.role %}``), never the page's variables, so nothing of one
   request (user, CSRF token, data) can end up in another's page; a variable used inside without being
   a key renders empty, which shows at once in development and tests. Keys must be few-valued (a role,
-  a flag), not identifiers: each node keeps at most ``MAX_VARIANTS`` renderings.
+  a flag), not identifiers: each node keeps at most ``MAX_VARIANTS`` renderings. A block holds whole
+  elements: it never opens or closes a tag it does not close or open itself (issue 21; checked for
+  base.html by tests/core/test_chrome.py).
 - ``{% main_menu %}`` renders the role's menu (core/navigation.py) with the current entry marked,
   once per (language, role, current entry).
 

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 
 from candidates.models import Candidate
 
+from .. import permissions
 from ..models import (
     Appeal,
     AppealStatus,
@@ -55,7 +56,12 @@ def open_appeals(user):
 
 def session_for(user, pk):
     """The session `pk` if the user may see it, else 404."""
-    return get_object_or_404(sessions_visible_to(user), pk=pk)
+    session = get_object_or_404(sessions_visible_to(user), pk=pk)
+    if user.is_jury_member and not user.is_centre_staff:
+        # Visible to a jury member only through his seat (sessions_visible_to): the permission
+        # predicates need not query it again (one query less on every page of the session).
+        permissions.note_jury_seat(session, user)
+    return session
 
 
 def juries_visible_to(user):

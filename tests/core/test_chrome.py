@@ -156,3 +156,25 @@ def test_a_repeated_message_shows_once(rf):
         (constants.SUCCESS, "La délibération est fixée au jeudi 10 décembre 2026."),
         (constants.INFO, "Autre"),
     ]
+
+
+def test_base_html_once_blocks_hold_whole_tags():
+    """Issue 21: no {% once %} block of base.html starts or ends in the middle of an HTML tag."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    source = Path(settings.BASE_DIR, "templates", "base.html").read_text()
+    blocks = re.findall(r"{% once[^%]*%}(.*?){% endonce %}", source, flags=re.S)
+    assert len(blocks) >= 5
+    for block in blocks:
+        text = re.sub(r"{%.*?%}|{{.*?}}|{#.*?#}", "", block, flags=re.S)
+        inside = False
+        for char in text:
+            if char == "<":
+                assert not inside, block
+                inside = True
+            elif char == ">":
+                assert inside, block  # a '>' closing a tag opened before the block
+                inside = False
+        assert not inside, block  # a tag left open at the end of the block

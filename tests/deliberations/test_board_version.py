@@ -3,6 +3,8 @@ the version in its own transaction, so the next request shows it. Each test load
 is then in the cache), writes, and checks the next request shows the write."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,7 +19,7 @@ from evaluations.models import (
     ScoringSheet,
     SheetStatus,
 )
-from tests.candidates.factories import CentreFactory
+from tests.candidates.factories import CandidateFactory, CentreFactory
 from tests.deliberations.factories import JuryUserFactory, ready_session
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +163,46 @@ def test_the_candidate_and_its_evaluators_show_on_the_next_request(board):
         return
     ConflictOfInterest.objects.create(user=sheet.evaluator, candidate=candidate, reason="Parent.")
     assert "evaluator_conflict" in show()[2]
+
+
+def _session_updates(queries):
+    table = DeliberationSession._meta.db_table
+    return [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and table in q["sql"]]
+
+
+def test_a_write_for_a_candidate_before_no_session_bumps_no_board(board):
+    """The receivers read the candidate's sessions first: no UPDATE when there is none (review of
+    issue 21), and still one when there is."""
+    other = CandidateFactory(centre=board["candidate"].centre)
+    with CaptureQueriesContext(connection) as queries:
+        other.first_names = "Autre"
+        other.save()
+        Dossier.objects.update_or_create(candidate=other, defaults={"validated_at": timezone.now()})
+    assert _session_updates(queries.captured_queries) == []
+
+    session, candidate = board["session"], board["candidate"]
+    before = version(session)
+    with CaptureQueriesContext(connection) as queries:
+        candidate.first_names = "Renommé"
+        candidate.save()
+    assert len(_session_updates(queries.captured_queries)) == 1
+    assert version(session) == before + 1
+    assert board["show"]()[1].full_name.endswith(" Renommé")
+
+
+def test_a_cached_board_keeps_its_page():
+    """The board is cached without its Paginator (its lazy messages are dear to unpickle): the page
+    comes back whole."""
+    import pickle
+
+    from deliberations.selectors.board import board_page
+
+    centre = CentreFactory(code="BVP")
+    session = ready_session(centre=centre, n=3)
+    board_obj = board_page(session, per_page=2, page="2")
+    copy = pickle.loads(pickle.dumps(board_obj, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own data
+    assert "paginator" not in pickle.dumps(board_obj).decode("latin-1")
+    assert copy.lines == board_obj.lines and copy.counts == board_obj.counts and copy.key == board_obj.key
+    assert (copy.page.number, copy.page.paginator.count, copy.page.paginator.num_pages) == (2, 3, 2)
+    assert list(copy.page.object_list) == list(board_obj.page.object_list)
+    assert copy.page.has_previous() and not copy.page.has_next() and copy.page.start_index() == 3

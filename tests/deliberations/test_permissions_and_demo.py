@@ -62,3 +62,23 @@ def test_demo_seed_builds_the_three_deliberations_and_is_idempotent():
     assert decided.entries.count() == decided.outcomes.count()
     assert ready.entries.exists() and not ready.outcomes.exists()
     assert closed.jury.members.filter(user__username="jury-a", is_president=True).exists()
+
+
+def test_a_session_found_through_the_jurors_seat_is_not_asked_again(
+    session_and_users, django_assert_num_queries
+):
+    """session_for finds a juror's session through his seat (issue 21: one query less per page); the
+    seat it notes is his only: another juror does not get the session, nor the seat."""
+    from django.http import Http404
+
+    from deliberations.selectors import session_for
+
+    session, users = session_and_users
+    found = session_for(users["juror"], session.pk)
+    with django_assert_num_queries(0):
+        assert permissions.can_view_session(users["juror"], found)
+        assert permissions.can_decide(users["juror"], found)
+    with pytest.raises(Http404):
+        session_for(users["juror_other_jury"], session.pk)
+    with django_assert_num_queries(1):  # the same instance, another juror: asked, and refused
+        assert not permissions.can_view_session(users["juror_other_jury"], found)
