@@ -65,6 +65,7 @@ from deliberations.models import (
     DeliberationSession,
     Jury,
     JuryMember,
+    Result,
     SessionCandidate,
     SessionStatus,
 )
@@ -86,6 +87,7 @@ from evaluations.models import (
     SheetStatus,
 )
 from referential import services as referential_services
+from reporting.models import AccrochageBatch, AccrochageRecord, DeclarationStatus
 from referential.models import Certification, CertificationStatus, Criterion, ModalityCode
 
 REFERENTIAL_FILE = (
@@ -142,7 +144,8 @@ REGISTRATION_AGE_DAYS = {
 FOREIGN_COUNTRIES = ["Maroc", "Portugal", "Algérie", "Belgique", "Italie"]
 PATTERN_POOL_SIZE = 64  # judgement vectors drawn per competency and conclusion
 ACQUIRED_RATE = 0.88  # share of competencies the commission concludes acquired
-OPINION_AGREES_RATE = 0.92  # share of company opinions agreeing with the commission
+OPINION_AGREES_RATE = 0.92
+DECLARED_AFTER_DAYS = 20  # holders of sessions closed before were declared to the CPF portal and accepted
 
 CITIES = [
     ("Nancy", "54000"), ("Lyon", "69002"), ("Lille", "59000"), ("Nantes", "44000"),
@@ -243,6 +246,8 @@ BULK_MODELS = [
     CandidateOutcome.blocks_acquired.through,
     CapitalisedCompetency,
     CapitalisedBlock,
+    AccrochageBatch,
+    AccrochageRecord,
 ]
 
 
@@ -1013,7 +1018,7 @@ class ScaleBuilder:
                 }
             )
         self.write(Candidate, candidates)
-        references = {c["id"]: c["reference"] for c in candidates}
+        references = self.references = {c["id"]: c["reference"] for c in candidates}
 
         history = []
         for c in candidates:
@@ -1514,10 +1519,82 @@ class ScaleBuilder:
             outcomes,
         )
         self.insert(CandidateOutcome.blocks_acquired.through, ("candidateoutcome", "block"), outcome_blocks)
+        self.build_declarations(centre, groups, outcomes)
         fields = ("candidate", "competency", "session", "acquired_on", "valid_until")
         self.insert(CapitalisedCompetency, fields, capitalised_competencies)
         fields = ("candidate", "block", "session", "acquired_on", "valid_until")
         self.insert(CapitalisedBlock, fields, capitalised_blocks)
+
+    def build_declarations(self, centre, groups, outcomes):
+        """The holders of sessions closed more than DECLARED_AFTER_DAYS ago were declared to the CPF
+        portal and accepted (one file per session, as the « accrochage » page produces them); the
+        holders of the last weeks are still to declare (issue 21: the declaration page over years)."""
+        declared = {
+            session["id"]: session
+            for session, _group in groups
+            if session["status"] == SessionStatus.CLOSED
+            and session["date"] <= self.today - timedelta(days=DECLARED_AFTER_DAYS)
+        }
+        holders = {}
+        for outcome_id, session_id, candidate_id, result, *_rest in outcomes:
+            if session_id in declared and result == Result.CERTIFIED:
+                holders.setdefault(session_id, []).append((outcome_id, candidate_id))
+        if not holders:
+            return
+        staff_id = self.staff[centre.pk][0].pk
+        batch_ids = iter(self.new_ids(AccrochageBatch, len(holders)))
+        batches, records = [], []
+        for session_id, session_holders in holders.items():
+            day = declared[session_id]["date"]
+            batch_id = next(batch_ids)
+            sent_at = self.aware(day + timedelta(days=20), 11)
+            batches.append(
+                {
+                    "id": batch_id,
+                    "flux_id": f"SCALE-{batch_id:08d}",
+                    "centre": centre.pk,
+                    "session": session_id,
+                    "file": f"reporting/accrochage/scale/{batch_id}.xml",
+                    "sha256": "0" * 64,
+                    "size": 0,
+                    "record_count": len(session_holders),
+                    "left_out": [],
+                    "created_at": sent_at,
+                    "created_by": staff_id,
+                }
+            )
+            for outcome_id, candidate_id in session_holders:
+                records.append(
+                    (
+                        batch_id,
+                        outcome_id,
+                        candidate_id,
+                        day,
+                        sent_at,
+                        False,
+                        f"{self.references[candidate_id]}-D{session_id}",
+                        DeclarationStatus.ACCEPTED.value,
+                        "",
+                        sent_at + timedelta(days=5),
+                    )
+                )
+        self.write(AccrochageBatch, batches)
+        self.insert(
+            AccrochageRecord,
+            (
+                "batch",
+                "outcome",
+                "candidate",
+                "issued_on",
+                "reported_at",
+                "is_late",
+                "id_technique",
+                "status",
+                "reason",
+                "answered_at",
+            ),
+            records,
+        )
 
     def facts(self, candidate, day):
         competencies = tuple(
