@@ -446,8 +446,9 @@ def main():
     )
     env = base_env(database_url, MEDIA_ROOT=str(media_root))
     manage(env, "migrate", "--noinput", "-v0")
-    centres = env_number("BENCH_CENTRES", 20)
     candidates = env_number("BENCH_CANDIDATES", 20000)
+    # 20 centres for 20 000 candidates, 50 for 200 000 (1 000 to 4 000 candidates a centre).
+    centres = env_number("BENCH_CENTRES", max(20, candidates // 4000))
     session_size = env_number("BENCH_JURY_SESSION_SIZE", 300)
     seeded = manage(
         env,
