@@ -423,6 +423,9 @@ def main():
     parser.add_argument("--connections", type=int, default=env_number("BENCH_CONNECTIONS", 0))
     parser.add_argument("--workers", type=int, default=env_number("BENCH_WORKERS", 0))
     parser.add_argument("--python-load", action="store_true", help="Générateur Python même si wrk est là.")
+    parser.add_argument(
+        "--pages", help="Seulement ces pages (clés séparées par des virgules, ex. journal,accrochage) + la vue nue."
+    )
     args = parser.parse_args()
     parts = set(args.only or ["pages", "documents", "import"])
     cores = os.cpu_count() or 1
@@ -514,9 +517,13 @@ def main():
             cache="redis" if use_cache else "locmem",
         )
         with Gunicorn(production, workers, RESULTS_DIR / "gunicorn.log") as server:
+            pages = targets["pages"]
+            if args.pages:
+                wanted = {"bare", *args.pages.split(",")}
+                pages = [page for page in pages if page["key"] in wanted]
             results = measure_pages(
                 server,
-                targets["pages"],
+                pages,
                 duration=args.duration,
                 warmup=args.warmup,
                 connections=connections,

@@ -117,7 +117,7 @@ def dated_events(world, monkeypatch):
 def test_filters(client, world, dated_events, params, expected):
     client.force_login(world["staff-a"])
     if "actor" in params:
-        params = {**params, "actor": world[params["actor"]].pk}
+        params = {**params, "actor": world[params["actor"]].username}
     response = client.get(URL, params)
     assert response.status_code == 200
     wanted = {dated_events[name].pk for name in expected}
@@ -131,8 +131,9 @@ def test_actor_filter_offers_only_users_of_my_centres(client, world):
     offered = set(form.fields["actor"].queryset.values_list("username", flat=True))
     assert "staff-b" not in offered and {"staff-a", "evaluator-a"} <= offered
     # Choosing a user of another centre is refused by the form, not silently ignored.
-    response = client.get(URL, {"actor": world["staff-b"].pk})
+    response = client.get(URL, {"actor": world["staff-b"].username})
     assert response.context["filter"].form.errors
+    assert "Aucun compte de votre périmètre" in response.content.decode()
 
 
 @pytest.mark.django_db
