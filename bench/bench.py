@@ -424,7 +424,8 @@ def main():
     parser.add_argument("--workers", type=int, default=env_number("BENCH_WORKERS", 0))
     parser.add_argument("--python-load", action="store_true", help="Générateur Python même si wrk est là.")
     parser.add_argument(
-        "--pages", help="Seulement ces pages (clés séparées par des virgules, ex. journal,accrochage) + la vue nue."
+        "--pages",
+        help="Seulement ces pages (clés séparées par des virgules, ex. journal,accrochage) + la vue nue.",
     )
     args = parser.parse_args()
     parts = set(args.only or ["pages", "documents", "import"])

@@ -87,8 +87,8 @@ from evaluations.models import (
     SheetStatus,
 )
 from referential import services as referential_services
-from reporting.models import AccrochageBatch, AccrochageRecord, DeclarationStatus
 from referential.models import Certification, CertificationStatus, Criterion, ModalityCode
+from reporting.models import AccrochageBatch, AccrochageRecord, DeclarationStatus
 
 REFERENTIAL_FILE = (
     Path(settings.BASE_DIR) / "fixtures" / "referential" / "cqpm-charge-ressources-humaines.json"
@@ -555,7 +555,9 @@ def indexes_suspended(tables):
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for _index, definition, table, constraint, constraint_definition in indexes:
             if constraint:
-                cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(constraint)} {constraint_definition}")
+                cursor.execute(
+                    f"ALTER TABLE {table} ADD CONSTRAINT {quote(constraint)} {constraint_definition}"
+                )
             else:
                 cursor.execute(definition)
 
@@ -689,7 +691,17 @@ class ScaleBuilder:
         data), written like core.services.audit writes them."""
         self.insert(
             AuditEvent,
-            ("created_at", "actor", "centre", "action", "target_type", "target_id", "message", "data", "ip_address"),
+            (
+                "created_at",
+                "actor",
+                "centre",
+                "action",
+                "target_type",
+                "target_id",
+                "message",
+                "data",
+                "ip_address",
+            ),
             [(*event, None) for event in events],
         )
 
@@ -1673,7 +1685,9 @@ class ScaleBuilder:
                     table = model._meta.db_table
                     command = "ANALYZE" if table in self.frozen else vacuum
                     cursor.execute(f"{command} {connection.ops.quote_name(table)}")
-            self.log(f"statistiques du planificateur à jour ({len(self.frozen)} tables figées à l'écriture, VACUUM des autres)")
+            self.log(
+                f"statistiques du planificateur à jour ({len(self.frozen)} tables figées à l'écriture, VACUUM des autres)"
+            )
         self.report.seconds = time.perf_counter() - started
         self.report.cpu_seconds = time.process_time() - cpu_started
         database_cpu = database_backend_cpu_seconds()

@@ -4,23 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0004_cand_candidate_account'),
+        ("core", "0004_cand_candidate_account"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='date'),
+            model_name="auditevent",
+            name="created_at",
+            field=models.DateTimeField(auto_now_add=True, verbose_name="date"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['created_at', 'id'], name='audit_recent_idx'),
+            model_name="auditevent",
+            index=models.Index(fields=["created_at", "id"], name="audit_recent_idx"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['centre', 'created_at', 'id'], name='audit_centre_recent_idx'),
+            model_name="auditevent",
+            index=models.Index(fields=["centre", "created_at", "id"], name="audit_centre_recent_idx"),
         ),
     ]
