@@ -441,6 +441,10 @@ def main():
     parser.add_argument("--connections", type=int, default=env_number("BENCH_CONNECTIONS", 0))
     parser.add_argument("--workers", type=int, default=env_number("BENCH_WORKERS", 0))
     parser.add_argument("--python-load", action="store_true", help="Générateur Python même si wrk est là.")
+    parser.add_argument(
+        "--pages",
+        help="Seulement ces pages (clés séparées par des virgules, ex. journal,accrochage) + la vue nue.",
+    )
     args = parser.parse_args()
     parts = set(args.only or ["pages", "documents", "import"])
     cores = os.cpu_count() or 1
@@ -464,8 +468,9 @@ def main():
     )
     env = base_env(database_url, MEDIA_ROOT=str(media_root))
     manage(env, "migrate", "--noinput", "-v0")
-    centres = env_number("BENCH_CENTRES", 20)
     candidates = env_number("BENCH_CANDIDATES", 20000)
+    # 20 centres for 20 000 candidates, 50 for 200 000 (1 000 to 4 000 candidates a centre).
+    centres = env_number("BENCH_CENTRES", max(20, candidates // 4000))
     session_size = env_number("BENCH_JURY_SESSION_SIZE", 300)
     seeded = manage(
         env,
@@ -534,9 +539,13 @@ def main():
             cache="redis" if use_cache else "locmem",
         )
         with Gunicorn(production, workers, RESULTS_DIR / "gunicorn.log") as server:
+            pages = targets["pages"]
+            if args.pages:
+                wanted = {"bare", *args.pages.split(",")}
+                pages = [page for page in pages if page["key"] in wanted]
             results = measure_pages(
                 server,
-                targets["pages"],
+                pages,
                 duration=args.duration,
                 warmup=args.warmup,
                 connections=connections,

@@ -4,7 +4,8 @@
 # Needs a PostgreSQL server on the loopback (BENCH_DATABASE_URL, default
 # postgres://cqpm:cqpm@127.0.0.1:5432/cqpm_bench; the database is created if absent) and, for the
 # document part, Redis (BENCH_BROKER_URL, default redis://127.0.0.1:6379/5).
-# Sizes: BENCH_CENTRES (20), BENCH_CANDIDATES (20000), BENCH_JURY_SESSION_SIZE (300),
+# Sizes: BENCH_CANDIDATES (20000; 200000 for « ten years »), BENCH_CENTRES (20, or candidates ÷ 4000
+# when larger: 50 for 200000), BENCH_JURY_SESSION_SIZE (300),
 # BENCH_IMPORT_ROWS (10000). Load: BENCH_DURATION seconds per page (20), BENCH_WARMUP (3),
 # BENCH_WORKERS gunicorn workers (2 × cores + 1), BENCH_CONNECTIONS (= workers).
 # Arguments are passed to bench/bench.py, e.g. `bash bench/run.sh --only pages --duration 10`.

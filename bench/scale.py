@@ -21,7 +21,9 @@ import io
 import json
 import operator
 import os
+import queue
 import random
+import threading
 import time
 import unicodedata
 from contextlib import contextmanager
@@ -51,7 +53,7 @@ from candidates.models import (
     Tutor,
 )
 from core.demo import DEMO_PASSWORD
-from core.models import CertificationCentre, Role, User
+from core.models import AuditEvent, CertificationCentre, Role, User
 from core.services import audit
 from deliberations import awards
 from deliberations.models import (
@@ -63,6 +65,7 @@ from deliberations.models import (
     DeliberationSession,
     Jury,
     JuryMember,
+    Result,
     SessionCandidate,
     SessionStatus,
 )
@@ -85,6 +88,7 @@ from evaluations.models import (
 )
 from referential import services as referential_services
 from referential.models import Certification, CertificationStatus, Criterion, ModalityCode
+from reporting.models import AccrochageBatch, AccrochageRecord, DeclarationStatus
 
 REFERENTIAL_FILE = (
     Path(settings.BASE_DIR) / "fixtures" / "referential" / "cqpm-charge-ressources-humaines.json"
@@ -140,7 +144,8 @@ REGISTRATION_AGE_DAYS = {
 FOREIGN_COUNTRIES = ["Maroc", "Portugal", "Algérie", "Belgique", "Italie"]
 PATTERN_POOL_SIZE = 64  # judgement vectors drawn per competency and conclusion
 ACQUIRED_RATE = 0.88  # share of competencies the commission concludes acquired
-OPINION_AGREES_RATE = 0.92  # share of company opinions agreeing with the commission
+OPINION_AGREES_RATE = 0.92
+DECLARED_AFTER_DAYS = 20  # holders of sessions closed before were declared to the CPF portal and accepted
 
 CITIES = [
     ("Nancy", "54000"), ("Lyon", "69002"), ("Lille", "59000"), ("Nantes", "44000"),
@@ -217,7 +222,11 @@ REVIEW_MOTIVATION = (
 
 
 # The candidates' tables, written by the bulk path (foreign keys checked once at the end on PostgreSQL).
+CANDIDATE_TARGET = f"{Candidate._meta.app_label}.{Candidate._meta.model_name}"
+SHEET_TARGET = f"{ScoringSheet._meta.app_label}.{ScoringSheet._meta.model_name}"
+
 BULK_MODELS = [
+    AuditEvent,
     Candidate,
     CandidateStatusChange,
     Dossier,
@@ -237,6 +246,8 @@ BULK_MODELS = [
     CandidateOutcome.blocks_acquired.through,
     CapitalisedCompetency,
     CapitalisedBlock,
+    AccrochageBatch,
+    AccrochageRecord,
 ]
 
 
@@ -284,8 +295,19 @@ def ensure_referential(stdout=None):
     return in_force
 
 
+FROZEN = set()  # tables COPYed with FREEZE during the current build (see frozen_tables)
+_ISO = {}  # the same few thousand instants and days recur: format each once
+
+
 def _copy_text(value):
     """One value in PostgreSQL COPY text format."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return value
     if value is None:
         return "\\N"
     if value is True:
@@ -293,11 +315,95 @@ def _copy_text(value):
     if value is False:
         return "f"
     if isinstance(value, (datetime, date, dtime)):
-        return value.isoformat()
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+        text = _ISO.get(value)
+        if text is None:
+            if len(_ISO) > 200_000:
+                _ISO.clear()
+            text = _ISO[value] = value.isoformat()
+        return text
+    return _copy_text(str(value))
+
+
+_INTEGER_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+    }
+)
+
+
+def _copy_line_formatter(fields):
+    """row tuple → one COPY text line, compiled once per table and column list.
+
+    Non-null integer columns (ids, foreign keys: most of the values) are formatted by the f-string
+    itself; every other value goes through _copy_text.
+    """
+    parts = []
+    for index, f in enumerate(fields):
+        target = f.target_field if f.is_relation else f
+        if not f.null and target.get_internal_type() in _INTEGER_TYPES:
+            parts.append(f"{{r[{index}]}}")
+        else:
+            parts.append(f"{{T(r[{index}])}}")
+    source = "lambda r: f'" + "\\t".join(parts) + "\\n'"
+    return eval(source, {"T": _copy_text})  # noqa: S307 - source built above from column positions only
+
+
+class CopyWriter:
+    """PostgreSQL: the COPY of each batch runs in a background thread while the builder computes the
+    next one (both sides of the load then use a processor each instead of taking turns).
+
+    The thread uses the transaction's own psycopg2 connection (thread-safe; Django's `connection`
+    is per thread). The builder does not touch the database while batches are queued: `drain()`
+    waits for them first. An error in a COPY is raised in the builder at the next put or drain.
+    """
+
+    def __init__(self, raw_connection, depth=3):
+        self.raw = raw_connection
+        self.queue = queue.Queue(maxsize=depth)
+        self.error = None
+        self.thread = threading.Thread(target=self._run, name="seed-scale-copy", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            item = self.queue.get()
+            try:
+                if item is None:
+                    return
+                if self.error is None:
+                    sql, buffer = item
+                    with self.raw.cursor() as cursor:
+                        cursor.copy_expert(sql, buffer, size=1 << 20)
+            except BaseException as exc:  # noqa: BLE001 - handed to the builder's thread
+                self.error = exc
+            finally:
+                self.queue.task_done()
+
+    def _check(self):
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def put(self, sql, buffer):
+        self._check()
+        self.queue.put((sql, buffer))
+
+    def drain(self):
+        self.queue.join()
+        self._check()
+
+    def close(self):
+        self.queue.put(None)
+        self.thread.join()
+        self._check()
 
 
 def _column_adapter(field):
@@ -318,8 +424,10 @@ def _column_adapter(field):
     return None
 
 
-def insert_rows(model, fields, rows):
+def insert_rows(model, fields, rows, writer=None):
     """Insert `rows` (tuples of Python values in the order of `fields`) into `model`'s table.
+
+    `writer` (PostgreSQL): a CopyWriter that runs the COPY in the background.
 
     Columns not listed get their model default (auto_now fields: now), so a field added to a model
     later does not break the seeding.
@@ -355,10 +463,14 @@ def insert_rows(model, fields, rows):
     with connection.cursor() as cursor:
         raw = getattr(cursor, "cursor", cursor)
         if connection.vendor == "postgresql" and hasattr(raw, "copy_expert"):
-            buffer = io.StringIO()
-            buffer.writelines("\t".join(map(_copy_text, row)) + "\n" for row in rows)
-            buffer.seek(0)
-            raw.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+            line = _copy_line_formatter(model_fields)
+            buffer = io.StringIO("".join(map(line, rows)))
+            freeze = " WITH (FREEZE)" if meta.db_table in FROZEN else ""
+            sql = f"COPY {table} ({columns}) FROM STDIN{freeze}"
+            if writer is not None:
+                writer.put(sql, buffer)
+            else:
+                raw.copy_expert(sql, buffer, size=1 << 20)
         else:
             placeholders = ", ".join(["%s"] * len(model_fields))
             # Table and column names come from the model's metadata, quoted; values are parameters.
@@ -368,7 +480,8 @@ def insert_rows(model, fields, rows):
 
 @contextmanager
 def foreign_keys_suspended(tables):
-    """PostgreSQL: drop the foreign keys of `tables` during the load and add them back after it.
+    """PostgreSQL: drop the foreign keys of `tables` (and those pointing at them, so that they can
+    be truncated: see `frozen_tables`) during the load and add them back after it.
 
     Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: each inserted row queues one check per
     foreign key, run one by one at commit (millions for 20 000 candidates, longer than the load).
@@ -386,8 +499,9 @@ def foreign_keys_suspended(tables):
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         cursor.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) ORDER BY conrelid, conname",
-            [list(tables)],
+            "WHERE contype = 'f' AND (conrelid = ANY(%s::regclass[]) OR confrelid = ANY(%s::regclass[])) "
+            "ORDER BY conrelid, conname",
+            [list(tables), list(tables)],
         )
         constraints = cursor.fetchall()
         for table, name, _definition in constraints:
@@ -398,6 +512,75 @@ def foreign_keys_suspended(tables):
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         for table, name, definition in constraints:
             cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
+
+
+@contextmanager
+def indexes_suspended(tables):
+    """PostgreSQL: drop the secondary indexes of `tables` during the load and build them after it.
+
+    Each row COPYed into a table updates every index of the table, one B-tree descent per index
+    and row (the candidates' table has 12); building an index once the rows are there sorts them
+    in one pass (PostgreSQL manual, "Populating a Database"). Primary keys stay (ids are appended
+    in order, cheap to maintain) and so do the indexes a foreign key relies on. Unique indexes and
+    constraints are built again with their definition, so a duplicate still fails the build. All in
+    the build's transaction: on any error the indexes are back as they were.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
+                   c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+            FROM pg_index i
+            LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+                 AND c.contype IN ('u', 'x')
+            WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid)
+            ORDER BY i.indrelid, i.indexrelid
+            """,
+            [list(tables)],
+        )
+        indexes = cursor.fetchall()
+        for index, _definition, table, constraint, _constraint_definition in indexes:
+            if constraint:
+                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(constraint)}")
+            else:
+                cursor.execute(f"DROP INDEX {index}")
+    yield
+    with connection.cursor() as cursor:
+        # Room to sort in memory, for this transaction only.
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for _index, definition, table, constraint, constraint_definition in indexes:
+            if constraint:
+                cursor.execute(
+                    f"ALTER TABLE {table} ADD CONSTRAINT {quote(constraint)} {constraint_definition}"
+                )
+            else:
+                cursor.execute(definition)
+
+
+def frozen_tables(tables):
+    """PostgreSQL: the tables of `tables` that are empty, truncated in this transaction so that COPY
+    can write their rows already frozen (`COPY … WITH (FREEZE)`): visible to every transaction and
+    marked so in the visibility map, which spares the VACUUM a bulk load otherwise needs (the
+    index-only scans of the candidate list rely on that map). A table that holds rows (demo data)
+    is left alone. Needs the foreign keys pointing at them dropped (`foreign_keys_suspended`).
+    """
+    if connection.vendor != "postgresql":
+        return set()
+    quote = connection.ops.quote_name
+    empty = set()
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {quote(table)})")  # noqa: S608 - model table name
+            if not cursor.fetchone()[0]:
+                empty.add(table)
+        if empty:
+            cursor.execute("TRUNCATE " + ", ".join(quote(table) for table in sorted(empty)))
+    return empty
 
 
 def database_backend_cpu_seconds():
@@ -458,6 +641,8 @@ class ScaleBuilder:
         self._next_id = {}
         self._written = set()
         self._started = time.perf_counter()
+        self.frozen = set()  # tables written with COPY FREEZE
+        self.writer = None  # CopyWriter during the candidates' load on PostgreSQL
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -468,6 +653,8 @@ class ScaleBuilder:
     def bulk(self, model, objects):
         if not objects:
             return objects
+        if self.writer is not None:
+            self.writer.drain()
         started = time.perf_counter()
         created = model.objects.bulk_create(objects, batch_size=self.batch)
         self.report.add(model, len(objects))
@@ -486,7 +673,7 @@ class ScaleBuilder:
         if not rows:
             return
         started = time.perf_counter()
-        insert_rows(model, fields, rows)
+        insert_rows(model, fields, rows, writer=self.writer)
         self.report.add(model, len(rows))
         self._written.add(model)
         label = model._meta.label
@@ -499,6 +686,25 @@ class ScaleBuilder:
             getter = operator.itemgetter(*fields)
             self.insert(model, fields, [getter(row) for row in rows])
 
+    def audit_rows(self, events):
+        """Journal events (created_at, actor id, centre id, action, target type, target id, message,
+        data), written like core.services.audit writes them."""
+        self.insert(
+            AuditEvent,
+            (
+                "created_at",
+                "actor",
+                "centre",
+                "action",
+                "target_type",
+                "target_id",
+                "message",
+                "data",
+                "ip_address",
+            ),
+            [(*event, None) for event in events],
+        )
+
     def new_ids(self, model, count):
         """Primary keys for `count` new rows, allocated here so that children can point at them.
 
@@ -506,6 +712,8 @@ class ScaleBuilder:
         sequences are moved past the allocated ids at the end (`reset_sequences`).
         """
         if model not in self._next_id:
+            if self.writer is not None:
+                self.writer.drain()  # the query below may not run while a COPY is under way
             self._next_id[model] = (model.objects.aggregate(last=Max("pk"))["last"] or 0) + 1
         start = self._next_id[model]
         self._next_id[model] = start + count
@@ -822,6 +1030,7 @@ class ScaleBuilder:
                 }
             )
         self.write(Candidate, candidates)
+        references = self.references = {c["id"]: c["reference"] for c in candidates}
 
         history = []
         for c in candidates:
@@ -842,6 +1051,21 @@ class ScaleBuilder:
                 )
         self.insert(
             CandidateStatusChange, ("candidate", "from_status", "to_status", "by", "at", "reason"), history
+        )
+        # The journal of those changes, as candidates.services.lifecycle writes it (issue 21: the
+        # journal page at scale). Registrations are journaled as status changes from "".
+        self.audit_rows(
+            (
+                at,
+                by,
+                centre.pk,
+                "candidate.status_changed",
+                CANDIDATE_TARGET,
+                str(candidate_id),
+                f"{references[candidate_id]} : {from_status} → {to_status}",
+                {"from_status": from_status, "to_status": to_status},
+            )
+            for candidate_id, from_status, to_status, by, at, _reason in history
         )
 
         dossier_ids = self.new_ids(Dossier, len(candidates))
@@ -1087,6 +1311,20 @@ class ScaleBuilder:
             sheets,
         )
         self.insert(CriterionJudgement, ("sheet", "criterion", "judgement", "comment"), judgements)
+        self.audit_rows(
+            (
+                sheet[8],
+                sheet[3],
+                centre.pk,
+                "evaluations.sheet_submitted",
+                SHEET_TARGET,
+                str(sheet[0]),
+                f"fiche {sheet[0]} soumise (candidat {sheet[1]}, compétence {sheet[2]})",
+                {"conclusion": sheet[6]},
+            )
+            for sheet in sheets
+            if sheet[8] is not None  # submitted
+        )
         self.insert(
             CommissionProposal,
             (
@@ -1293,10 +1531,82 @@ class ScaleBuilder:
             outcomes,
         )
         self.insert(CandidateOutcome.blocks_acquired.through, ("candidateoutcome", "block"), outcome_blocks)
+        self.build_declarations(centre, groups, outcomes)
         fields = ("candidate", "competency", "session", "acquired_on", "valid_until")
         self.insert(CapitalisedCompetency, fields, capitalised_competencies)
         fields = ("candidate", "block", "session", "acquired_on", "valid_until")
         self.insert(CapitalisedBlock, fields, capitalised_blocks)
+
+    def build_declarations(self, centre, groups, outcomes):
+        """The holders of sessions closed more than DECLARED_AFTER_DAYS ago were declared to the CPF
+        portal and accepted (one file per session, as the « accrochage » page produces them); the
+        holders of the last weeks are still to declare (issue 21: the declaration page over years)."""
+        declared = {
+            session["id"]: session
+            for session, _group in groups
+            if session["status"] == SessionStatus.CLOSED
+            and session["date"] <= self.today - timedelta(days=DECLARED_AFTER_DAYS)
+        }
+        holders = {}
+        for outcome_id, session_id, candidate_id, result, *_rest in outcomes:
+            if session_id in declared and result == Result.CERTIFIED:
+                holders.setdefault(session_id, []).append((outcome_id, candidate_id))
+        if not holders:
+            return
+        staff_id = self.staff[centre.pk][0].pk
+        batch_ids = iter(self.new_ids(AccrochageBatch, len(holders)))
+        batches, records = [], []
+        for session_id, session_holders in holders.items():
+            day = declared[session_id]["date"]
+            batch_id = next(batch_ids)
+            sent_at = self.aware(day + timedelta(days=20), 11)
+            batches.append(
+                {
+                    "id": batch_id,
+                    "flux_id": f"SCALE-{batch_id:08d}",
+                    "centre": centre.pk,
+                    "session": session_id,
+                    "file": f"reporting/accrochage/scale/{batch_id}.xml",
+                    "sha256": "0" * 64,
+                    "size": 0,
+                    "record_count": len(session_holders),
+                    "left_out": [],
+                    "created_at": sent_at,
+                    "created_by": staff_id,
+                }
+            )
+            for outcome_id, candidate_id in session_holders:
+                records.append(
+                    (
+                        batch_id,
+                        outcome_id,
+                        candidate_id,
+                        day,
+                        sent_at,
+                        False,
+                        f"{self.references[candidate_id]}-D{session_id}",
+                        DeclarationStatus.ACCEPTED.value,
+                        "",
+                        sent_at + timedelta(days=5),
+                    )
+                )
+        self.write(AccrochageBatch, batches)
+        self.insert(
+            AccrochageRecord,
+            (
+                "batch",
+                "outcome",
+                "candidate",
+                "issued_on",
+                "reported_at",
+                "is_late",
+                "id_technique",
+                "status",
+                "reason",
+                "answered_at",
+            ),
+            records,
+        )
 
     def facts(self, candidate, day):
         competencies = tuple(
@@ -1338,8 +1648,22 @@ class ScaleBuilder:
             self.build_staff_and_members()
             per_centre, plans = self.plan()
             self.build_companies(per_centre)
-            with foreign_keys_suspended(model._meta.db_table for model in BULK_MODELS):
-                self.build_candidates(plans)
+            tables = [model._meta.db_table for model in BULK_MODELS]
+            with foreign_keys_suspended(tables):
+                self.frozen = frozen_tables(tables)
+                FROZEN.update(self.frozen)
+                with indexes_suspended(tables):
+                    if connection.vendor == "postgresql":
+                        self.writer = CopyWriter(connection.connection)
+                    try:
+                        self.build_candidates(plans)
+                    finally:
+                        FROZEN.clear()
+                        if self.writer is not None:
+                            writer, self.writer = self.writer, None
+                            writer.close()
+                    self.log("lignes des candidats écrites")
+                self.log("index reconstruits")
             self.log("clés étrangères vérifiées")
             self.reset_sequences()
             audit(
@@ -1354,11 +1678,16 @@ class ScaleBuilder:
             # Fresh statistics, or the planner would treat the new tables as empty. Outside a
             # transaction, VACUUM also fills the visibility map that autovacuum would fill some time
             # after a bulk load: until then the pages' index-only scans (candidate list) read the heap.
-            command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
+            # Tables written with COPY FREEZE need no VACUUM (their rows are frozen and the map is set).
+            vacuum = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
             with connection.cursor() as cursor:
                 for model in self._written:
-                    cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
-            self.log(f"statistiques du planificateur ({command}) à jour")
+                    table = model._meta.db_table
+                    command = "ANALYZE" if table in self.frozen else vacuum
+                    cursor.execute(f"{command} {connection.ops.quote_name(table)}")
+            self.log(
+                f"statistiques du planificateur à jour ({len(self.frozen)} tables figées à l'écriture, VACUUM des autres)"
+            )
         self.report.seconds = time.perf_counter() - started
         self.report.cpu_seconds = time.process_time() - cpu_started
         database_cpu = database_backend_cpu_seconds()

@@ -21,6 +21,7 @@ def find_targets():
 
     from bench.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_CLOSED_PLACE, BENCH_OPEN_PLACE
     from candidates.models import Candidate, CandidateStatus
+    from core.models import AuditEvent
     from deliberations.models import DeliberationSession, JuryMember
     from evaluations.models import ScoringSheet, SheetStatus
 
@@ -93,6 +94,23 @@ def find_targets():
                 "path": reverse("reporting:statistics"),
                 "user": ADMIN_USERNAME,
                 "expect": "",
+            },
+            {
+                # The CPF declaration page of the bench centre: holders to declare (the closed
+                # reference session's), files produced, holders declared late (issue 21).
+                "key": "accrochage",
+                "label": "Déclaration des titulaires au CPF (centre de référence)",
+                "path": reverse("reporting:accrochage"),
+                "user": staff,
+                "expect": "Titulaires à déclarer",
+            },
+            {
+                # The audit journal of the bench centre, newest first (keyset pagination; issue 21).
+                "key": "journal",
+                "label": f"Journal d'audit du centre ({AuditEvent.objects.filter(centre__code=centre_code).count()} événements)",
+                "path": reverse("core:audit_log"),
+                "user": staff,
+                "expect": "Plus anciens",
             },
             {
                 # The floor of every page: session, user, middlewares and base.html around nothing.

@@ -2,11 +2,13 @@
 
 import datetime
 import json
+from dataclasses import dataclass
 
 import django_filters
 from django import forms
 from django.apps import apps
-from django.db.models import Count
+from django.core.cache import cache
+from django.db.models import Count, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -152,19 +154,24 @@ def actors_visible_to(user):
 
 class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(label=_("Action"), empty_label=_("Toutes"))
+    # The author by his identifier, in a text box: a select of every account of a centre (hundreds
+    # of tutors after a few years) cost more to render than the rest of the page (issue 21). Still a
+    # choice among the accounts the user may see: another centre's identifier is refused.
     actor = django_filters.ModelChoiceFilter(
-        label=_("Auteur"), queryset=User.objects.none(), empty_label=_("Tous")
+        label=_("Auteur (identifiant)"),
+        queryset=User.objects.none(),
+        to_field_name="username",
+        widget=forms.TextInput(attrs={"maxlength": 150, "autocomplete": "off", "spellcheck": "false"}),
+        error_messages={"invalid_choice": _("Aucun compte de votre périmètre n'a cet identifiant.")},
     )
     target_type = django_filters.ChoiceFilter(label=_("Type d'objet"), empty_label=_("Tous"))
     since = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__gte",
+        method="filter_since",
         label=_("Du"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     until = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__lte",
+        method="filter_until",
         label=_("Au"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
@@ -177,18 +184,129 @@ class AuditEventFilter(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
         super().__init__(data, queryset, request=request, **kwargs)
         user = request.user
-        visible = audit_events_visible_to(user)
-        actions = visible.order_by().values_list("action", flat=True).distinct()
+        actions, target_types = journal_codes(user)
         self.filters["action"].extra["choices"] = sorted(
             ((code, action_label(code)) for code in actions), key=lambda choice: str(choice[1])
-        )
-        target_types = (
-            visible.exclude(target_type="").order_by().values_list("target_type", flat=True).distinct()
         )
         self.filters["target_type"].extra["choices"] = sorted(
             ((t, str(TARGETS.get(t, (t, None))[0])) for t in target_types), key=lambda choice: choice[1]
         )
         self.filters["actor"].queryset = actors_visible_to(user)
+
+    def filter_since(self, queryset, name, value):
+        return queryset.filter(created_at__gte=_local_midnight(value))
+
+    def filter_until(self, queryset, name, value):
+        return queryset.filter(created_at__lt=_local_midnight(value + datetime.timedelta(days=1)))
+
+
+def _local_midnight(day):
+    """The instant a local (Paris) day starts: the date filters compare the indexed column itself
+    (`created_at >= …`), not its date in a time zone, which no index can answer."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+# The actions and kinds of objects the filters offer: those present in the events a user may read.
+# Reading them takes a scan of the journal (millions of rows after a few years), so they are kept in
+# the cache for JOURNAL_CODES_SECONDS per scope: an action that appears for the first time shows in
+# the filter within that delay (the events themselves show at once).
+JOURNAL_CODES_SECONDS = 600
+
+
+def journal_codes(user):
+    """(actions, target types) present in the events `user` may read, cached per scope."""
+    if user.is_superuser:
+        scope = "all"
+    elif user.is_authenticated and user.role == Role.STAFF:
+        scope = "c" + "-".join(str(pk) for pk in sorted(user.centre_ids()))
+    else:
+        return [], []
+    key = f"audit-journal-codes:{scope}"
+    codes = cache.get(key)
+    if codes is None:
+        visible = audit_events_visible_to(user).order_by()
+        codes = (
+            list(visible.values_list("action", flat=True).distinct()),
+            list(visible.exclude(target_type="").values_list("target_type", flat=True).distinct()),
+        )
+        cache.set(key, codes, JOURNAL_CODES_SECONDS)
+    return codes
+
+
+# -- keyset pagination of the journal ---------------------------------------------------------------
+
+JOURNAL_PAGE_SIZE = 50
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+@dataclass
+class JournalPage:
+    """One page of the journal, newest first, and the cursors of its neighbours.
+
+    `newer` / `older`: the value of the `apres` / `avant` parameter of the links « Plus récents » /
+    « Plus anciens » (None when there is nothing that way). `at_start`: the page holds the newest
+    events."""
+
+    events: list
+    newer: str | None
+    older: str | None
+    at_start: bool
+
+
+def encode_cursor(event):
+    """An event's place in the journal's order (date, then id): « microseconds since 1970-id »."""
+    return f"{(event.created_at - _EPOCH) // datetime.timedelta(microseconds=1)}-{event.pk}"
+
+
+def decode_cursor(value):
+    """(created_at, id) from a cursor, or None when it is not one (a hand-made or truncated link)."""
+    micros, sep, pk = (value or "").partition("-")
+    if not sep or not micros.isdigit() or not pk.isdigit() or len(micros) > 18 or len(pk) > 18:
+        return None
+    try:
+        return _EPOCH + datetime.timedelta(microseconds=int(micros)), int(pk)
+    except OverflowError:
+        return None
+
+
+def journal_page(events, *, before=None, after=None, size=JOURNAL_PAGE_SIZE):
+    """The page of `events` (a queryset) older than the cursor `before`, or newer than `after`, or
+    the newest. Keyset pagination on the index (created_at, id): each page reads its rows and one
+    more, however deep in the journal it is (no OFFSET, no COUNT of millions of events)."""
+    newest_first = events.order_by("-created_at", "-id")
+    after_key = decode_cursor(after) if after else None
+    if after_key is not None:
+        moment, pk = after_key
+        rows = list(
+            events.filter(created_at__gte=moment)
+            .filter(Q(created_at__gt=moment) | Q(id__gt=pk))
+            .order_by("created_at", "id")[: size + 1]
+        )
+        if rows:
+            more_newer = len(rows) > size
+            rows = rows[:size][::-1]
+            return JournalPage(
+                rows, encode_cursor(rows[0]) if more_newer else None, encode_cursor(rows[-1]), not more_newer
+            )
+        # nothing newer: the newest page
+    before_key = decode_cursor(before) if before and after_key is None else None
+    if before_key is not None:
+        moment, pk = before_key
+        rows = list(
+            newest_first.filter(created_at__lte=moment).filter(Q(created_at__lt=moment) | Q(id__lt=pk))[
+                : size + 1
+            ]
+        )
+        more_older = len(rows) > size
+        rows = rows[:size]
+        newer = encode_cursor(rows[0]) if rows else None
+        if rows:
+            # « Plus récents » from this page: the events after its first one.
+            return JournalPage(rows, newer, encode_cursor(rows[-1]) if more_older else None, False)
+    rows = list(newest_first[: size + 1])
+    more_older = len(rows) > size
+    rows = rows[:size]
+    return JournalPage(rows, None, encode_cursor(rows[-1]) if more_older else None, True)
 
 
 def event_row(event):

@@ -1,6 +1,5 @@
 """The audit journal page (staff): filterable, paginated, exportable. Read-only by construction."""
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -13,6 +12,7 @@ from .audit import (
     audit_events_visible_to,
     describe_events,
     event_row,
+    journal_page,
     suspicious_accounts,
 )
 from .auth import client_ip
@@ -21,7 +21,7 @@ from .models import Role
 from .permissions import role_required
 from .services import audit, home_centre
 
-PAGE_SIZE = 50
+COUNT_LIMIT = 1000
 EXPORT_LIMIT = 50_000
 
 
@@ -49,19 +49,23 @@ def audit_log(request):
             rows=rows,
             fmt=export_format,
         )
-    page = Paginator(filtered, PAGE_SIZE).get_page(request.GET.get("page"))
-    describe_events(page.object_list)
+    # Keyset pagination (« Plus récents » / « Plus anciens »): no OFFSET, no COUNT over the journal.
+    page = journal_page(filtered, before=request.GET.get("avant"), after=request.GET.get("apres"))
+    describe_events(page.events)
     query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("export", None)
+    for name in ("page", "export", "avant", "apres"):
+        query.pop(name, None)
     return render(
         request,
         "core/audit_log.html",
         {
             "filter": event_filter,
-            "page_obj": page,
-            "events": page.object_list,
-            "query": query.urlencode(),
+            "journal": page,
+            "events": page.events,
+            # How many events match, counted up to COUNT_LIMIT only (« 1 000 ou plus »).
+            "count": filtered.order_by()[: COUNT_LIMIT + 1].count(),
+            "count_limit": COUNT_LIMIT,
+            "query": query,
             "is_filtered": bool(query),
             "suspicious": suspicious_accounts(request.user),
             "alert_threshold": ALERT_THRESHOLD,

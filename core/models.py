@@ -123,7 +123,7 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     """Append-only journal of security-relevant and business events (never updated or deleted)."""
 
-    created_at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("date"), auto_now_add=True)
     actor = models.ForeignKey(
         User, verbose_name=_("auteur"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -148,7 +148,13 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("événement du journal")
         verbose_name_plural = _("journal d'audit")
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            # The journal page reads by keyset, newest first (core.audit.journal_page): every page,
+            # however old, is a short scan of one of these (issue 21: millions of events).
+            models.Index(fields=["created_at", "id"], name="audit_recent_idx"),
+            models.Index(fields=["centre", "created_at", "id"], name="audit_centre_recent_idx"),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"

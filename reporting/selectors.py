@@ -6,6 +6,7 @@ starts from `candidates.selectors.candidates_visible_to(user)` (staff: their cen
 """
 
 from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from candidates.selectors import candidates_visible_to
@@ -143,7 +144,17 @@ def reporting_overview(user, today=None):
     portal's answer, holders reported late, counts."""
     today = today or timezone.localdate()
     demo = accrochage_demo_mode()
-    records = holder_records(holders_visible_to(user))
+    outcomes = holders_visible_to(user)
+    # Years of holders accumulate, almost all accepted by the portal: those are counted in SQL and
+    # read only when they were declared late (their list is on the page), so the page reads the
+    # holders still to declare or awaiting an answer, not the whole history (issue 21).
+    # EXISTS per holder: read through the index (outcome, reported_at) of the records.
+    of_holder = AccrochageRecord.objects.filter(outcome=OuterRef("pk"))
+    accepted = Exists(of_holder.filter(status=DeclarationStatus.ACCEPTED))
+    counts = outcomes.order_by().aggregate(
+        accepted=Count("pk", filter=Q(accepted)), reported=Count("pk", filter=Q(Exists(of_holder)))
+    )
+    records = holder_records(outcomes.filter(~accepted | Exists(of_holder.filter(is_late=True))))
     to_declare = sorted((r for r in records if r.to_declare), key=lambda r: (r.due_date, r.reference))
     rows = [(r, record_errors(r, demo_mode=demo)) for r in to_declare]
     return {
@@ -152,9 +163,9 @@ def reporting_overview(user, today=None):
         "declarable_count": sum(1 for _r, errors in rows if not any(e.blocking for e in errors)),
         "overdue_count": sum(1 for r in to_declare if r.is_overdue(today)),
         "pending": [r for r in records if r.is_pending],
-        "accepted_count": sum(1 for r in records if r.is_accepted),
+        "accepted_count": counts["accepted"],
         "reported_late": [r for r in records if r.reported_late],
-        "reported_count": sum(1 for r in records if r.is_reported),
+        "reported_count": counts["reported"],
         "today": today,
         "deadline_days": settings.CQPM["ACCROCHAGE_DEADLINE_DAYS"],
         "demo_mode": demo,

@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from bench.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_OPEN_PLACE, ScaleBuilder, ScaleOptions
 from candidates.models import Candidate, CandidateStatus
-from core.models import User
+from core.audit import encode_cursor
+from core.models import AuditEvent, User
 from deliberations.board_version import bump_sessions
 from deliberations.models import DeliberationSession, JuryMember
 from deliberations.selectors import BOARD_PAGE_SIZE, board_summary
@@ -48,6 +49,11 @@ BUDGETS = {
     "home_evaluator": 6,
     "home_tutor": 5,
     "home_jury": 5,
+    # issue 21: the CPF declaration page (holders not yet accepted, counts in SQL) and the audit
+    # journal, newest page and an older one (keyset: the same queries however deep)
+    "accrochage": 12,
+    "journal": 9,
+    "journal_older": 9,
 }
 
 
@@ -105,7 +111,16 @@ def _pages(size):
         "home_evaluator": (sheet.evaluator.username, reverse("home")),
         "home_tutor": (tutor, reverse("home")),
         "home_jury": (president.username, reverse("home")),
+        "accrochage": (STAFF, reverse("reporting:accrochage")),
+        "journal": (STAFF, reverse("core:audit_log")),
+        "journal_older": (STAFF, f"{reverse('core:audit_log')}?avant={_older_journal_cursor()}"),
     }
+
+
+def _older_journal_cursor():
+    """The cursor of the journal's second page for the bench centre's staff (events of that centre)."""
+    events = AuditEvent.objects.filter(centre__code=BENCH_CENTRE_CODE).order_by("-created_at", "-id")
+    return encode_cursor(events[49])
 
 
 @pytest.mark.django_db
@@ -133,6 +148,10 @@ def test_page_stays_within_its_query_budget(scale, page, client, django_assert_m
         assert all(reference in content for reference in references)
     if page in ("jury_board_staff", "jury_board_jury"):
         assert f" / {scale} décidés)" in content
+    if page.startswith("journal"):  # 6 events a candidate: more than two pages at both sizes
+        assert len(response.context["events"]) == 50 and "Plus anciens" in content
+    if page == "accrochage":
+        assert response.context["accepted_count"] > 0 and response.context["unreported"]
 
 
 # The jury board once a write has moved its session's board version (issue 21): the session-wide

@@ -34,7 +34,7 @@ def world(db):
 
 
 def listed(response):
-    return {event.pk for event in response.context["page_obj"].object_list}
+    return {event.pk for event in response.context["events"]}
 
 
 def test_url_is_the_one_the_navigation_names():
@@ -74,11 +74,11 @@ def test_logins_and_refusals_of_a_centre_user_are_filed_under_his_centre(client,
     client.force_login(world["evaluator-a"])
     assert client.get(URL).status_code == 403  # a permission denial, audited
     client.force_login(world["staff-a"])
-    actions = {(e.action, e.actor_id) for e in client.get(URL).context["page_obj"].object_list}
+    actions = {(e.action, e.actor_id) for e in client.get(URL).context["events"]}
     assert ("login", world["evaluator-a"].pk) in actions
     assert ("permission_denied", world["evaluator-a"].pk) in actions
     client.force_login(world["staff-b"])
-    actions_b = {(e.action, e.actor_id) for e in client.get(URL).context["page_obj"].object_list}
+    actions_b = {(e.action, e.actor_id) for e in client.get(URL).context["events"]}
     assert ("permission_denied", world["evaluator-a"].pk) not in actions_b
 
 
@@ -117,7 +117,7 @@ def dated_events(world, monkeypatch):
 def test_filters(client, world, dated_events, params, expected):
     client.force_login(world["staff-a"])
     if "actor" in params:
-        params = {**params, "actor": world[params["actor"]].pk}
+        params = {**params, "actor": world[params["actor"]].username}
     response = client.get(URL, params)
     assert response.status_code == 200
     wanted = {dated_events[name].pk for name in expected}
@@ -131,22 +131,62 @@ def test_actor_filter_offers_only_users_of_my_centres(client, world):
     offered = set(form.fields["actor"].queryset.values_list("username", flat=True))
     assert "staff-b" not in offered and {"staff-a", "evaluator-a"} <= offered
     # Choosing a user of another centre is refused by the form, not silently ignored.
-    response = client.get(URL, {"actor": world["staff-b"].pk})
+    response = client.get(URL, {"actor": world["staff-b"].username})
     assert response.context["filter"].form.errors
+    assert "Aucun compte de votre périmètre" in response.content.decode()
 
 
 @pytest.mark.django_db
-def test_labels_are_french_and_the_page_is_paginated(client, world):
+def test_labels_are_french_and_the_journal_is_paged_by_keyset(client, world):
     for _ in range(120):
         audit(actor=world["staff-a"], action="login", centre=world["a"])
     client.force_login(world["staff-a"])
     first = client.get(URL)
     body = first.content.decode()
-    assert "Connexion" in body and "Page 1 sur 3" in body
-    assert len(first.context["page_obj"].object_list) == 50
-    third = client.get(URL, {"page": 3})
-    # 120 events + the login of force_login = 121 → 21 on the third page.
-    assert len(third.context["page_obj"].object_list) == 21
+    # 120 events + the login of force_login = 121, newest first, 50 a page.
+    assert "Connexion" in body and "121 événements" in body and "Plus anciens" in body
+    assert "Plus récents" not in body
+    newest = list(AuditEvent.objects.filter(centre=world["a"]).order_by("-created_at", "-id"))
+    assert [e.pk for e in first.context["events"]] == [e.pk for e in newest[:50]]
+    second = client.get(URL, {"avant": first.context["journal"].older})
+    assert [e.pk for e in second.context["events"]] == [e.pk for e in newest[50:100]]
+    third = client.get(URL, {"avant": second.context["journal"].older})
+    assert [e.pk for e in third.context["events"]] == [e.pk for e in newest[100:]]
+    assert third.context["journal"].older is None and "Plus anciens" not in third.content.decode()
+    # Back: « Plus récents » from the third page is the second page.
+    back = client.get(URL, {"apres": third.context["journal"].newer})
+    assert [e.pk for e in back.context["events"]] == [e.pk for e in newest[50:100]]
+    assert "Les plus récents" in back.content.decode()
+
+
+@pytest.mark.django_db
+def test_keyset_pages_keep_events_of_the_same_instant_and_the_filters(client, world, monkeypatch):
+    moment = timezone.now() - dt.timedelta(days=1)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    for _ in range(60):  # all at the same instant: the id breaks the tie
+        audit(actor=world["staff-a"], action="document.downloaded", centre=world["a"])
+    monkeypatch.undo()
+    audit(actor=world["staff-a"], action="logout", centre=world["a"])
+    client.force_login(world["staff-a"])
+    first = client.get(URL, {"action": "document.downloaded"})
+    older = first.context["journal"].older
+    body = first.content.decode()
+    assert f"action=document.downloaded&amp;avant={older}" in body
+    second = client.get(URL, {"action": "document.downloaded", "avant": older})
+    seen = [e.pk for e in first.context["events"]] + [e.pk for e in second.context["events"]]
+    expected = AuditEvent.objects.filter(action="document.downloaded").order_by("-id")
+    assert seen == list(expected.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cursor", ["x", "12-", "-3", "99999999999999999999-1", "1-2-3", "1" * 40])
+def test_a_broken_cursor_shows_the_newest_events(client, world, cursor):
+    audit(actor=world["staff-a"], action="logout", centre=world["a"])
+    client.force_login(world["staff-a"])
+    for name in ("avant", "apres"):
+        response = client.get(URL, {name: cursor})
+        assert response.status_code == 200
+        assert response.context["journal"].at_start
 
 
 @pytest.mark.django_db
@@ -165,7 +205,10 @@ def test_query_count_does_not_grow_with_rows(client, world, django_assert_max_nu
     client.force_login(world["staff-a"])
     with django_assert_max_num_queries(10):  # + the alert on accounts producing many refusals (issue 19)
         response = client.get(URL)
-    assert len(response.context["page_obj"].object_list) == min(rows + 1, 50)
+    older = response.context["journal"].older
+    with django_assert_max_num_queries(10):  # an older page: the same (keyset, no OFFSET)
+        client.get(URL, {"avant": older} if older else {})
+    assert len(response.context["events"]) == min(rows + 1, 50)
 
 
 @pytest.mark.django_db

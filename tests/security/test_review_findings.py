@@ -573,7 +573,7 @@ def test_the_journal_page_alerts_on_an_account_producing_many_refusals(client):
     client.force_login(staff)
     body = client.get(reverse("core:audit_log")).content.decode()
     assert "ne s'agit pas d'un balayage" in body
-    assert f'href="?actor={scanner.pk}">Paul Balayeur</a>' in body
+    assert f'href="?actor={scanner.username}">Paul Balayeur</a>' in body
     assert f"?actor={quiet.pk}" not in body
     # another centre's staff do not see the alert on events they cannot read
     client.force_login(StaffFactory(centres=[CentreFactory()]))
