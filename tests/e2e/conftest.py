@@ -87,6 +87,9 @@ def live_server(request):
     server.stop()
 
 
+_FAILURES_CLEARED = []
+
+
 @pytest.fixture(scope="package")
 def browser():
     if not CHROMIUM.exists():
@@ -94,7 +97,11 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    shutil.rmtree(ARTIFACTS / "failures", ignore_errors=True)
+    if not _FAILURES_CLEARED:
+        # Once per run: a second browser (tests/evaluations/test_browser.py) must not wipe the failures
+        # the first one recorded.
+        shutil.rmtree(ARTIFACTS / "failures", ignore_errors=True)
+        _FAILURES_CLEARED.append(True)
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     playwright = sync_playwright().start()
@@ -177,9 +184,12 @@ def new_page(browser, live_server, request):
                 failures = ARTIFACTS / "failures"
                 failures.mkdir(parents=True, exist_ok=True)
                 # A page already closed must not hide the real failure.
+                stem = failures / f"{safe_name(request.node.name)}-{index}-{number}"
                 with contextlib.suppress(Exception):
-                    page.screenshot(
-                        path=failures / f"{safe_name(request.node.name)}-{index}-{number}.png", full_page=True
+                    page.screenshot(path=stem.with_suffix(".png"), full_page=True)
+                    # The page's URL and HTML too: a screenshot does not show where a navigation stopped.
+                    stem.with_suffix(".html").write_text(
+                        f"<!-- {page.url} -->\n{page.content()}", encoding="utf-8"
                     )
         context.close()
     if not failed:
