@@ -6,7 +6,9 @@ import time
 import uuid
 from pathlib import Path
 
+import kombu.exceptions
 import pytest
+import redis.exceptions
 from django.conf import settings
 from django.db import connection
 
@@ -107,7 +109,14 @@ def celery_worker_process(transactional_db):
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            replies = app.control.ping(timeout=1.0)
+            try:
+                replies = app.control.ping(timeout=1.0)
+            except (OSError, kombu.exceptions.OperationalError, redis.exceptions.ConnectionError):
+                # A socket that Redis closed under an earlier test (one simulates a broker restart with
+                # CLIENT KILL) fails once, in whatever order the tests ran: ask again on new connections.
+                app._pool = None
+                app.amqp._producer_pool = None
+                replies = None
             if replies:
                 break
             if proc.poll() is not None:
