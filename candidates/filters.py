@@ -12,7 +12,8 @@ A filter's queryset may be a callable taking the request (django-filter), so it 
 At national scale the list never renders a choice per company (2 500 `<option>`s): the company is
 searched by name or SIRET (`company_search`, with suggestions from `candidates:company_search`), and
 `company=<id>` (links, and a search that designates a single company) filters on one company of the
-user's scope. The selects left (status, pathway, CQPM) are short lists: Django's own Select.
+user's scope. The selects left (status, pathway, CQPM) are short lists, rendered by `core.forms.PlainSelect`
+(one template per option cost the page 4–5 ms of CPU in `make bench`).
 """
 
 import django_filters
@@ -20,6 +21,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import PlainSelect
 from referential.models import Certification
 
 from . import selectors
@@ -47,10 +49,10 @@ class CandidateFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         label=_("Statut"),
         choices=CandidateStatus.choices,
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=PlainSelect(attrs={"class": "form-select"}),
     )
     pathway = django_filters.ChoiceFilter(
-        label=_("Parcours"), choices=Pathway.choices, widget=forms.Select(attrs={"class": "form-select"})
+        label=_("Parcours"), choices=Pathway.choices, widget=PlainSelect(attrs={"class": "form-select"})
     )
     # One company of the user's scope, by id (links; a search naming a single company): never a
     # select of every company. Another centre's company is an invalid choice (form error).
@@ -66,7 +68,7 @@ class CandidateFilter(django_filters.FilterSet):
         label=_("CQPM"),
         field_name="certification__code",
         choices=certification_codes,
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=PlainSelect(attrs={"class": "form-select"}),
     )
 
     # Filters the list template renders itself; the ones other apps register are rendered generically.

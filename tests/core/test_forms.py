@@ -7,7 +7,7 @@ import pytest
 from django import forms
 from django.conf import settings
 
-from core.forms import CHOOSE, ChooseEmptyChoices, Form, ModelForm
+from core.forms import CHOOSE, ChooseEmptyChoices, Form, ModelForm, PlainSelect
 
 PROJECT_APPS = ("core", "referential", "candidates", "evaluations", "deliberations", "reporting", "people")
 
@@ -73,3 +73,21 @@ def test_a_model_forms_foreign_key_and_the_filters_have_no_dashes(rf):
     html = str(SessionForm(user=staff))
     assert "---------" not in html and str(CHOOSE) in html
     assert settings.FILTERS_EMPTY_CHOICE_LABEL == "Tous"
+
+
+@pytest.mark.parametrize("value", [None, "", "a&b", ["x"], "absent"])
+def test_plain_select_renders_what_djangos_select_renders(value):
+    """core.forms.PlainSelect (the candidate list's filters): the same HTML as Select, escaped."""
+    choices = [("", "Tous"), ("a&b", 'A <b> & "c"'), ("x", "Été")]
+
+    def render(widget):
+        html = widget(attrs={"class": "form-select"}, choices=choices).render("status", value, {"id": "id_s"})
+        return "".join(html.split())
+
+    assert render(PlainSelect) == render(forms.Select)
+    assert "<b>" not in render(PlainSelect)
+
+
+def test_plain_select_refuses_grouped_choices():
+    with pytest.raises(ValueError, match="optgroup"):
+        PlainSelect(choices=[("Groupe", [("a", "A")])]).render("g", None)
