@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from core.models import Notification, Role, User
+from tests.core.factories import UserFactory
 from tests.deliberations.factories import JuryFactory
 from tests.evaluations.factories import CommissionFactory, EvaluatorFactory
 
@@ -228,3 +229,13 @@ def test_a_deactivated_person_is_logged_out_at_his_next_request(client, staff_a,
     client.post(reverse("people:deactivate", args=[person.pk]))
     response = own.get(reverse("home"))
     assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_an_account_without_a_name_is_listed_by_its_login(client, staff_a, centre_a):
+    """A link needs a text (axe « link-name »): an account created without first or last name (the
+    admin, an import) shows its login in « Personnes »."""
+    nameless = UserFactory(username="sans-nom-42", first_name="", last_name="", role=Role.STAFF)
+    nameless.centres.add(centre_a)
+    client.force_login(staff_a)
+    html = client.get(reverse("people:list")).content.decode()
+    assert f'<a href="{reverse("people:detail", args=[nameless.pk])}">sans-nom-42</a>' in html
