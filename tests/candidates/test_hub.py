@@ -4,6 +4,7 @@ number of queries (candidates.hub sections of evaluations and deliberations)."""
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -11,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from candidates.models import Candidate, CandidateStatus
 from core.models import User
@@ -130,5 +132,8 @@ def test_the_hubs_tutor_forms_carry_the_pages_csrf_token(demo_staff):
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(0)).group(1)
     refused = client.post(action, {"due_date": ""})
     assert refused.status_code == 403  # without the token
-    accepted = client.post(action, {"csrfmiddlewaretoken": token})
-    assert accepted.status_code != 403
+    invitations = candidate.tutor_invitations.count()
+    due = timezone.localdate() + timedelta(days=10)
+    accepted = client.post(action, {"csrfmiddlewaretoken": token, "due_date": due.isoformat()})
+    assert accepted.status_code == 302
+    assert candidate.tutor_invitations.count() == invitations + 1  # a new link was sent
