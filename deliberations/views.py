@@ -27,10 +27,11 @@ from core.exports import export_response, requested_format
 from core.models import Role
 from core.permissions import role_required
 from core.ratelimit import exceeded
-from core.views_kit import file_download, require_permission, run_action, submit_form
+from core.views_kit import require_permission, run_action, submit_form
 
 from . import documents as docs
 from . import permissions, seal, selectors, services
+from .downloads import download_generated_document
 from .forms import (
     AddCandidatesForm,
     AppealAnswerForm,
@@ -757,21 +758,6 @@ def document_download(request, document_pk):
     if document.status != DocumentStatus.DONE or not document.file:
         raise Http404
     return download_generated_document(request, document)
-
-
-def download_generated_document(request, document):
-    """A produced document (PV, certificate, …) as an attachment, journaled; also the candidate's own
-    download from his space (people app)."""
-    return file_download(
-        request,
-        document.session,
-        document.file,
-        document="deliberation_document",
-        filename=document.filename,
-        content_type=document.content_type,
-        document_id=str(document.pk),
-        kind=document.kind,
-    )
 
 
 # ---------------------------------------------------------------------------------------------

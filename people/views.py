@@ -29,8 +29,8 @@ from core.models import Role
 from core.permissions import role_required
 from core.views_kit import run_action, submit_form
 from deliberations import services as deliberation_services
+from deliberations.downloads import download_generated_document
 from deliberations.services import appeal_deadline
-from deliberations.views import download_generated_document
 
 from . import candidate_space as space
 from . import selectors, services

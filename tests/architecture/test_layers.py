@@ -234,3 +234,18 @@ def test_views_use_the_shared_lookup_and_permission_helpers():
         for line, what in view_shortcuts(path)
     ]
     assert not problems, "\n".join(problems)
+
+
+def test_no_view_module_imports_another_apps_views():
+    """Views are entry points: what two apps' views share lives in a module of the lower app
+    (e.g. deliberations.downloads for the candidate's own documents), never in its views."""
+    graph = import_graph()
+    modules = project_modules()
+    view_module_names = {name for name, path in modules.items() if path in set(view_modules())}
+    crossings = [
+        f"{module}:{line} imports {target}"
+        for module in view_module_names
+        for target, line in graph[module]
+        if target in view_module_names and app_of(target) != app_of(module)
+    ]
+    assert not crossings, "\n".join(crossings)
