@@ -126,7 +126,14 @@ def decode_list_cursor(value):
     """(registered_on, id) from a cursor, or None when it is not one (a hand-made, truncated or
     outdated link: the list then shows its first page)."""
     day, sep, pk = (value or "").partition("-")
-    if not sep or not value.isascii() or len(day) != 8 or not day.isdigit() or not pk.isdigit() or len(pk) > 18:
+    if (
+        not sep
+        or not value.isascii()
+        or len(day) != 8
+        or not day.isdigit()
+        or not pk.isdigit()
+        or len(pk) > 18
+    ):
         return None
     try:
         return datetime.date(int(day[:4]), int(day[4:6]), int(day[6:])), int(pk)
