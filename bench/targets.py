@@ -21,6 +21,7 @@ def find_targets():
 
     from bench.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_CLOSED_PLACE, BENCH_OPEN_PLACE
     from candidates.models import Candidate, CandidateStatus
+    from candidates.selectors import LIST_ORDERING, encode_list_cursor
     from core.models import AuditEvent
     from deliberations.models import DeliberationSession, JuryMember
     from evaluations.models import ScoringSheet, SheetStatus
@@ -46,6 +47,11 @@ def find_targets():
     )
     deliberated = Candidate.objects.filter(status=CandidateStatus.DELIBERATED).count()
     list_page = max(1, deliberated // 50 // 2)  # the middle of the filtered list
+    # The list pages by keyset (issue 21): the middle page is opened « after » the last row of the
+    # page before it — the same 50 rows as `?page={list_page}` showed, so the figures compare.
+    middle = Candidate.objects.filter(status=CandidateStatus.DELIBERATED).order_by(*LIST_ORDERING)
+    first_row = (list_page - 1) * 50
+    list_cursor = f"&apres={encode_list_cursor(middle[first_row - 1])}" if first_row else ""
     session_size = open_session.entries.count()
 
     return {
@@ -59,12 +65,10 @@ def find_targets():
             },
             {
                 "key": "candidate_list",
-                "label": f"Liste des candidats filtrée et paginée ({Candidate.objects.count()} candidats, page {list_page})",
-                "path": f"{reverse('candidates:list')}?status={CandidateStatus.DELIBERATED}&page={list_page}",
+                "label": f"Liste des candidats filtrée, page du milieu par curseur ({Candidate.objects.count()} candidats, page {list_page})",
+                "path": f"{reverse('candidates:list')}?status={CandidateStatus.DELIBERATED}{list_cursor}",
                 "user": ADMIN_USERNAME,
-                "expect": Candidate.objects.filter(status=CandidateStatus.DELIBERATED)
-                .order_by("-registered_on", "-id")[(list_page - 1) * 50]
-                .reference,
+                "expect": middle[first_row].reference,
             },
             {
                 "key": "candidate_detail",

@@ -12,11 +12,12 @@ The registry keeps the layers (docs/design.md): `candidates` never imports the a
 register their scope from their `AppConfig.ready`, as they register their filters (`register_filter`).
 """
 
+import datetime
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -82,20 +83,120 @@ def candidate_list_values(queryset):
     )
 
 
-def candidate_list_page(queryset, number, per_page):
-    """One page of the staff list as `candidate_list_values` rows (a Paginator `Page`).
+# -- keyset pagination of the staff list --------------------------------------------------------
 
-    At national scale the database work is in counting and skipping rows, not in showing 50: the
-    count and the page's ids read the candidate table alone (index-only scans on the list indexes,
-    no join), and only the page's own rows are joined to their CQPM and company, in the same query
-    as the ids (`pk IN (… LIMIT/OFFSET)`, a « deferred join »).
-    """
-    ordering = Candidate._meta.ordering
-    ids = queryset.select_related(None).order_by(*ordering).values_list("pk", flat=True)
-    page = Paginator(ids, per_page).get_page(number)
-    page.object_list = list(
-        candidate_list_values(Candidate.objects.filter(pk__in=page.object_list).order_by(*ordering))
-    )
+LIST_PAGE_SIZE = 50
+LIST_COUNT_LIMIT = 1000
+# The list's one order, newest registration first, the id breaking ties of the same day. Both columns
+# are NOT NULL (no NULL to place) and neither is text (no collation to agree with): a cursor is the
+# pair (registered_on, id) of a row, compared as the ORDER BY compares it.
+LIST_ORDERING = ("-registered_on", "-id")
+
+
+@dataclass
+class CandidateListPage:
+    """One page of the staff list (`candidate_list_values` rows) and the cursors of its neighbours.
+
+    `previous` / `following`: the value of the `avant` / `apres` parameter of the links « Précédents »
+    / « Suivants » (None when there is nothing that way). `at_start`: the page holds the first rows.
+    `count`: how many candidates match, counted up to `LIST_COUNT_LIMIT + 1` only."""
+
+    rows: list
+    previous: str | None
+    following: str | None
+    at_start: bool
+    count: int = 0
+
+    count_limit: int = LIST_COUNT_LIMIT
+
+    @property
+    def is_capped(self):
+        return self.count > self.count_limit
+
+
+def encode_list_cursor(row):
+    """A row's place in the list's order (a `candidate_list_values` dict or a Candidate):
+    « YYYYMMDD-id » of its registration date and id."""
+    day = row["registered_on"] if isinstance(row, dict) else row.registered_on
+    pk = row["pk"] if isinstance(row, dict) else row.pk
+    return f"{day:%Y%m%d}-{pk}"
+
+
+def decode_list_cursor(value):
+    """(registered_on, id) from a cursor, or None when it is not one (a hand-made, truncated or
+    outdated link: the list then shows its first page)."""
+    day, sep, pk = (value or "").partition("-")
+    if (
+        not sep
+        or not value.isascii()
+        or len(day) != 8
+        or not day.isdigit()
+        or not pk.isdigit()
+        or len(pk) > 18
+    ):
+        return None
+    try:
+        return datetime.date(int(day[:4]), int(day[4:6]), int(day[6:])), int(pk)
+    except ValueError:
+        return None
+
+
+def _list_rows(ids):
+    """The rows of the page whose ids are the (sliced) queryset `ids`, in the list's order: one
+    query, the candidate table's index read alone for the ids, the page's own rows only joined to
+    their CQPM and company (`pk IN (… LIMIT 51)`, a « deferred join »)."""
+    return list(candidate_list_values(Candidate.objects.filter(pk__in=ids).order_by(*LIST_ORDERING)))
+
+
+def candidate_list_page(queryset, *, before=None, after=None, size=LIST_PAGE_SIZE, count_limit=None):
+    """The page of the staff list (`queryset`, filtered and scoped) after the cursor `after`, or
+    before the cursor `before`, or the first one. Keyset pagination on (registered_on, id), the
+    list indexes' order: each page reads its ids and one more, however deep in the list it is (no
+    OFFSET), and the count stops at `count_limit + 1` rows (no COUNT of 76 000 candidates)."""
+    count_limit = LIST_COUNT_LIMIT if count_limit is None else count_limit
+    ids = queryset.select_related(None).order_by().values_list("pk", flat=True)
+    page = None
+    before_key = decode_list_cursor(before) if before else None
+    after_key = decode_list_cursor(after) if after and before_key is None else None
+    if before_key is not None:
+        day, pk = before_key
+        # The rows before the cursor, nearest first (ascending), then shown in the list's order.
+        rows = _list_rows(
+            ids.filter(registered_on__gte=day)
+            .filter(Q(registered_on__gt=day) | Q(id__gt=pk))
+            .order_by("registered_on", "id")[: size + 1]
+        )
+        if len(rows) > size:
+            rows = rows[1:]  # the row beyond this page, the one nearest the start
+            page = CandidateListPage(rows, encode_list_cursor(rows[0]), encode_list_cursor(rows[-1]), False)
+        elif len(rows) == size:
+            page = CandidateListPage(rows, None, encode_list_cursor(rows[-1]), True)
+        # fewer: the first rows moved (a candidate deleted, a filter changed): the first page
+    elif after_key is not None:
+        day, pk = after_key
+        rows = _list_rows(
+            ids.filter(registered_on__lte=day)
+            .filter(Q(registered_on__lt=day) | Q(id__lt=pk))
+            .order_by(*LIST_ORDERING)[: size + 1]
+        )
+        if rows:
+            more = len(rows) > size
+            rows = rows[:size]
+            page = CandidateListPage(
+                rows, encode_list_cursor(rows[0]), encode_list_cursor(rows[-1]) if more else None, False
+            )
+        # nothing after the cursor (stale, or past the end): the first page
+    if page is None:
+        rows = _list_rows(ids.order_by(*LIST_ORDERING)[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        page = CandidateListPage(rows, None, encode_list_cursor(rows[-1]) if more else None, True)
+    # « N candidats » up to the limit: a whole first page is the whole list, no count needed.
+    page.count_limit = count_limit
+    if page.at_start and page.following is None:
+        page.count = len(page.rows)
+    else:
+        page.count = ids[: count_limit + 1].count()
     return page
 
 

@@ -82,12 +82,16 @@ def _client_ip(request):
 # appears in a URL (browser history, proxy and server access logs). The URL only says "search=1".
 SEARCH_SESSION_KEY = "candidates_search"
 SEARCH_FIELD = "q"
+# The list's place (keyset cursors: `avant` / `apres`; `page`, from links made before them, ignored):
+# never a filter, never kept in the links that change page.
+LIST_PAGE_PARAMS = ("page", "avant", "apres")
 
 
 def _filter_data(request):
     """The filter values of the list and its export: GET parameters plus the session-held search."""
     data = request.GET.copy()
-    data.pop("page", None)
+    for name in LIST_PAGE_PARAMS:
+        data.pop(name, None)
     data.pop("format", None)
     data.pop(SEARCH_FIELD, None)
     if data.pop("search", None):
@@ -195,12 +199,16 @@ class CandidateListView(RoleRequiredMixin, View):
     def get(self, request):
         candidate_filter = _candidate_filter(request)
         queryset = candidate_filter.qs if candidate_filter.is_bound else candidate_filter.queryset
-        page = selectors.candidate_list_page(queryset, request.GET.get("page"), PAGE_SIZE)
+        # Keyset pagination (« Premiers » / « Précédents » / « Suivants »): no OFFSET, no COUNT of
+        # every matching candidate (`selectors.candidate_list_page`).
+        page = selectors.candidate_list_page(
+            queryset, before=request.GET.get("avant"), after=request.GET.get("apres"), size=PAGE_SIZE
+        )
         query = request.GET.copy()
-        query.pop("page", None)
-        query.pop(SEARCH_FIELD, None)
+        for name in (*LIST_PAGE_PARAMS, SEARCH_FIELD):
+            query.pop(name, None)
         company = candidate_filter.selected_company()
-        rows = _list_rows(page.object_list)
+        rows = _list_rows(page.rows)
         return render(
             request,
             "candidates/list.html",
@@ -208,6 +216,7 @@ class CandidateListView(RoleRequiredMixin, View):
                 "filter": candidate_filter,
                 "form": candidate_filter.form,
                 "page": page,
+                "count_limit": page.count_limit,
                 "candidates": rows,
                 "rows_html": _rows_html(rows),
                 # The pagination's and exports' links: without the search, which stays in the session.

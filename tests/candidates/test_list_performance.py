@@ -401,9 +401,10 @@ def test_candidate_page_says_which_modalities_are_still_to_choose(client_a, cent
 def test_list_pages_keep_the_newest_first_order_without_gap_or_repeat(
     client, staff_a, centre_a, centre_b, certification, django_assert_max_num_queries
 ):
-    """The list's page ids are read apart from its rows (`selectors.candidate_list_page`): walking
-    every page must give each visible candidate exactly once, newest registration first (ties by
-    id), with the company of each row, and nothing of another centre."""
+    """The list's page ids are read apart from its rows (`selectors.candidate_list_page`, keyset
+    pagination): walking every page through « Suivants » must give each visible candidate exactly
+    once, newest registration first (ties by id), with the company of each row, and nothing of
+    another centre."""
     from datetime import timedelta
 
     from django.db import connection
@@ -427,13 +428,16 @@ def test_list_pages_keep_the_newest_first_order_without_gap_or_repeat(
 
     client.force_login(staff_a)
     seen = []
-    for number in (1, 2):
+    url = reverse(LIST)
+    while url:
         with CaptureQueriesContext(connection) as queries:
-            response = client.get(reverse(LIST), {"page": number})
+            response = client.get(url)
         content = response.content.decode()
         seen += re.findall(r'<a href="/candidats/\d+/">([^<]+)</a>', content)
         assert "Aciéries du Nord" in html.unescape(content)
         count_sql = next(q["sql"] for q in queries.captured_queries if "COUNT(*)" in q["sql"])
-        assert "JOIN" not in count_sql  # the count reads the candidate table alone
+        assert "JOIN" not in count_sql and "OFFSET" not in count_sql  # the candidate table alone
+        following = re.search(r'<a class="page-link" rel="next" href="([^"]+)"', content)
+        url = html.unescape(following.group(1)) if following else None
     assert seen == expected
     assert f"{len(mine)} candidats" in content  # the total shown counts this centre only

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from bench.scale import ADMIN_USERNAME, BENCH_CENTRE_CODE, BENCH_OPEN_PLACE, ScaleBuilder, ScaleOptions
 from candidates.models import Candidate, CandidateStatus
+from candidates.selectors import LIST_ORDERING, encode_list_cursor
 from core.audit import encode_cursor
 from core.models import AuditEvent, User
 from deliberations.board_version import bump_sessions
@@ -28,6 +29,8 @@ STAFF = f"scale-staff-{BENCH_CENTRE_CODE.lower()}-1"
 # 2026-11-26 (identical at 5 and 50 rows: no page grows with its data).
 BUDGETS = {
     "candidate_list": 6,
+    # the list further on, through a keyset cursor (issue 21): the same queries however deep
+    "candidate_list_next": 6,
     # +12 on 2026-12-03 (issue 16): the page is the hub — the evaluation's section (6 queries:
     # convocations, competencies, sheets, proposals, opinions, invitation) and the jury's (6: session,
     # outcome, decisions, capitalised competencies and blocs, documents), whatever the candidate's data
@@ -93,6 +96,7 @@ def _pages(size):
             ADMIN_USERNAME,
             f"{reverse('candidates:list')}?status={CandidateStatus.DELIBERATED}",
         ),
+        "candidate_list_next": (ADMIN_USERNAME, f"{reverse('candidates:list')}?apres={_list_cursor()[0]}"),
         "candidate_detail": (STAFF, reverse("candidates:detail", args=[candidate.pk])),
         "scoring": (
             sheet.evaluator.username,
@@ -115,6 +119,14 @@ def _pages(size):
         "journal": (STAFF, reverse("core:audit_log")),
         "journal_older": (STAFF, f"{reverse('core:audit_log')}?avant={_older_journal_cursor()}"),
     }
+
+
+def _list_cursor():
+    """A cursor in the middle of the candidate list (every candidate, national admin), and the
+    reference of the row that follows it."""
+    rows = Candidate.objects.order_by(*LIST_ORDERING)
+    middle = rows.count() // 2
+    return encode_list_cursor(rows[middle]), rows[middle + 1].reference
 
 
 def _older_journal_cursor():
@@ -146,6 +158,8 @@ def test_page_stays_within_its_query_budget(scale, page, client, django_assert_m
                 "reference", flat=True
             )[:50]
         assert all(reference in content for reference in references)
+    if page == "candidate_list_next":
+        assert _list_cursor()[1] in content and 'rel="prev"' in content
     if page in ("jury_board_staff", "jury_board_jury"):
         assert f" / {scale} décidés)" in content
     if page.startswith("journal"):  # 6 events a candidate: more than two pages at both sizes
