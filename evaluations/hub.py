@@ -1,6 +1,6 @@
 """The evaluations' part of the candidate's page (candidates.hub): convocations, progress per
 competency with the sheets and the commission's proposal, the tutor's invitation and the company
-opinion, their stages on the timeline and the next step. At most six queries whatever the candidate.
+opinion, their stages on the timeline and the next step. At most five queries whatever the candidate.
 
 What the section only displays (convocations, competencies, sheets, proposals) is read as values
 (dicts), not model instances: each query of the page costs ~1.5 ms of ORM CPU, a good part of it
@@ -12,9 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.hub import HubSection, NextStep, Stage
-from candidates.models import CandidateStatus, DossierCompetency
+from candidates.models import CandidateStatus
 from core.dates import long_date
-from referential.models import Competency
 
 from .models import CommissionProposal, Conclusion, Convocation, ScoringSheet, SheetStatus, TutorInvitation
 from .selectors import opinions_of
@@ -56,19 +55,13 @@ def candidate_section(request, candidate):
     )
     if candidate.status in (CandidateStatus.REGISTERED,) and not convocations:
         return None
-    competencies = (
-        list(
-            Competency.objects.filter(
-                pk__in=DossierCompetency.objects.filter(
-                    dossier_id=candidate.dossier_pk, already_acquired=False
-                ).values("competency_id")
-            )
-            .order_by("number")
-            .values("pk", "number", "title")
-        )
-        if candidate.dossier_pk
-        else []
-    )
+    # The competencies to evaluate: the dossier's but those already acquired, from the dossier's rows
+    # the page has read (`candidates.hub`): no query of their own.
+    competencies = [
+        {"pk": row["competency_id"], "number": row["number"], "title": row["title"]}
+        for row in candidate.dossier_rows
+        if not row["already_acquired"]
+    ]
     sheets = list(
         ScoringSheet.objects.filter(candidate=candidate)
         .order_by("evaluator__last_name", "evaluator__first_name")
