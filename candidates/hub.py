@@ -2,8 +2,12 @@
 add their part of the page through this registry, so that `candidates` never imports them.
 
 A provider is `provider(request, candidate) -> HubSection | None`, registered from the app's
-`AppConfig.ready` with `register_section(provider)`. It reads with a constant number of queries (the
-page's budget is pinned in tests/performance) and returns:
+`AppConfig.ready` with `register_section(provider)`. `candidate` comes from
+`selectors.candidate_detail_queryset` (its dossier as annotations: `dossier_pk`,
+`dossier_company_opinion_applies`…) and carries `dossier_rows`, the dossier's competencies as the page
+reads them (`selectors.dossier_rows`, in the competencies' order): a section reuses them instead of
+querying them again. It reads with a constant number of queries (the page's budget is pinned in
+tests/performance) and returns:
 - `stages`: the stages of the timeline it knows (label, date, who acted, done or to come);
 - `next_steps`: the buttons that move the candidate on (the page shows the first one as « Prochaine
   étape »);

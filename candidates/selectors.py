@@ -256,6 +256,7 @@ def dossier_rows(dossier_id):
         DossierCompetency.objects.filter(dossier_id=dossier_id)
         .order_by("competency__number")
         .values(
+            "competency_id",
             "modalities",
             "already_acquired",
             "acquired_on",

@@ -1,22 +1,33 @@
 """The evaluations' part of the candidate's page (candidates.hub): convocations, progress per
 competency with the sheets and the commission's proposal, the tutor's invitation and the company
-opinion, their stages on the timeline and the next step. At most six queries whatever the candidate."""
+opinion, their stages on the timeline and the next step. At most five queries whatever the candidate.
 
+What the section only displays (convocations, competencies, sheets, proposals) is read as values
+(dicts), not model instances: each query of the page costs ~1.5 ms of ORM CPU, a good part of it
+hydrating models and their related users (issue 21); the choices' labels are translated once."""
+
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.hub import HubSection, NextStep, Stage
-from candidates.models import CandidateStatus, DossierCompetency
+from candidates.models import CandidateStatus
 from core.dates import long_date
-from referential.models import Competency
 
-from .models import CommissionProposal, Convocation, ScoringSheet, SheetStatus, TutorInvitation
+from .models import CommissionProposal, Conclusion, Convocation, ScoringSheet, SheetStatus, TutorInvitation
 from .selectors import opinions_of
 
 
 def _name(user):
     return (user.get_full_name() or user.username) if user is not None else ""
+
+
+def _person(first_name, last_name, username):
+    """A user's display name as `_name` gives it (full name, else username); "" without a user."""
+    if username is None:
+        return ""
+    return f"{first_name or ''} {last_name or ''}".strip() or username
 
 
 def _invitation_state(invitation, now):
@@ -34,28 +45,54 @@ def candidate_section(request, candidate):
         return None
     convocations = list(
         Convocation.objects.filter(candidate=candidate)
-        .select_related("session__commission")
         .order_by("session__date")
+        .values(
+            "session_id",
+            "time_slot",
+            date=F("session__date"),
+            commission_name=F("session__commission__name"),
+        )
     )
     if candidate.status in (CandidateStatus.REGISTERED,) and not convocations:
         return None
-    competencies = (
-        list(
-            Competency.objects.filter(
-                pk__in=DossierCompetency.objects.filter(
-                    dossier_id=candidate.dossier_pk, already_acquired=False
-                ).values("competency_id")
-            ).order_by("number")
-        )
-        if candidate.dossier_pk
-        else []
-    )
+    # The competencies to evaluate: the dossier's but those already acquired, from the dossier's rows
+    # the page has read (`candidates.hub`): no query of their own.
+    competencies = [
+        {"pk": row["competency_id"], "number": row["number"], "title": row["title"]}
+        for row in candidate.dossier_rows
+        if not row["already_acquired"]
+    ]
     sheets = list(
         ScoringSheet.objects.filter(candidate=candidate)
-        .select_related("evaluator")
         .order_by("evaluator__last_name", "evaluator__first_name")
+        .values(
+            "pk",
+            "competency_id",
+            "status",
+            "submitted_at",
+            "evaluator__first_name",
+            "evaluator__last_name",
+            "evaluator__username",
+        )
     )
-    proposals = {p.competency_id: p for p in CommissionProposal.objects.filter(candidate=candidate)}
+    for sheet in sheets:
+        sheet["evaluator_name"] = _person(
+            sheet.pop("evaluator__first_name"),
+            sheet.pop("evaluator__last_name"),
+            sheet.pop("evaluator__username"),
+        )
+    proposals = {
+        p["competency_id"]: p
+        for p in CommissionProposal.objects.filter(candidate=candidate).values(
+            "competency_id", "conclusion", "reason"
+        )
+    }
+    if proposals:
+        conclusion_labels = {value: str(label) for value, label in Conclusion.choices}
+        for proposal in proposals.values():
+            proposal["conclusion_label"] = conclusion_labels.get(
+                proposal["conclusion"], proposal["conclusion"]
+            )
     opinion_applies = (
         bool(candidate.dossier_company_opinion_applies) and not candidate.is_vae and candidate.tutor_id
     )
@@ -75,16 +112,18 @@ def candidate_section(request, candidate):
     rows = [
         {
             "competency": competency,
-            "sheets": [s for s in sheets if s.competency_id == competency.pk],
+            "sheets": [s for s in sheets if s["competency_id"] == competency["pk"]],
             "submitted": sum(
-                1 for s in sheets if s.competency_id == competency.pk and s.status == SheetStatus.SUBMITTED
+                1
+                for s in sheets
+                if s["competency_id"] == competency["pk"] and s["status"] == SheetStatus.SUBMITTED
             ),
-            "proposal": proposals.get(competency.pk),
-            "opinion": opinions.get(competency.pk),
+            "proposal": proposals.get(competency["pk"]),
+            "opinion": opinions.get(competency["pk"]),
         }
         for competency in competencies
     ]
-    submitted = [s for s in sheets if s.status == SheetStatus.SUBMITTED]
+    submitted = [s for s in sheets if s["status"] == SheetStatus.SUBMITTED]
     stages, next_steps = [], []
 
     if convocations:
@@ -93,17 +132,17 @@ def candidate_section(request, candidate):
             Stage(
                 30,
                 _("Convocation à la session d'évaluation"),
-                first.session.date,
-                first.session.commission.name,
-                done=first.session.date <= today,
-                detail=_("à %(t)s") % {"t": first.time_slot.strftime("%H:%M")},
+                first["date"],
+                first["commission_name"],
+                done=first["date"] <= today,
+                detail=_("à %(t)s") % {"t": first["time_slot"].strftime("%H:%M")},
             )
         )
     elif candidate.status == CandidateStatus.DOSSIER_VALIDATED:
         next_steps.append(NextStep(30, _("Convoquer à une session"), reverse("evaluations:session_list")))
     if competencies and convocations:
-        evaluators = sorted({_name(s.evaluator) for s in sheets})
-        last = max((s.submitted_at for s in submitted), default=None)
+        evaluators = sorted({s["evaluator_name"] for s in sheets})
+        last = max((s["submitted_at"] for s in submitted), default=None)
         stages.append(
             Stage(
                 40,

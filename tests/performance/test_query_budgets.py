@@ -33,8 +33,10 @@ BUDGETS = {
     "candidate_list_next": 6,
     # +12 on 2026-12-03 (issue 16): the page is the hub — the evaluation's section (6 queries:
     # convocations, competencies, sheets, proposals, opinions, invitation) and the jury's (6: session,
-    # outcome, decisions, capitalised competencies and blocs, documents), whatever the candidate's data
-    "candidate_detail": 19,
+    # outcome, decisions, capitalised competencies and blocs, documents), whatever the candidate's data.
+    # Issue 21: 19 → 17 — the competencies to evaluate come from the page's dossier rows, the validity
+    # dates with the jury's decisions (opinions and invitation only where the company opinion applies).
+    "candidate_detail": 17,
     "scoring": 7,
     "opinions_todo": 4,
     "opinion": 4,
