@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from candidates.models import display_name
 from candidates.selectors import candidates_visible_to
 from deliberations.models import CandidateOutcome, Result, SessionStatus
 from evaluations.models import Convocation, LegacyExamination
@@ -70,11 +71,43 @@ def _declaration_states(outcome_ids):
     return states
 
 
-def holder_records(outcomes):
-    """HolderRecords for these outcomes, in 4 queries whatever their number."""
+# The columns a HolderRecord is built from, read as plain values (no model instances: issue 21).
+HOLDER_COLUMNS = {
+    "outcome_id": "pk",
+    "outcome": "result",
+    "session_id": "session_id",
+    "issue_date": "session__date",
+    "candidate_id": "candidate_id",
+    "reference": "candidate__reference",
+    "birth_name": "candidate__birth_name",
+    "usage_name": "candidate__usage_name",
+    "first_names": "candidate__first_names",
+    "sex": "candidate__sex",
+    "birth_date": "candidate__birth_date",
+    "birth_place": "candidate__birth_place",
+    "birth_country": "candidate__birth_country",
+    "birth_insee_code": "candidate__birth_insee_code",
+    "birth_postcode": "candidate__birth_postcode",
+    "pathway": "candidate__pathway",
+    "registered_on": "candidate__registered_on",
+    "anonymised_at": "candidate__anonymised_at",
+    "centre_code": "candidate__centre__code",
+    "centre_postcode": "candidate__centre__postcode",
+    "certification_code": "candidate__certification__code",
+    "certification_title": "candidate__certification__title",
+    "rncp_number": "candidate__certification__rncp_number",
+}
 
-    outcomes = list(outcomes.order_by("session__date", "candidate__reference"))
-    candidate_ids = [o.candidate_id for o in outcomes]
+
+def holder_records(outcomes):
+    """HolderRecords for these outcomes, in 4 queries whatever their number (rows read as values)."""
+
+    rows = list(
+        outcomes.order_by("session__date", "candidate__reference").values_list(*HOLDER_COLUMNS.values())
+    )
+    names = list(HOLDER_COLUMNS)
+    rows = [dict(zip(names, row, strict=True)) for row in rows]
+    candidate_ids = [row["candidate_id"] for row in rows]
     sessions_by_candidate = {}
     for candidate_id, session_date, is_remote in Convocation.objects.filter(
         candidate_id__in=candidate_ids
@@ -86,51 +119,32 @@ def holder_records(outcomes):
             "candidate_id", "first_date", "last_date", "delivery_mode"
         )
     }
-    states = _declaration_states([o.pk for o in outcomes])
+    states = _declaration_states([row["outcome_id"] for row in rows])
     records = []
-    for outcome in outcomes:
-        candidate, session = outcome.candidate, outcome.session
+    for row in rows:
+        candidate_id, issue_date = row["candidate_id"], row["issue_date"]
         # The evaluations that led to this deliberation: sessions held on or before its date, and the
         # evaluation recorded by staff for a candidate examined before the product.
-        evaluations = [s for s in sessions_by_candidate.get(candidate.pk, []) if s[0] <= session.date]
+        evaluations = [s for s in sessions_by_candidate.get(candidate_id, []) if s[0] <= issue_date]
         dates = [s[0] for s in evaluations]
         modes = {delivery_mode([s[1]]) for s in evaluations}
-        if candidate.pk in legacy:
-            first_date, last_date, mode = legacy[candidate.pk]
+        if candidate_id in legacy:
+            first_date, last_date, mode = legacy[candidate_id]
             dates += [first_date, last_date]
             modes.add(mode)
         mode = "" if not modes else (modes.pop() if len(modes) == 1 else MIXED)
-        first, status, reason = states.get(outcome.pk, (None, "", ""))
-        certification = candidate.certification
+        first, status, reason = states.get(row["outcome_id"], (None, "", ""))
+        anonymised = row.pop("anonymised_at") is not None
         records.append(
             HolderRecord(
-                outcome_id=outcome.pk,
-                candidate_id=candidate.pk,
-                reference=candidate.reference,
-                display_name=candidate.full_name,
-                centre_code=candidate.centre.code,
-                certification_code=certification.code,
-                certification_title=certification.title,
-                rncp_number=certification.rncp_number,
-                birth_name=candidate.birth_name,
-                usage_name=candidate.usage_name,
-                first_names=candidate.first_names,
-                sex=candidate.sex,
-                birth_date=candidate.birth_date,
-                birth_place=candidate.birth_place,
-                birth_country=candidate.birth_country,
-                birth_insee_code=candidate.birth_insee_code,
-                birth_postcode=candidate.birth_postcode,
-                pathway=candidate.pathway,
-                registered_on=candidate.registered_on,
+                **row,
+                display_name=display_name(
+                    row["birth_name"], row["usage_name"], row["first_names"], anonymised
+                ),
                 exam_start=min(dates, default=None),
                 exam_end=max(dates, default=None),
                 delivery_mode=mode,
-                outcome=outcome.result,
-                centre_postcode=candidate.centre.postcode,
-                issue_date=session.date,
-                session_id=session.pk,
-                anonymised=candidate.anonymised_at is not None,
+                anonymised=anonymised,
                 first_reported_at=first,
                 declaration_status=status,
                 rejection_reason=reason,

@@ -17,7 +17,7 @@ from core.views_kit import file_download, require_permission, submit_form
 from evaluations.models import LegacyExamination
 from evaluations.services import record_legacy_examination
 
-from . import selectors
+from . import rows, selectors
 from .forms import AccrochageExportForm, LegacyExaminationForm, ProcessingReportForm
 from .models import ProcessingReport
 from .services import (
@@ -103,6 +103,10 @@ def _page(request, form, errors=None, report_problems=None, status=200):
         "reporting/accrochage.html",
         {
             **overview,
+            # the tables' rows, built in Python (reporting/rows.py; issue 21)
+            "to_declare_rows_html": rows.to_declare_rows_html(overview["to_declare_rows"], overview["today"]),
+            "pending_rows_html": rows.holder_rows_html(overview["pending"]),
+            "late_rows_html": rows.holder_rows_html(overview["reported_late"], late=True),
             "form": form,
             "errors": errors or [],
             "report_problems": report_problems or [],
