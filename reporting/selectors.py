@@ -6,7 +6,6 @@ starts from `candidates.selectors.candidates_visible_to(user)` (staff: their cen
 """
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from candidates.models import display_name
@@ -51,24 +50,29 @@ def filter_outcomes(outcomes, *, centre=None, session=None, date_from=None, date
     return outcomes
 
 
-def _declaration_states(outcome_ids):
-    """outcome id → (first reported at, status, rejection reason) from the records of every file.
+def _fold_states(records):
+    """outcome id → (first reported at, status, rejection reason), from (outcome id, reported at,
+    status, reason) rows of the records of every file in (reported at, id) order.
 
     Accepted once: accepted for good. Otherwise the latest record's answer counts (a rejected record
     sent again is "sent" until the next report).
     """
     states = {}
-    records = (
-        AccrochageRecord.objects.filter(outcome_id__in=outcome_ids)
-        .order_by("reported_at", "pk")
-        .values_list("outcome_id", "reported_at", "status", "reason")
-    )
     for outcome_id, reported_at, status, reason in records:
         first, current, current_reason = states.get(outcome_id, (reported_at, "", ""))
         if current != DeclarationStatus.ACCEPTED:
             current, current_reason = status, reason
         states[outcome_id] = (first, current, current_reason)
     return states
+
+
+def _declaration_states(outcome_ids):
+    """`_fold_states` of these outcomes' records."""
+    return _fold_states(
+        AccrochageRecord.objects.filter(outcome_id__in=outcome_ids)
+        .order_by("reported_at", "pk")
+        .values_list("outcome_id", "reported_at", "status", "reason")
+    )
 
 
 # The columns a HolderRecord is built from, read as plain values (no model instances: issue 21).
@@ -99,8 +103,9 @@ HOLDER_COLUMNS = {
 }
 
 
-def holder_records(outcomes):
-    """HolderRecords for these outcomes, in 4 queries whatever their number (rows read as values)."""
+def holder_records(outcomes, states=None):
+    """HolderRecords for these outcomes, in 4 queries whatever their number (rows read as values);
+    3 when their `_fold_states` are given."""
 
     rows = list(
         outcomes.order_by("session__date", "candidate__reference").values_list(*HOLDER_COLUMNS.values())
@@ -119,7 +124,8 @@ def holder_records(outcomes):
             "candidate_id", "first_date", "last_date", "delivery_mode"
         )
     }
-    states = _declaration_states([row["outcome_id"] for row in rows])
+    if states is None:
+        states = _declaration_states([row["outcome_id"] for row in rows])
     records = []
     for row in rows:
         candidate_id, issue_date = row["candidate_id"], row["issue_date"]
@@ -158,17 +164,30 @@ def reporting_overview(user, today=None):
     portal's answer, holders reported late, counts."""
     today = today or timezone.localdate()
     demo = accrochage_demo_mode()
-    outcomes = holders_visible_to(user)
-    # Years of holders accumulate, almost all accepted by the portal: those are counted in SQL and
-    # read only when they were declared late (their list is on the page), so the page reads the
-    # holders still to declare or awaiting an answer, not the whole history (issue 21).
-    # EXISTS per holder: read through the index (outcome, reported_at) of the records.
-    of_holder = AccrochageRecord.objects.filter(outcome=OuterRef("pk"))
-    accepted = Exists(of_holder.filter(status=DeclarationStatus.ACCEPTED))
-    counts = outcomes.order_by().aggregate(
-        accepted=Count("pk", filter=Q(accepted)), reported=Count("pk", filter=Q(Exists(of_holder)))
+    # Years of holders accumulate, almost all accepted by the portal: the page reads every holder's
+    # id with its records' answers in one query (one pass over the centre's candidates; holders
+    # never sent come with NULLs), counts the accepted and reported ones from them, then reads the
+    # full rows of the holders still to declare or awaiting an answer, plus those declared late
+    # (their list is on the page), by primary key: not the whole history (issue 21).
+    answers = list(
+        holders_visible_to(user)
+        .order_by("accrochage_records__reported_at", "accrochage_records__pk")
+        .values_list(
+            "pk",
+            "accrochage_records__reported_at",
+            "accrochage_records__status",
+            "accrochage_records__reason",
+            "accrochage_records__is_late",
+        )
     )
-    records = holder_records(outcomes.filter(~accepted | Exists(of_holder.filter(is_late=True))))
+    states = _fold_states(row[:4] for row in answers if row[1] is not None)
+    late = {row[0] for row in answers if row[4]}
+    shown = {
+        row[0]
+        for row in answers
+        if row[0] in late or states.get(row[0], (None, ""))[1] != DeclarationStatus.ACCEPTED
+    }
+    records = holder_records(holder_outcomes().filter(pk__in=shown), states=states)
     to_declare = sorted((r for r in records if r.to_declare), key=lambda r: (r.due_date, r.reference))
     rows = [(r, record_errors(r, demo_mode=demo)) for r in to_declare]
     return {
@@ -177,9 +196,9 @@ def reporting_overview(user, today=None):
         "declarable_count": sum(1 for _r, errors in rows if not any(e.blocking for e in errors)),
         "overdue_count": sum(1 for r in to_declare if r.is_overdue(today)),
         "pending": [r for r in records if r.is_pending],
-        "accepted_count": counts["accepted"],
+        "accepted_count": sum(1 for state in states.values() if state[1] == DeclarationStatus.ACCEPTED),
         "reported_late": [r for r in records if r.reported_late],
-        "reported_count": counts["reported"],
+        "reported_count": len(states),
         "today": today,
         "deadline_days": settings.CQPM["ACCROCHAGE_DEADLINE_DAYS"],
         "demo_mode": demo,
