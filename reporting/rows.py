@@ -114,3 +114,57 @@ def holder_rows_html(records, *, late=False):
             f"<td>{dates(record.first_reported_at)}</td></tr>\n"
         )
     return mark_safe("".join(html))  # noqa: S308 - every value escaped above
+
+
+def batches_html(batches, csrf_token):
+    """The <li>s of « Fichiers produits » (`views._batches`: at most 20 files with their holders left
+    out and the portal's reports), each with its form to import the processing report."""
+    download_url = _url_maker("reporting:batch_download")
+    upload_url = _url_maker("reporting:report_upload")
+    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+    upload_label = escape(_("Importer l'accusé de traitement (CSV idTechnique;statut;motif)"))
+    upload_button = escape(_("Importer"))
+    html = []
+    for batch in batches:
+        pk = batch.pk
+        created = escape(date_format(timezone.localtime(batch.created_at), "SHORT_DATETIME_FORMAT"))
+        count = batch.record_count
+        parts = [
+            f'<li class="list-group-item" data-batch="{pk}">'
+            f'<a href="{download_url(pk)}">{escape(batch.filename)}</a><br>'
+            '<span class="small text-body-secondary">'
+            + ngettext("%(n)s titulaire — %(at)s", "%(n)s titulaires — %(at)s", count)
+            % {"n": count, "at": created}
+            + f"<br>idFlux <code>{escape(batch.flux_id)}</code></span>"
+        ]
+        if batch.left_out_rows:
+            n = batch.left_out_count
+            summary = ngettext("%(n)s titulaire laissé de côté", "%(n)s titulaires laissés de côté", n) % {
+                "n": n
+            }
+            entries = "".join(
+                f"<li>{escape(str(e.get('reference', '')))} — {escape(str(e.get('name', '')))} — "
+                f"{escape(str(e.get('field', '')))} : {escape(str(e.get('message', '')))}</li>"
+                for e in batch.left_out_rows
+            )
+            parts.append(
+                f'<details class="small mt-1"><summary class="text-danger">{summary}</summary>'
+                f'<ul class="mb-0">{entries}</ul></details>'
+            )
+        for report in batch.reports.all():
+            text = _("Accusé du %(at)s : %(accepted)s accepté(s), %(rejected)s rejeté(s)") % {
+                "at": escape(date_format(timezone.localtime(report.uploaded_at), "SHORT_DATE_FORMAT")),
+                "accepted": report.accepted_count,
+                "rejected": report.rejected_count,
+            }
+            parts.append(f'<div class="small">{text}</div>')
+        parts.append(
+            f'<form method="post" enctype="multipart/form-data" action="{upload_url(pk)}" class="mt-2 no-print">'
+            f'{csrf}<label class="form-label small mb-1" for="accuse-{pk}">{upload_label}</label>'
+            '<div class="input-group input-group-sm">'
+            f'<input type="file" name="file" id="accuse-{pk}" class="form-control" '
+            'accept=".csv,text/csv,text/plain" required>'
+            f'<button type="submit" class="btn btn-outline-primary">{upload_button}</button></div></form></li>\n'
+        )
+        html.append("".join(parts))
+    return mark_safe("".join(html))  # noqa: S308 - every value escaped above

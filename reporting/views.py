@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -62,9 +63,20 @@ def _list_rows(records):
 
 
 def _batches(user):
+    # Only what the list shows (reporting/rows.py `batches_html`): not the sessions', authors' and
+    # reports' whole rows.
     batches = list(
-        selectors.batches_visible_to(user).prefetch_related(
-            Prefetch("reports", queryset=ProcessingReport.objects.order_by("-uploaded_at", "-id"))
+        selectors.batches_visible_to(user)
+        .select_related(None)
+        .select_related("centre")
+        .only("pk", "flux_id", "record_count", "left_out", "created_at", "centre__code")
+        .prefetch_related(
+            Prefetch(
+                "reports",
+                queryset=ProcessingReport.objects.only(
+                    "pk", "batch_id", "uploaded_at", "accepted_count", "rejected_count"
+                ).order_by("-uploaded_at", "-id"),
+            )
         )[:20]
     )
     # Names of the holders left out, read from the candidates (the batch keeps no names).
@@ -98,6 +110,7 @@ def _page(request, form, errors=None, report_problems=None, status=200):
             rows=_list_rows(lists[name]),
             fmt=export,
         )
+    batches = _batches(request.user)
     return render(
         request,
         "reporting/accrochage.html",
@@ -110,7 +123,8 @@ def _page(request, form, errors=None, report_problems=None, status=200):
             "form": form,
             "errors": errors or [],
             "report_problems": report_problems or [],
-            "batches": _batches(request.user),
+            "batches": batches,
+            "batches_html": rows.batches_html(batches, get_token(request)),
             "report_form": ProcessingReportForm(),
         },
         status=status,

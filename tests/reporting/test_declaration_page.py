@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lxml import html as lxml_html
 
 from candidates.models import Candidate, display_name
-from reporting import rows, selectors
+from reporting import rows, selectors, views
 from reporting.accrochage import record_errors
 from reporting.models import AccrochageRecord
 from reporting.services import ExportScope, export_accrochage, import_processing_report
@@ -66,9 +66,9 @@ def template_rows(pairs, today):
     )
 
 
-def dom(fragment):
+def dom(fragment, wrap="<table><tbody>{}</tbody></table>"):
     """Each element of the rows: tag, attributes, text and tail with spaces normalised."""
-    table = lxml_html.fromstring(f"<table><tbody>{fragment}</tbody></table>")
+    table = lxml_html.fromstring(wrap.format(fragment))
     return [
         (e.tag, sorted(e.attrib.items()), " ".join((e.text or "").split()), " ".join((e.tail or "").split()))
         for e in table.iter()
@@ -284,3 +284,58 @@ def test_the_overview_reads_only_the_holders_not_accepted_or_declared_late(centr
     rejected_row = next(r for r in parsed["unreported"][1:] if r[0] == rejected.candidate.reference)
     assert re.search(r"Rejeté par le portail\s+Commune inconnue", rejected_row[6])
     assert on_time.candidate.reference not in {r[0] for rows_ in parsed.values() for r in rows_}
+
+
+# The list of files as the template rendered it before issue 21 (one <li> per file).
+TEMPLATE_BATCHES = Template(
+    """{% load i18n %}{% for batch in batches %}
+        <li class="list-group-item" data-batch="{{ batch.pk }}">
+          <a href="{% url 'reporting:batch_download' batch.pk %}">{{ batch.filename }}</a><br>
+          <span class="small text-body-secondary">{% blocktranslate count n=batch.record_count with at=batch.created_at|date:"SHORT_DATETIME_FORMAT" %}{{ n }} titulaire — {{ at }}{% plural %}{{ n }} titulaires — {{ at }}{% endblocktranslate %}<br>idFlux <code>{{ batch.flux_id }}</code></span>
+          {% if batch.left_out_rows %}
+          <details class="small mt-1"><summary class="text-danger">{% blocktranslate count n=batch.left_out_count %}{{ n }} titulaire laissé de côté{% plural %}{{ n }} titulaires laissés de côté{% endblocktranslate %}</summary>
+            <ul class="mb-0">{% for entry in batch.left_out_rows %}<li>{{ entry.reference }} — {{ entry.name }} — {{ entry.field }} : {{ entry.message }}</li>{% endfor %}</ul>
+          </details>
+          {% endif %}
+          {% for report in batch.reports.all %}
+          <div class="small">{% blocktranslate with at=report.uploaded_at|date:"SHORT_DATE_FORMAT" accepted=report.accepted_count rejected=report.rejected_count %}Accusé du {{ at }} : {{ accepted }} accepté(s), {{ rejected }} rejeté(s){% endblocktranslate %}</div>
+          {% endfor %}
+          <form method="post" enctype="multipart/form-data" action="{% url 'reporting:report_upload' batch.pk %}" class="mt-2 no-print">
+            <input type="hidden" name="csrfmiddlewaretoken" value="{{ token }}">
+            <label class="form-label small mb-1" for="accuse-{{ batch.pk }}">{% translate "Importer l'accusé de traitement (CSV idTechnique;statut;motif)" %}</label>
+            <div class="input-group input-group-sm">
+              <input type="file" name="file" id="accuse-{{ batch.pk }}" class="form-control" accept=".csv,text/csv,text/plain" required>
+              <button type="submit" class="btn btn-outline-primary">{% translate "Importer" %}</button>
+            </div>
+          </form>
+        </li>
+        {% endfor %}"""
+)
+
+
+def test_the_python_file_list_is_the_template_s(centre):
+    today = timezone.localdate()
+    cqpm = CertificationFactory(rncp_number="RNCP35000", rncp_level="5")
+    issued = today - datetime.timedelta(days=20)
+    sent = deliberated(centre, cqpm, issued=issued, birth_name="O'Brien <b>")
+    deliberated(centre, cqpm, issued=issued, birth_place="", evaluations=[])  # left out, 2 anomalies
+    staff = StaffFactory(centres=[centre])
+    scope = ExportScope(centre=centre, date_from=issued, date_to=today)
+    first = export_accrochage(actor=staff, outcomes=selectors.holders_visible_to(staff), scope=scope).batch
+    import_processing_report(
+        actor=None,
+        batch=first,
+        content=f"{sent.candidate.reference}-D{sent.session_id};REJETE;x\n".encode(),
+        filename="accuse.csv",
+    )
+    export_accrochage(actor=staff, outcomes=selectors.holders_visible_to(staff), scope=scope)
+    batches = views._batches(staff)
+    assert len(batches) == 2 and any(b.left_out_rows for b in batches)
+    assert any(b.reports.all() for b in batches)
+    expected = TEMPLATE_BATCHES.render(Context({"batches": batches, "token": "T"}))
+    got = dom(rows.batches_html(batches, "T"), wrap="<ul>{}</ul>")
+    assert got == dom(expected, wrap="<ul>{}</ul>")
+    assert (
+        len(got) > 30
+        and ("input", [("name", "csrfmiddlewaretoken"), ("type", "hidden"), ("value", "T")], "", "") in got
+    )
