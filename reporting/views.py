@@ -111,6 +111,8 @@ def _export_form_html(request, form):
     if form.is_bound:
         return None
     helper = form.helper
+    for name in ("centre", "session"):  # read once for the key and a miss's rendering (iter: no COUNT)
+        form.fields[name].choices = list(iter(form.fields[name].choices))
     key = (
         get_language(),
         form.fields["centre"].initial,

@@ -6,6 +6,7 @@ import datetime
 import re
 
 import pytest
+from crispy_forms.utils import render_crispy_form
 from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +17,7 @@ from lxml import html as lxml_html
 from candidates.models import Candidate, display_name
 from reporting import rows, selectors, views
 from reporting.accrochage import record_errors
+from reporting.forms import AccrochageExportForm
 from reporting.models import AccrochageRecord
 from reporting.services import ExportScope, export_accrochage, import_processing_report
 from tests.core.factories import CentreFactory, StaffFactory
@@ -339,3 +341,46 @@ def test_the_python_file_list_is_the_template_s(centre):
         len(got) > 30
         and ("input", [("name", "csrfmiddlewaretoken"), ("type", "hidden"), ("value", "T")], "", "") in got
     )
+
+
+def _export_form_dom(content):
+    page = lxml_html.fromstring(content)
+    [form] = page.xpath('//section[@aria-labelledby="produire"]//form')
+    for token in form.xpath('.//input[@name="csrfmiddlewaretoken"]'):
+        token.set("value", "T")  # this request's
+    return dom(lxml_html.tostring(form, encoding="unicode"), wrap="<div>{}</div>")
+
+
+def test_the_kept_export_form_is_crispy_s_and_follows_the_sessions(centre, client, rf):
+    today = timezone.localdate()
+    cqpm = CertificationFactory(rncp_number="RNCP35000", rncp_level="5")
+    first = deliberated(centre, cqpm, issued=today - datetime.timedelta(days=20))
+    staff = StaffFactory(centres=[centre])
+    client.force_login(staff)
+    request = rf.get("/")
+    request.user = staff
+    views._EXPORT_FORM_HTML.clear()
+    for _ in range(2):  # rendered, then kept
+        shown = _export_form_dom(client.get(reverse("reporting:accrochage")).content)
+        expected = _export_form_dom(
+            f"<section aria-labelledby='produire'>{render_crispy_form(AccrochageExportForm(user=staff), context={'csrf_token': 'T'})}</section>"
+        )
+        assert shown == expected
+        assert ("option", [("value", str(first.session_id))], str(first.session), "") in shown
+    # a session closed since: a new set of choices, a new form
+    second = deliberated(centre, cqpm, issued=today - datetime.timedelta(days=5))
+    shown = _export_form_dom(client.get(reverse("reporting:accrochage")).content)
+    assert ("option", [("value", str(second.session_id))], str(second.session), "") in shown
+    assert len(views._EXPORT_FORM_HTML) == 2
+
+
+def test_a_refused_export_shows_the_form_with_its_values_and_errors(centre, client):
+    staff = StaffFactory(centres=[centre])
+    client.force_login(staff)
+    response = client.post(
+        reverse("reporting:accrochage_export"), {"centre": centre.pk, "date_from": "2026-01-01"}
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Choisissez une session de délibération, ou une période (début et fin)." in body
+    assert 'value="2026-01-01"' in body
