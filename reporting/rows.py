@@ -1,4 +1,4 @@
-"""The rows of the CPF declaration page's tables, built in Python (issue 21).
+"""The rows of the CPF declaration page's tables and its list of files, built in Python (issue 21).
 
 Through the template engine, ≈ 110 holders to declare with their anomalies and links cost about
 80 ms of CPU per request (≈ 40 Python calls per variable, a `{% url %}` per link, a
