@@ -151,6 +151,14 @@ class Tutor(models.Model):
         return f"{self.first_name} {self.last_name}"
 
 
+def display_name(birth_name, usage_name, first_names, anonymised):
+    """`Candidate.full_name` from its columns: pages that read rows with `values()` call it too."""
+    if anonymised:
+        return str(_("Candidat anonymisé"))
+    name = usage_name or birth_name
+    return f"{name.upper()} {first_names}".strip()
+
+
 class Candidate(models.Model):
     centre = models.ForeignKey(
         CertificationCentre, verbose_name=_("centre"), on_delete=models.PROTECT, related_name="candidates"
@@ -295,10 +303,7 @@ class Candidate(models.Model):
     @property
     def full_name(self):
         """Display name (usage name first when there is one). Never put it in URLs, logs or audit."""
-        if self.is_anonymised:
-            return str(_("Candidat anonymisé"))
-        name = self.usage_name or self.birth_name
-        return f"{name.upper()} {self.first_names}".strip()
+        return display_name(self.birth_name, self.usage_name, self.first_names, self.is_anonymised)
 
 
 class CandidateStatusChange(models.Model):

@@ -42,8 +42,16 @@ class AccrochageExportForm(Form):
         self.fields["centre"].queryset = centres
         if len(user.centre_ids()) == 1:
             self.fields["centre"].initial = next(iter(user.centre_ids()))
+        # The label (`DeliberationSession.__str__`) needs the date and the CQPM's code; the centre
+        # is checked by the export's scope: one select of the years of closed sessions, not their
+        # centres', CQPMs' and juries' whole rows (issue 21).
         self.fields["session"].queryset = (
-            sessions_visible_to(user).filter(status=SessionStatus.CLOSED).order_by("-date", "-id")
+            sessions_visible_to(user)
+            .filter(status=SessionStatus.CLOSED)
+            .select_related(None)
+            .select_related("certification")
+            .only("pk", "date", "centre_id", "certification__code")
+            .order_by("-date", "-id")
         )
         self.helper = FormHelper()
         self.helper.form_action = "reporting:accrochage_export"

@@ -6,9 +6,9 @@ starts from `candidates.selectors.candidates_visible_to(user)` (staff: their cen
 """
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from candidates.models import display_name
 from candidates.selectors import candidates_visible_to
 from deliberations.models import CandidateOutcome, Result, SessionStatus
 from evaluations.models import Convocation, LegacyExamination
@@ -50,18 +50,14 @@ def filter_outcomes(outcomes, *, centre=None, session=None, date_from=None, date
     return outcomes
 
 
-def _declaration_states(outcome_ids):
-    """outcome id → (first reported at, status, rejection reason) from the records of every file.
+def _fold_states(records):
+    """outcome id → (first reported at, status, rejection reason), from (outcome id, reported at,
+    status, reason) rows of the records of every file in (reported at, id) order.
 
     Accepted once: accepted for good. Otherwise the latest record's answer counts (a rejected record
     sent again is "sent" until the next report).
     """
     states = {}
-    records = (
-        AccrochageRecord.objects.filter(outcome_id__in=outcome_ids)
-        .order_by("reported_at", "pk")
-        .values_list("outcome_id", "reported_at", "status", "reason")
-    )
     for outcome_id, reported_at, status, reason in records:
         first, current, current_reason = states.get(outcome_id, (reported_at, "", ""))
         if current != DeclarationStatus.ACCEPTED:
@@ -70,11 +66,53 @@ def _declaration_states(outcome_ids):
     return states
 
 
-def holder_records(outcomes):
-    """HolderRecords for these outcomes, in 4 queries whatever their number."""
+def _declaration_states(outcome_ids):
+    """`_fold_states` of these outcomes' records."""
+    return _fold_states(
+        AccrochageRecord.objects.filter(outcome_id__in=outcome_ids)
+        .order_by("reported_at", "pk")
+        .values_list("outcome_id", "reported_at", "status", "reason")
+    )
 
-    outcomes = list(outcomes.order_by("session__date", "candidate__reference"))
-    candidate_ids = [o.candidate_id for o in outcomes]
+
+# The columns a HolderRecord is built from, read as plain values (no model instances: issue 21).
+HOLDER_COLUMNS = {
+    "outcome_id": "pk",
+    "outcome": "result",
+    "session_id": "session_id",
+    "issue_date": "session__date",
+    "candidate_id": "candidate_id",
+    "reference": "candidate__reference",
+    "birth_name": "candidate__birth_name",
+    "usage_name": "candidate__usage_name",
+    "first_names": "candidate__first_names",
+    "sex": "candidate__sex",
+    "birth_date": "candidate__birth_date",
+    "birth_place": "candidate__birth_place",
+    "birth_country": "candidate__birth_country",
+    "birth_insee_code": "candidate__birth_insee_code",
+    "birth_postcode": "candidate__birth_postcode",
+    "pathway": "candidate__pathway",
+    "registered_on": "candidate__registered_on",
+    "anonymised_at": "candidate__anonymised_at",
+    "centre_code": "candidate__centre__code",
+    "centre_postcode": "candidate__centre__postcode",
+    "certification_code": "candidate__certification__code",
+    "certification_title": "candidate__certification__title",
+    "rncp_number": "candidate__certification__rncp_number",
+}
+
+
+def holder_records(outcomes, states=None):
+    """HolderRecords for these outcomes, in 4 queries whatever their number (rows read as values);
+    3 when their `_fold_states` are given."""
+
+    rows = list(
+        outcomes.order_by("session__date", "candidate__reference").values_list(*HOLDER_COLUMNS.values())
+    )
+    names = list(HOLDER_COLUMNS)
+    rows = [dict(zip(names, row, strict=True)) for row in rows]
+    candidate_ids = [row["candidate_id"] for row in rows]
     sessions_by_candidate = {}
     for candidate_id, session_date, is_remote in Convocation.objects.filter(
         candidate_id__in=candidate_ids
@@ -86,51 +124,33 @@ def holder_records(outcomes):
             "candidate_id", "first_date", "last_date", "delivery_mode"
         )
     }
-    states = _declaration_states([o.pk for o in outcomes])
+    if states is None:
+        states = _declaration_states([row["outcome_id"] for row in rows])
     records = []
-    for outcome in outcomes:
-        candidate, session = outcome.candidate, outcome.session
+    for row in rows:
+        candidate_id, issue_date = row["candidate_id"], row["issue_date"]
         # The evaluations that led to this deliberation: sessions held on or before its date, and the
         # evaluation recorded by staff for a candidate examined before the product.
-        evaluations = [s for s in sessions_by_candidate.get(candidate.pk, []) if s[0] <= session.date]
+        evaluations = [s for s in sessions_by_candidate.get(candidate_id, []) if s[0] <= issue_date]
         dates = [s[0] for s in evaluations]
         modes = {delivery_mode([s[1]]) for s in evaluations}
-        if candidate.pk in legacy:
-            first_date, last_date, mode = legacy[candidate.pk]
+        if candidate_id in legacy:
+            first_date, last_date, mode = legacy[candidate_id]
             dates += [first_date, last_date]
             modes.add(mode)
         mode = "" if not modes else (modes.pop() if len(modes) == 1 else MIXED)
-        first, status, reason = states.get(outcome.pk, (None, "", ""))
-        certification = candidate.certification
+        first, status, reason = states.get(row["outcome_id"], (None, "", ""))
+        anonymised = row.pop("anonymised_at") is not None
         records.append(
             HolderRecord(
-                outcome_id=outcome.pk,
-                candidate_id=candidate.pk,
-                reference=candidate.reference,
-                display_name=candidate.full_name,
-                centre_code=candidate.centre.code,
-                certification_code=certification.code,
-                certification_title=certification.title,
-                rncp_number=certification.rncp_number,
-                birth_name=candidate.birth_name,
-                usage_name=candidate.usage_name,
-                first_names=candidate.first_names,
-                sex=candidate.sex,
-                birth_date=candidate.birth_date,
-                birth_place=candidate.birth_place,
-                birth_country=candidate.birth_country,
-                birth_insee_code=candidate.birth_insee_code,
-                birth_postcode=candidate.birth_postcode,
-                pathway=candidate.pathway,
-                registered_on=candidate.registered_on,
+                **row,
+                display_name=display_name(
+                    row["birth_name"], row["usage_name"], row["first_names"], anonymised
+                ),
                 exam_start=min(dates, default=None),
                 exam_end=max(dates, default=None),
                 delivery_mode=mode,
-                outcome=outcome.result,
-                centre_postcode=candidate.centre.postcode,
-                issue_date=session.date,
-                session_id=session.pk,
-                anonymised=candidate.anonymised_at is not None,
+                anonymised=anonymised,
                 first_reported_at=first,
                 declaration_status=status,
                 rejection_reason=reason,
@@ -144,17 +164,30 @@ def reporting_overview(user, today=None):
     portal's answer, holders reported late, counts."""
     today = today or timezone.localdate()
     demo = accrochage_demo_mode()
-    outcomes = holders_visible_to(user)
-    # Years of holders accumulate, almost all accepted by the portal: those are counted in SQL and
-    # read only when they were declared late (their list is on the page), so the page reads the
-    # holders still to declare or awaiting an answer, not the whole history (issue 21).
-    # EXISTS per holder: read through the index (outcome, reported_at) of the records.
-    of_holder = AccrochageRecord.objects.filter(outcome=OuterRef("pk"))
-    accepted = Exists(of_holder.filter(status=DeclarationStatus.ACCEPTED))
-    counts = outcomes.order_by().aggregate(
-        accepted=Count("pk", filter=Q(accepted)), reported=Count("pk", filter=Q(Exists(of_holder)))
+    # Years of holders accumulate, almost all accepted by the portal: the page reads every holder's
+    # id with its records' answers in one query (one pass over the centre's candidates; holders
+    # never sent come with NULLs), counts the accepted and reported ones from them, then reads the
+    # full rows of the holders still to declare or awaiting an answer, plus those declared late
+    # (their list is on the page), by primary key: not the whole history (issue 21).
+    answers = list(
+        holders_visible_to(user)
+        .order_by("accrochage_records__reported_at", "accrochage_records__pk")
+        .values_list(
+            "pk",
+            "accrochage_records__reported_at",
+            "accrochage_records__status",
+            "accrochage_records__reason",
+            "accrochage_records__is_late",
+        )
     )
-    records = holder_records(outcomes.filter(~accepted | Exists(of_holder.filter(is_late=True))))
+    states = _fold_states(row[:4] for row in answers if row[1] is not None)
+    late = {row[0] for row in answers if row[4]}
+    shown = {
+        row[0]
+        for row in answers
+        if row[0] in late or states.get(row[0], (None, ""))[1] != DeclarationStatus.ACCEPTED
+    }
+    records = holder_records(holder_outcomes().filter(pk__in=shown), states=states)
     to_declare = sorted((r for r in records if r.to_declare), key=lambda r: (r.due_date, r.reference))
     rows = [(r, record_errors(r, demo_mode=demo)) for r in to_declare]
     return {
@@ -163,9 +196,9 @@ def reporting_overview(user, today=None):
         "declarable_count": sum(1 for _r, errors in rows if not any(e.blocking for e in errors)),
         "overdue_count": sum(1 for r in to_declare if r.is_overdue(today)),
         "pending": [r for r in records if r.is_pending],
-        "accepted_count": counts["accepted"],
+        "accepted_count": sum(1 for state in states.values() if state[1] == DeclarationStatus.ACCEPTED),
         "reported_late": [r for r in records if r.reported_late],
-        "reported_count": counts["reported"],
+        "reported_count": len(states),
         "today": today,
         "deadline_days": settings.CQPM["ACCROCHAGE_DEADLINE_DAYS"],
         "demo_mode": demo,

@@ -1,11 +1,15 @@
 """Staff pages of the legal reporting (declaration of the holders to the CPF information system)."""
 
+from crispy_forms.utils import render_crispy_form
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from candidates.selectors import candidates_visible_to
@@ -17,7 +21,7 @@ from core.views_kit import file_download, require_permission, submit_form
 from evaluations.models import LegacyExamination
 from evaluations.services import record_legacy_examination
 
-from . import selectors
+from . import rows, selectors
 from .forms import AccrochageExportForm, LegacyExaminationForm, ProcessingReportForm
 from .models import ProcessingReport
 from .services import (
@@ -62,9 +66,20 @@ def _list_rows(records):
 
 
 def _batches(user):
+    # Only what the list shows (reporting/rows.py `batches_html`): not the sessions', authors' and
+    # reports' whole rows.
     batches = list(
-        selectors.batches_visible_to(user).prefetch_related(
-            Prefetch("reports", queryset=ProcessingReport.objects.order_by("-uploaded_at", "-id"))
+        selectors.batches_visible_to(user)
+        .select_related(None)
+        .select_related("centre")
+        .only("pk", "flux_id", "record_count", "left_out", "created_at", "centre__code")
+        .prefetch_related(
+            Prefetch(
+                "reports",
+                queryset=ProcessingReport.objects.only(
+                    "pk", "batch_id", "uploaded_at", "accepted_count", "rejected_count"
+                ).order_by("-uploaded_at", "-id"),
+            )
         )[:20]
     )
     # Names of the holders left out, read from the candidates (the batch keeps no names).
@@ -83,6 +98,45 @@ def _batches(user):
     return batches
 
 
+# crispy-forms' HTML of the unbound export form, per process, by language and choices: rendering its
+# five fields costs ≈ 7 ms of CPU per request, the same HTML while the user's centres and closed
+# sessions do not change (issue 21). A few entries: one per centre's staff set of choices.
+_EXPORT_FORM_HTML = {}
+_EXPORT_FORM_HTML_MAX = 64
+
+
+def _export_form_html(request, form):
+    """The unbound export form (`{% crispy form %}`'s HTML, its CSRF token this request's), or None
+    for a bound form (its values and errors are rendered by the template)."""
+    if form.is_bound:
+        return None
+    helper = form.helper
+    for name in ("centre", "session"):  # read once for the key and a miss's rendering (iter: no COUNT)
+        form.fields[name].choices = list(iter(form.fields[name].choices))
+    key = (
+        get_language(),
+        form.fields["centre"].initial,
+        tuple((str(value), str(label)) for value, label in form.fields["centre"].choices),
+        tuple((str(value), str(label)) for value, label in form.fields["session"].choices),
+    )
+    fields = _EXPORT_FORM_HTML.get(key)
+    if fields is None:
+        helper.form_tag, helper.disable_csrf = False, True
+        fields = str(render_crispy_form(form))
+        helper.form_tag, helper.disable_csrf = True, False
+        if len(_EXPORT_FORM_HTML) >= _EXPORT_FORM_HTML_MAX:
+            _EXPORT_FORM_HTML.pop(next(iter(_EXPORT_FORM_HTML)))
+        _EXPORT_FORM_HTML[key] = fields
+    return format_html(
+        '<form action="{}" data-confirm="{}" method="post">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">{}</form>',
+        helper.form_action,  # reversed by crispy-forms
+        helper.attrs["data-confirm"],
+        get_token(request),
+        mark_safe(fields),  # noqa: S308 - crispy-forms' output, escaped by its templates
+    )
+
+
 def _page(request, form, errors=None, report_problems=None, status=200):
     overview = selectors.reporting_overview(request.user)
     export = request.GET.get("export")
@@ -98,15 +152,22 @@ def _page(request, form, errors=None, report_problems=None, status=200):
             rows=_list_rows(lists[name]),
             fmt=export,
         )
+    batches = _batches(request.user)
     return render(
         request,
         "reporting/accrochage.html",
         {
             **overview,
+            # the tables' rows, built in Python (reporting/rows.py; issue 21)
+            "to_declare_rows_html": rows.to_declare_rows_html(overview["to_declare_rows"], overview["today"]),
+            "pending_rows_html": rows.holder_rows_html(overview["pending"]),
+            "late_rows_html": rows.holder_rows_html(overview["reported_late"], late=True),
             "form": form,
+            "form_html": _export_form_html(request, form),
             "errors": errors or [],
             "report_problems": report_problems or [],
-            "batches": _batches(request.user),
+            "batches": batches,
+            "batches_html": rows.batches_html(batches, get_token(request)),
             "report_form": ProcessingReportForm(),
         },
         status=status,

@@ -55,8 +55,10 @@ BUDGETS = {
     "home_tutor": 5,
     "home_jury": 5,
     # issue 21: the CPF declaration page (holders not yet accepted, counts in SQL) and the audit
-    # journal, newest page and an older one (keyset: the same queries however deep)
-    "accrochage": 12,
+    # journal, newest page and an older one (keyset: the same queries however deep).
+    # Declaration page -1 on 2026-12-03 (issue 21): every holder's id and answers in one query
+    # (before: a count, then the rows to show with their answers), the rows then read by key.
+    "accrochage": 11,
     "journal": 9,
     "journal_older": 9,
 }
