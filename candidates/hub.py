@@ -4,7 +4,7 @@ add their part of the page through this registry, so that `candidates` never imp
 A provider is `provider(request, candidate) -> HubSection | None`, registered from the app's
 `AppConfig.ready` with `register_section(provider)`. `candidate` comes from
 `selectors.candidate_detail_queryset` (its dossier as annotations: `dossier_pk`,
-`dossier_company_opinion_applies`…) and carries `dossier_rows`, the dossier's competencies as the page
+`dossier_company_opinion_applies`…) and carries `dossier_rows` (given to `sections_for`), the dossier's competencies as the page
 reads them (`selectors.dossier_rows`, in the competencies' order): a section reuses them instead of
 querying them again. It reads with a constant number of queries (the page's budget is pinned in
 tests/performance) and returns:
@@ -52,6 +52,10 @@ def register_section(provider):
     return provider
 
 
-def sections_for(request, candidate):
+def sections_for(request, candidate, *, dossier_rows):
+    """The sections of the candidate's page. `dossier_rows`: the dossier's competencies the page has
+    read (`selectors.dossier_rows`, [] without a dossier), handed to every provider as
+    `candidate.dossier_rows` — a required argument, so that no caller can forget them."""
+    candidate.dossier_rows = dossier_rows
     sections = [section for provider in _PROVIDERS if (section := provider(request, candidate)) is not None]
     return sorted(sections, key=lambda section: section.order)

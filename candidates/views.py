@@ -445,8 +445,8 @@ class CandidateDetailView(RoleRequiredMixin, View):
         for change in history:
             change["from_label"] = status_labels.get(change["from_status"], change["from_status"])
             change["to_label"] = status_labels.get(change["to_status"], change["to_status"])
-        candidate.dossier_rows = items  # the sections reuse them (candidates.hub): no second query
-        sections = hub.sections_for(request, candidate)
+        # the sections reuse the dossier's rows (candidates.hub): no second query
+        sections = hub.sections_for(request, candidate, dossier_rows=items)
         context = {
             **_hub_context(request, candidate, dossier, history, sections),
             "candidate": candidate,

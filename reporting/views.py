@@ -1,5 +1,7 @@
 """Staff pages of the legal reporting (declaration of the holders to the CPF information system)."""
 
+import threading
+
 from crispy_forms.utils import render_crispy_form
 from django.contrib import messages
 from django.db.models import Prefetch
@@ -103,6 +105,7 @@ def _batches(user):
 # sessions do not change (issue 21). A few entries: one per centre's staff set of choices.
 _EXPORT_FORM_HTML = {}
 _EXPORT_FORM_HTML_MAX = 64
+_EXPORT_FORM_HTML_LOCK = threading.Lock()
 
 
 def _export_form_html(request, form):
@@ -124,9 +127,10 @@ def _export_form_html(request, form):
         helper.form_tag, helper.disable_csrf = False, True
         fields = str(render_crispy_form(form))
         helper.form_tag, helper.disable_csrf = True, False
-        if len(_EXPORT_FORM_HTML) >= _EXPORT_FORM_HTML_MAX:
-            _EXPORT_FORM_HTML.pop(next(iter(_EXPORT_FORM_HTML)))
-        _EXPORT_FORM_HTML[key] = fields
+        with _EXPORT_FORM_HTML_LOCK:  # threaded servers (runserver, gthread): one eviction at a time
+            if len(_EXPORT_FORM_HTML) >= _EXPORT_FORM_HTML_MAX:
+                _EXPORT_FORM_HTML.pop(next(iter(_EXPORT_FORM_HTML)), None)
+            _EXPORT_FORM_HTML[key] = fields
     return format_html(
         '<form action="{}" data-confirm="{}" method="post">'
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}">{}</form>',

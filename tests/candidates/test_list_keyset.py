@@ -250,10 +250,26 @@ def test_the_count_stops_at_the_limit(client_a, listed_a, monkeypatch):
 
 @pytest.mark.django_db
 def test_a_cursor_of_another_centre_shows_nothing_of_it(client_a, centre_b, certification, listed_a):
-    """A cursor is only a place in the order: rows still come from the user's scope."""
-    other = CandidateFactory(
-        centre=centre_b, certification=certification, registered_on=date(2020, 1, 1), with_dossier=False
-    )
-    response = client_a.get(reverse(LIST), {"avant": encode_list_cursor(other)})
-    assert other.reference not in response.content.decode()
-    assert set(references(response)) <= {c.reference for c in listed_a}
+    """A cursor is only a place in the order: rows still come from the user's scope, even where
+    another centre's candidates sit between the user's in that order."""
+    today = timezone.localdate()
+    others = [
+        CandidateFactory(
+            centre=centre_b,
+            certification=certification,
+            registered_on=today - timedelta(days=n % 7),
+            with_dossier=False,
+        )
+        for n in range(10)
+    ]
+    hidden = {c.reference for c in others}
+    forward = client_a.get(reverse(LIST), {"apres": encode_list_cursor(listed_a[0])})
+    assert references(forward) == [c.reference for c in listed_a[1 : 1 + PAGE_SIZE]]
+    backward = client_a.get(reverse(LIST), {"avant": encode_list_cursor(listed_a[-1])})
+    assert references(backward) == [c.reference for c in listed_a[-1 - PAGE_SIZE : -1]]
+    from_theirs = client_a.get(reverse(LIST), {"apres": encode_list_cursor(others[0])})
+    assert set(references(from_theirs)) <= {c.reference for c in listed_a}
+    for response in (forward, backward, from_theirs):
+        content = response.content.decode()
+        assert not hidden & set(references(response))
+        assert f"{len(listed_a)} candidats" in content
