@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from core.models import person_name
+
 from .models import (
     CLOSED_STATUSES,
     AccessRequest,
@@ -235,19 +237,12 @@ def detail_dossier(candidate):
         "validated_at": candidate.dossier_validated_at,
         "is_frozen": candidate.dossier_validated_at is not None,
         "is_editable": candidate.dossier_validated_at is None and candidate.dossier_editable,
-        "validated_by": _person(
+        "validated_by": person_name(
             candidate.dossier_validated_by_first_name,
             candidate.dossier_validated_by_last_name,
             candidate.dossier_validated_by_username,
         ),
     }
-
-
-def _person(first_name, last_name, username):
-    """A user's display name, as str(User): full name, else username; None without a user."""
-    if username is None:
-        return None
-    return f"{first_name or ''} {last_name or ''}".strip() or username
 
 
 def dossier_rows(dossier_id):
@@ -288,7 +283,7 @@ def document_rows(candidate_id):
         )
     )
     for row in rows:
-        row["uploaded_by"] = _person(
+        row["uploaded_by"] = person_name(
             row.pop("uploaded_by__first_name"),
             row.pop("uploaded_by__last_name"),
             row.pop("uploaded_by__username"),
@@ -305,7 +300,7 @@ def status_history_rows(candidate_id):
         .values("from_status", "to_status", "at", "reason", "by__first_name", "by__last_name", "by__username")
     )
     for row in rows:
-        row["by"] = _person(row.pop("by__first_name"), row.pop("by__last_name"), row.pop("by__username"))
+        row["by"] = person_name(row.pop("by__first_name"), row.pop("by__last_name"), row.pop("by__username"))
     return rows
 
 

@@ -37,6 +37,14 @@ class CertificationCentre(models.Model):
         return self.name
 
 
+def person_name(first_name, last_name, username):
+    """A user's name as the pages show it (str(User)): « first last », else the login; "" without a
+    user (username None). For rows read as values, which carry no User instance."""
+    if username is None:
+        return ""
+    return f"{first_name or ''} {last_name or ''}".strip() or username
+
+
 class User(AbstractUser):
     role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.STAFF)
     centres = models.ManyToManyField(
@@ -55,7 +63,7 @@ class User(AbstractUser):
         verbose_name_plural = _("utilisateurs")
 
     def __str__(self):
-        return self.get_full_name() or self.username
+        return person_name(self.first_name, self.last_name, self.username)
 
     def _get_session_auth_hash(self, secret=None):
         # Django checks this hash of the session against the user's at every request: mixing in the

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from candidates.hub import HubSection, NextStep, Stage
 from candidates.models import CandidateStatus
+from core.models import person_name
 
 from .models import (
     CandidateOutcome,
@@ -27,13 +28,6 @@ from .models import (
     SessionCandidate,
     SessionStatus,
 )
-
-
-def _person(first_name, last_name, username):
-    """A user's display name as str(User) gives it (full name, else username); "" without a user."""
-    if username is None:
-        return ""
-    return f"{first_name or ''} {last_name or ''}".strip() or username
 
 
 def _labels(choices):
@@ -144,7 +138,7 @@ def candidate_section(request, candidate):
                 70,
                 _("Décision du jury"),
                 outcome["decided_at"],
-                _person(
+                person_name(
                     outcome["decided_by__first_name"],
                     outcome["decided_by__last_name"],
                     outcome["decided_by__username"],
@@ -158,7 +152,7 @@ def candidate_section(request, candidate):
                 80,
                 _("Délibération clôturée"),
                 entry["closed_at"],
-                _person(
+                person_name(
                     entry["closed_by_first_name"], entry["closed_by_last_name"], entry["closed_by_username"]
                 ),
             )

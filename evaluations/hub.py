@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from candidates.hub import HubSection, NextStep, Stage
 from candidates.models import CandidateStatus
 from core.dates import long_date
+from core.models import person_name
 
 from .models import CommissionProposal, Conclusion, Convocation, ScoringSheet, SheetStatus, TutorInvitation
 from .selectors import opinions_of
@@ -21,13 +22,6 @@ from .selectors import opinions_of
 
 def _name(user):
     return (user.get_full_name() or user.username) if user is not None else ""
-
-
-def _person(first_name, last_name, username):
-    """A user's display name as `_name` gives it (full name, else username); "" without a user."""
-    if username is None:
-        return ""
-    return f"{first_name or ''} {last_name or ''}".strip() or username
 
 
 def _invitation_state(invitation, now):
@@ -76,7 +70,7 @@ def candidate_section(request, candidate):
         )
     )
     for sheet in sheets:
-        sheet["evaluator_name"] = _person(
+        sheet["evaluator_name"] = person_name(
             sheet.pop("evaluator__first_name"),
             sheet.pop("evaluator__last_name"),
             sheet.pop("evaluator__username"),

@@ -1,0 +1,21 @@
+"""`core.models.person_name`: the one rule for a person's name on the pages, for users read as value
+rows (the candidate page's sections) as for User instances (str(User))."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.models import User, person_name
+
+names = st.text(alphabet=st.sampled_from("aé Z-'\t"), max_size=6)
+
+
+@given(first=names, last=names, login=st.text(alphabet="abc.@_-1", min_size=1, max_size=8))
+def test_a_value_row_and_a_user_give_the_same_name(first, last, login):
+    user = User(first_name=first, last_name=last, username=login)
+    assert person_name(first, last, login) == str(user) == (user.get_full_name() or login)
+
+
+def test_no_user_gives_no_name_and_a_nameless_account_its_login():
+    assert person_name(None, None, None) == ""
+    assert person_name("", "", "jdupont") == "jdupont"
+    assert person_name(None, "Dupont", "jdupont") == "Dupont"
