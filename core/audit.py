@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .audit_labels import APP_ACTION_LABELS, DATA_LABELS, TARGETS, VALUE_CODES, VALUE_LABELS
+from .audit_labels import APP_ACTION_LABELS, DATA_LABELS, NAME_FIELDS, TARGETS, VALUE_CODES, VALUE_LABELS
 from .models import AuditEvent, Role, User
 
 # French labels of the platform's own events; events of the apps show their code (e.g. "candidate.updated").
@@ -113,7 +113,7 @@ def describe_events(events):
             model = apps.get_model(*target_type.split(".", 1))
         except (LookupError, ValueError):
             continue
-        for pk, obj in model._default_manager.in_bulk(sorted(ids)).items():
+        for pk, obj in _name_objects(model, target_type).in_bulk(sorted(ids)).items():
             names[(target_type, pk)] = str(obj)
     # Each label translated once per page (a lazy string translates again at each use, even hashed).
     actions = {}  # action code → its label
@@ -144,6 +144,19 @@ def describe_events(events):
             details.append((data_labels[k], _detail_value(v, values)))
         event.details = details
     return events
+
+
+def _name_objects(model, target_type):
+    """The queryset that reads the objects of `target_type` for their names (str()): the columns
+    of NAME_FIELDS and the related objects they name, or whole rows for a kind not listed."""
+    objects = model._default_manager.order_by()  # a dict by id: no ordering (nor its joins)
+    fields = NAME_FIELDS.get(target_type)
+    if fields is None:
+        return objects
+    # select_related(None): none of the relations a manager may follow by default, only those named.
+    objects = objects.select_related(None).only(model._meta.pk.name, *fields)
+    related = sorted({field.split("__", 1)[0] for field in fields if "__" in field})
+    return objects.select_related(*related) if related else objects
 
 
 _PK = 987654321987  # a placeholder id: reverse() once per URL name, then each event's id put in
@@ -269,6 +282,20 @@ def journal_codes(user):
 # -- keyset pagination of the journal ---------------------------------------------------------------
 
 JOURNAL_PAGE_SIZE = 50
+# The columns the page shows (core/audit_rows.py): not the message, nor the rest of the author's
+# account (password hash, dates…) and centre, which cost their conversion at each row (issue 21).
+PAGE_FIELDS = (
+    "created_at",
+    "action",
+    "target_type",
+    "target_id",
+    "data",
+    "ip_address",
+    "actor__username",
+    "actor__first_name",
+    "actor__last_name",
+    "centre__name",
+)
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 

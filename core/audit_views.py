@@ -8,6 +8,7 @@ from .audit import (
     ALERT_HOURS,
     ALERT_THRESHOLD,
     EXPORT_HEADERS,
+    PAGE_FIELDS,
     AuditEventFilter,
     audit_events_visible_to,
     describe_events,
@@ -57,7 +58,9 @@ def audit_log(request):
             fmt=export_format,
         )
     # Keyset pagination (« Plus récents » / « Plus anciens »): no OFFSET, no COUNT over the journal.
-    page = journal_page(filtered, before=request.GET.get("avant"), after=request.GET.get("apres"))
+    page = journal_page(
+        filtered.only(*PAGE_FIELDS), before=request.GET.get("avant"), after=request.GET.get("apres")
+    )
     describe_events(page.events)
     query = request.GET.copy()
     for name in ("page", "export", "avant", "apres"):
