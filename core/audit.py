@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .audit_labels import APP_ACTION_LABELS, DATA_LABELS, TARGETS, VALUE_CODES, VALUE_LABELS
+from .audit_labels import APP_ACTION_LABELS, DATA_LABELS, NAME_FIELDS, TARGETS, VALUE_CODES, VALUE_LABELS
 from .models import AuditEvent, Role, User
 
 # French labels of the platform's own events; events of the apps show their code (e.g. "candidate.updated").
@@ -81,22 +81,27 @@ def action_label(action):
     return ACTION_LABELS.get(action) or APP_ACTION_LABELS.get(action, action)
 
 
-def _detail_value(value):
+def _detail_value(value, words=None):
+    """A detail's value in words; `words`: coded value → its label, kept from one call to the next."""
     if isinstance(value, bool) or value is None:
         return str(VALUE_LABELS[value])
     if isinstance(value, list):
-        return ", ".join(str(_detail_value(v)) for v in value) or "—"
+        return ", ".join(str(_detail_value(v, words)) for v in value) or "—"
     if isinstance(value, dict):
-        return " ; ".join(f"{k} : {_detail_value(v)}" for k, v in value.items()) or "—"
+        return " ; ".join(f"{k} : {_detail_value(v, words)}" for k, v in value.items()) or "—"
     if isinstance(value, str) and value in VALUE_CODES:
-        return str(VALUE_CODES[value])
+        if words is None:
+            return str(VALUE_CODES[value])
+        if value not in words:
+            words[value] = str(VALUE_CODES[value])
+        return words[value]
     return str(value)
 
 
 def describe_events(events):
     """Word a page of events for people (issue 16): the action in French, the object as its kind and
     readable name with a link to its page, the details with French keys. One query per kind of object
-    on the page (a bounded number), never one per event."""
+    on the page (a bounded number), never one per event; one `reverse` per kind of page linked."""
     events = list(events)
     wanted = {}
     for event in events:
@@ -108,25 +113,66 @@ def describe_events(events):
             model = apps.get_model(*target_type.split(".", 1))
         except (LookupError, ValueError):
             continue
-        for pk, obj in model._default_manager.in_bulk(sorted(ids)).items():
+        for pk, obj in _name_objects(model, target_type).in_bulk(sorted(ids)).items():
             names[(target_type, pk)] = str(obj)
+    # Each label translated once per page (a lazy string translates again at each use, even hashed).
+    actions = {}  # action code → its label
+    targets = {}  # target type → (its label, URL name)
+    urls = {}  # URL name → pk → URL, or None when it does not reverse
+    data_labels = {}  # detail key → its label
+    values = {}  # coded value (VALUE_CODES) → its label
     for event in events:
-        event.action_label = action_label(event.action)
-        label, url_name = TARGETS.get(event.target_type, (event.target_type, None))
-        event.target_label = label
+        if event.action not in actions:
+            actions[event.action] = str(action_label(event.action))
+        event.action_label = actions[event.action]
+        if event.target_type not in targets:
+            label, url_name = TARGETS.get(event.target_type, (event.target_type, None))
+            targets[event.target_type] = (str(label), url_name)
+        event.target_label, url_name = targets[event.target_type]
         key = (event.target_type, int(event.target_id)) if str(event.target_id).isdigit() else None
         event.target_name = names.get(key, "")
         event.target_url = ""
         if url_name and key in names:
-            try:
-                event.target_url = reverse(url_name, args=[key[1]])
-            except NoReverseMatch:
-                event.target_url = ""
-        event.details = [
-            (str(DATA_LABELS.get(k, k.replace("_", " "))), _detail_value(v))
-            for k, v in (event.data or {}).items()
-        ]
+            if url_name not in urls:
+                urls[url_name] = _url_maker(url_name)
+            if urls[url_name] is not None:
+                event.target_url = urls[url_name](key[1])
+        details = []
+        for k, v in (event.data or {}).items():
+            if k not in data_labels:
+                data_labels[k] = str(DATA_LABELS.get(k, k.replace("_", " ")))
+            details.append((data_labels[k], _detail_value(v, values)))
+        event.details = details
     return events
+
+
+def _name_objects(model, target_type):
+    """The queryset that reads the objects of `target_type` for their names (str()): the columns
+    of NAME_FIELDS and the related objects they name, or whole rows for a kind not listed."""
+    objects = model._default_manager.order_by()  # a dict by id: no ordering (nor its joins)
+    fields = NAME_FIELDS.get(target_type)
+    if fields is None:
+        return objects
+    # select_related(None): none of the relations a manager may follow by default, only those named.
+    objects = objects.select_related(None).only(model._meta.pk.name, *fields)
+    related = sorted({field.split("__", 1)[0] for field in fields if "__" in field})
+    return objects.select_related(*related) if related else objects
+
+
+_PK = 987654321987  # a placeholder id: reverse() once per URL name, then each event's id put in
+
+
+def _url_maker(url_name):
+    """pk → URL of `url_name` (a route taking the object's pk), reversed once; None if it does not
+    reverse (the events then show no link, as before)."""
+    try:
+        url = reverse(url_name, args=[_PK])
+    except NoReverseMatch:
+        return None
+    prefix, sep, suffix = url.partition(str(_PK))
+    if not sep or str(_PK) in suffix:
+        return lambda pk: reverse(url_name, args=[pk])
+    return lambda pk: f"{prefix}{pk}{suffix}"
 
 
 def audit_events_visible_to(user):
@@ -236,6 +282,20 @@ def journal_codes(user):
 # -- keyset pagination of the journal ---------------------------------------------------------------
 
 JOURNAL_PAGE_SIZE = 50
+# The columns the page shows (core/audit_rows.py): not the message, nor the rest of the author's
+# account (password hash, dates…) and centre, which cost their conversion at each row (issue 21).
+PAGE_FIELDS = (
+    "created_at",
+    "action",
+    "target_type",
+    "target_id",
+    "data",
+    "ip_address",
+    "actor__username",
+    "actor__first_name",
+    "actor__last_name",
+    "centre__name",
+)
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 

@@ -107,6 +107,33 @@ TARGETS = {
     "core.certificationcentre": (_("Centre"), None),
 }
 
+# target_type → the fields its model's __str__ reads (« rel__field »: a related object's, read with
+# select_related): the journal reads the objects' names with these columns only, in one query per
+# kind (issue 21; reading whole rows, and the related object of each session one query at a time,
+# cost more than the rest of the page). A kind missing here is read whole. tests/core/
+# test_audit_rows.py checks that str() of each reads nothing else.
+NAME_FIELDS = {
+    "candidates.candidate": ("reference",),
+    "candidates.company": ("name",),
+    "candidates.tutor": ("first_name", "last_name"),
+    "candidates.dossier": ("candidate_id",),
+    "candidates.candidatedocument": ("kind",),
+    "candidates.importjob": (),
+    "evaluations.evaluationsession": ("date", "commission__name"),
+    "evaluations.commission": ("name",),
+    "evaluations.scoringsheet": (),
+    "evaluations.convocation": (),
+    "evaluations.commissionproposal": (),
+    "evaluations.companyopinion": (),
+    "evaluations.tutorinvitation": (),
+    "deliberations.deliberationsession": ("date", "certification__code"),
+    "deliberations.jury": ("name",),
+    "deliberations.generateddocument": ("number",),
+    "referential.certification": ("code", "title", "version"),
+    "core.user": ("first_name", "last_name", "username"),
+    "core.certificationcentre": ("name",),
+}
+
 DATA_LABELS = {
     "late": _("en retard"),
     "present": _("présents"),

@@ -8,6 +8,7 @@ from .audit import (
     ALERT_HOURS,
     ALERT_THRESHOLD,
     EXPORT_HEADERS,
+    PAGE_FIELDS,
     AuditEventFilter,
     audit_events_visible_to,
     describe_events,
@@ -15,6 +16,7 @@ from .audit import (
     journal_page,
     suspicious_accounts,
 )
+from .audit_rows import filter_fields_html, journal_rows_html
 from .auth import client_ip
 from .exports import export_response
 from .models import Role
@@ -22,6 +24,7 @@ from .permissions import role_required
 from .services import audit, home_centre
 
 COUNT_LIMIT = 1000
+PAGE_PARAMS = ("page", "avant", "apres")
 EXPORT_LIMIT = 50_000
 
 
@@ -29,7 +32,12 @@ EXPORT_LIMIT = 50_000
 @role_required(Role.STAFF)
 def audit_log(request):
     events = audit_events_visible_to(request.user)
-    event_filter = AuditEventFilter(request.GET or None, queryset=events, request=request)
+    # The cursors of the pages are no filter: a page further in the journal keeps an unbound filter
+    # (the same empty fields, its HTML from the cache of `filter_fields_html`).
+    data = request.GET.copy()
+    for name in PAGE_PARAMS:
+        data.pop(name, None)
+    event_filter = AuditEventFilter(data or None, queryset=events, request=request)
     filtered = event_filter.qs if event_filter.is_bound else events
     export_format = request.GET.get("export")
     if export_format in {"csv", "xlsx"} and event_filter.is_valid():
@@ -50,7 +58,9 @@ def audit_log(request):
             fmt=export_format,
         )
     # Keyset pagination (« Plus récents » / « Plus anciens »): no OFFSET, no COUNT over the journal.
-    page = journal_page(filtered, before=request.GET.get("avant"), after=request.GET.get("apres"))
+    page = journal_page(
+        filtered.only(*PAGE_FIELDS), before=request.GET.get("avant"), after=request.GET.get("apres")
+    )
     describe_events(page.events)
     query = request.GET.copy()
     for name in ("page", "export", "avant", "apres"):
@@ -62,6 +72,9 @@ def audit_log(request):
             "filter": event_filter,
             "journal": page,
             "events": page.events,
+            # The table's rows and the filter's fields, built in Python (core/audit_rows.py; issue 21).
+            "rows_html": journal_rows_html(page.events),
+            "filter_fields_html": filter_fields_html(event_filter),
             # How many events match, counted up to COUNT_LIMIT only (« 1 000 ou plus »).
             "count": filtered.order_by()[: COUNT_LIMIT + 1].count(),
             "count_limit": COUNT_LIMIT,
