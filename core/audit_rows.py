@@ -9,7 +9,6 @@ SHORT_DATETIME_FORMAT in the current time zone, as the template's `date` filter 
 those of `audit.describe_events` (their labels, object names and links already set).
 """
 
-import threading
 from html import escape
 
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
@@ -18,6 +17,8 @@ from django.utils.formats import get_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from core.memo import ProcessMemo
 
 # The <tr> of one event; the whitespace is the template's (templates/core/audit_log.html before).
 ROW_HTML = (
@@ -96,9 +97,7 @@ def journal_rows_html(events):
 # crispy-forms' HTML of the unbound filter's fields, per process, by language and choices offered:
 # the same HTML for every request of a centre's staff while the journal's codes do not change
 # (`audit.journal_codes`, cached 10 minutes). A few entries: one per scope's set of choices.
-_FILTER_HTML = {}
-_FILTER_HTML_MAX = 64
-_FILTER_HTML_LOCK = threading.Lock()
+_FILTER_HTML = ProcessMemo()
 
 FIELD_HTML = '\n    <div class="col-sm-6 col-lg-2">{}</div>\n    '
 
@@ -119,11 +118,5 @@ def filter_fields_html(event_filter):
             for name in ("action", "target_type")
         ),
     )
-    html = _FILTER_HTML.get(key)
-    if html is None:
-        html = _fields_html(event_filter.form)
-        with _FILTER_HTML_LOCK:  # threaded servers: one eviction at a time
-            if len(_FILTER_HTML) >= _FILTER_HTML_MAX:
-                _FILTER_HTML.pop(next(iter(_FILTER_HTML)), None)
-            _FILTER_HTML[key] = html
+    html = _FILTER_HTML.get_or_build(key, lambda: _fields_html(event_filter.form))
     return mark_safe(html)  # noqa: S308 - crispy-forms' escaped output

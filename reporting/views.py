@@ -1,7 +1,5 @@
 """Staff pages of the legal reporting (declaration of the holders to the CPF information system)."""
 
-import threading
-
 from crispy_forms.utils import render_crispy_form
 from django.contrib import messages
 from django.db.models import Prefetch
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_POST
 from candidates.selectors import candidates_visible_to
 from core.exceptions import BusinessRuleError
 from core.exports import audited_export_response
+from core.memo import ProcessMemo
 from core.models import Role
 from core.permissions import role_required
 from core.views_kit import file_download, require_permission, submit_form
@@ -103,9 +102,7 @@ def _batches(user):
 # crispy-forms' HTML of the unbound export form, per process, by language and choices: rendering its
 # five fields costs ≈ 7 ms of CPU per request, the same HTML while the user's centres and closed
 # sessions do not change (issue 21). A few entries: one per centre's staff set of choices.
-_EXPORT_FORM_HTML = {}
-_EXPORT_FORM_HTML_MAX = 64
-_EXPORT_FORM_HTML_LOCK = threading.Lock()
+_EXPORT_FORM_HTML = ProcessMemo()
 
 
 def _export_form_html(request, form):
@@ -122,15 +119,15 @@ def _export_form_html(request, form):
         tuple((str(value), str(label)) for value, label in form.fields["centre"].choices),
         tuple((str(value), str(label)) for value, label in form.fields["session"].choices),
     )
-    fields = _EXPORT_FORM_HTML.get(key)
-    if fields is None:
+
+    def fields_html():
         helper.form_tag, helper.disable_csrf = False, True
-        fields = str(render_crispy_form(form))
-        helper.form_tag, helper.disable_csrf = True, False
-        with _EXPORT_FORM_HTML_LOCK:  # threaded servers (runserver, gthread): one eviction at a time
-            if len(_EXPORT_FORM_HTML) >= _EXPORT_FORM_HTML_MAX:
-                _EXPORT_FORM_HTML.pop(next(iter(_EXPORT_FORM_HTML)), None)
-            _EXPORT_FORM_HTML[key] = fields
+        try:
+            return str(render_crispy_form(form))
+        finally:
+            helper.form_tag, helper.disable_csrf = True, False
+
+    fields = _EXPORT_FORM_HTML.get_or_build(key, fields_html)
     return format_html(
         '<form action="{}" data-confirm="{}" method="post">'
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}">{}</form>',

@@ -20,6 +20,7 @@ from core import audit_rows
 from core.audit import AuditEventFilter, audit_events_visible_to, describe_events
 from core.audit_labels import NAME_FIELDS, TARGETS
 from core.audit_rows import filter_fields_html, journal_rows_html
+from core.memo import ProcessMemo
 from core.models import AuditEvent, CertificationCentre, Role, User
 from core.services import audit
 
@@ -149,7 +150,7 @@ def _filter(rf, user, data=None):
 
 @pytest.mark.django_db
 def test_unbound_fields_come_from_the_cache_and_equal_crispy_forms_rendering(rf, staff, monkeypatch):
-    monkeypatch.setattr(audit_rows, "_FILTER_HTML", {})
+    monkeypatch.setattr(audit_rows, "_FILTER_HTML", ProcessMemo())
     first = filter_fields_html(_filter(rf, staff))
     assert first == OLD_FIELDS.render(Context({"form": _filter(rf, staff).form}))
     assert len(audit_rows._FILTER_HTML) == 1
@@ -163,7 +164,7 @@ def test_unbound_fields_come_from_the_cache_and_equal_crispy_forms_rendering(rf,
 def test_the_cache_key_covers_the_choices_and_the_language(rf, staff, monkeypatch):
     from django.utils import translation
 
-    monkeypatch.setattr(audit_rows, "_FILTER_HTML", {})
+    monkeypatch.setattr(audit_rows, "_FILTER_HTML", ProcessMemo())
     filter_fields_html(_filter(rf, staff))
     other = _filter(rf, staff)
     other.filters["action"].extra["choices"] = [("login", "Connexion")]
@@ -176,12 +177,12 @@ def test_the_cache_key_covers_the_choices_and_the_language(rf, staff, monkeypatc
 
 @pytest.mark.django_db
 def test_bound_fields_show_their_values_and_errors_and_are_not_cached(rf, staff, monkeypatch):
-    monkeypatch.setattr(audit_rows, "_FILTER_HTML", {})
+    monkeypatch.setattr(audit_rows, "_FILTER_HTML", ProcessMemo())
     data = {"target_id": '"><script>', "since": "pas une date"}
     html = filter_fields_html(_filter(rf, staff, data))
     assert html == OLD_FIELDS.render(Context({"form": _filter(rf, staff, data).form}))
     assert "&quot;&gt;&lt;script&gt;" in html and "<script>" not in html and "is-invalid" in html
-    assert audit_rows._FILTER_HTML == {}
+    assert len(audit_rows._FILTER_HTML) == 0
 
 
 # -- the objects' names --------------------------------------------------------------------------
