@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from core.models import person_name
+from core.models import person_name, pop_person_name
 
 from .models import (
     CLOSED_STATUSES,
@@ -283,11 +283,7 @@ def document_rows(candidate_id):
         )
     )
     for row in rows:
-        row["uploaded_by"] = person_name(
-            row.pop("uploaded_by__first_name"),
-            row.pop("uploaded_by__last_name"),
-            row.pop("uploaded_by__username"),
-        )
+        row["uploaded_by"] = pop_person_name(row, "uploaded_by")
     return rows
 
 
@@ -300,7 +296,7 @@ def status_history_rows(candidate_id):
         .values("from_status", "to_status", "at", "reason", "by__first_name", "by__last_name", "by__username")
     )
     for row in rows:
-        row["by"] = person_name(row.pop("by__first_name"), row.pop("by__last_name"), row.pop("by__username"))
+        row["by"] = pop_person_name(row, "by")
     return rows
 
 

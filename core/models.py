@@ -45,6 +45,14 @@ def person_name(first_name, last_name, username):
     return f"{first_name or ''} {last_name or ''}".strip() or username
 
 
+def pop_person_name(row, relation):
+    """person_name of a value row's user read as `relation__first_name`, `relation__last_name`,
+    `relation__username`: the three columns taken out of the row."""
+    return person_name(
+        *(row.pop(f"{relation}__{field}") for field in ("first_name", "last_name", "username"))
+    )
+
+
 class User(AbstractUser):
     role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.STAFF)
     centres = models.ManyToManyField(

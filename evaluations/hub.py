@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from candidates.hub import HubSection, NextStep, Stage
 from candidates.models import CandidateStatus
 from core.dates import long_date
-from core.models import person_name
+from core.models import pop_person_name
 
 from .models import CommissionProposal, Conclusion, Convocation, ScoringSheet, SheetStatus, TutorInvitation
 from .selectors import opinions_of
@@ -70,11 +70,7 @@ def candidate_section(request, candidate):
         )
     )
     for sheet in sheets:
-        sheet["evaluator_name"] = person_name(
-            sheet.pop("evaluator__first_name"),
-            sheet.pop("evaluator__last_name"),
-            sheet.pop("evaluator__username"),
-        )
+        sheet["evaluator_name"] = pop_person_name(sheet, "evaluator")
     proposals = {
         p["competency_id"]: p
         for p in CommissionProposal.objects.filter(candidate=candidate).values(
